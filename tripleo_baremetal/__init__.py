@@ -1,0 +1,1 @@
+"""Provision TripleO bare metal nodes with Ironic, without Nova and Glance."""

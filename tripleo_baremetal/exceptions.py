@@ -1,0 +1,55 @@
+"""Exceptions raised by the tripleo-baremetal core.
+
+Every message is meant to be read by an operator: it names the role,
+instance, node, field and value involved. None of them carries secrets.
+"""
+
+
+class BaremetalError(Exception):
+    """Base class for all errors raised by this package."""
+
+
+class InvalidInput(BaremetalError, ValueError):
+    """The request (roles file, port maps, parameters) is invalid.
+
+    :ivar errors: the list of individual problems, each a full sentence.
+    """
+
+    def __init__(self, errors):
+        if isinstance(errors, str):
+            errors = [errors]
+        self.errors = list(errors)
+        if len(self.errors) == 1:
+            message = self.errors[0]
+        else:
+            message = '%d problems found:\n%s' % (
+                len(self.errors),
+                '\n'.join('- %s' % err for err in self.errors))
+        super().__init__(message)
+
+
+class PlacementError(BaremetalError):
+    """No complete plan exists for the requested instances.
+
+    :ivar report: the per-instance rejection report (text).
+    """
+
+    def __init__(self, message, report=None):
+        self.report = report
+        super().__init__(message)
+
+
+class ReservationError(BaremetalError):
+    """Ironic refused to reserve the planned nodes."""
+
+
+class ConfigDriveError(BaremetalError):
+    """The config drive cannot be built (for example it is too large)."""
+
+
+class DeployError(BaremetalError):
+    """Deploying an instance failed; the node was cleaned up."""
+
+
+class UndeployError(BaremetalError):
+    """Undeploying an instance failed."""
