@@ -1,0 +1,102 @@
+"""The Heat environment handed to the *deployed-server* stage.
+
+After the nodes are provisioned, the overcloud stack is created with
+``deployed-server`` resources; this environment tells Heat how many
+servers each role has, what they are called, which indexes were scaled
+down, and the ctlplane port of each server:
+
+``HostnameMap``
+    generated name (``overcloud-controller-0``) -> real hostname.
+``<Role>Count``, ``<Role>HostnameFormat``
+    provisioned servers (pre-deployed ``managed: false`` ones included).
+``<Role>RemovalPolicies``
+    ``[{resource_list: [index, ...]}]`` for ``provisioned: false``.
+``DeployedServerPortMap``
+    ``<hostname>-ctlplane`` -> ``fixed_ips``, ``network`` (``mtu``,
+    ``tags``) and ``subnets`` (``cidr``, ``gateway_ip``, ``host_routes``,
+    ``dns_nameservers``), with the resource registry entry that makes Heat
+    read it instead of creating a port.
+"""
+
+import copy
+
+CTLPLANE_PORT_RESOURCE = 'OS::TripleO::DeployedServer::ControlPlanePort'
+DEPLOYED_PORT_TEMPLATE = 'deployed-server/deployed-neutron-port.yaml'
+
+_SUBNET_KEYS = ('cidr', 'gateway_ip', 'host_routes', 'dns_nameservers')
+
+
+def deployed_port_entry(port):
+    """The ``DeployedServerPortMap`` entry for one ctlplane port.
+
+    None when the port does not yet carry its subnets (they are read from
+    Neutron later and the entry is added by ``populate_environment``).
+    """
+    if not port or not port.get('fixed_ips') or not port.get('subnets'):
+        return None
+    subnets = [{key: copy.deepcopy(subnet[key])
+                for key in _SUBNET_KEYS if key in subnet}
+               for subnet in port['subnets']]
+    network = port.get('network') or {}
+    network_entry = {'tags': list(network.get('tags')
+                                  or [subnet['cidr'] for subnet in subnets])}
+    if network.get('mtu'):
+        network_entry['mtu'] = network['mtu']
+    return {
+        'fixed_ips': [{'ip_address': fixed_ip['ip_address']}
+                      for fixed_ip in port['fixed_ips']],
+        'network': network_entry,
+        'subnets': subnets,
+    }
+
+
+def _add_ports(environment, instances):
+    port_map = environment['parameter_defaults'].setdefault(
+        'DeployedServerPortMap', {})
+    for instance in instances:
+        entry = deployed_port_entry(instance.get('ctlplane_port'))
+        if entry:
+            port_map['%s-ctlplane' % instance['hostname']] = entry
+    if port_map:
+        environment.setdefault('resource_registry', {})[
+            CTLPLANE_PORT_RESOURCE] = DEPLOYED_PORT_TEMPLATE
+    else:
+        del environment['parameter_defaults']['DeployedServerPortMap']
+
+
+def build_environment(roles, instances, unprovisioned):
+    """Build the environment for the expanded roles.
+
+    :param roles: ``[{'name': ..., 'hostname_format': ...}]`` in file order.
+    :param instances: every provisioned instance (managed or not).
+    :param unprovisioned: the ``provisioned: false`` instances.
+    """
+    params = {'HostnameMap': {}}
+    for role in roles:
+        name = role['name']
+        mine = [inst for inst in instances if inst['role'] == name]
+        params['%sCount' % name] = len(mine)
+        params['%sHostnameFormat' % name] = role['hostname_format']
+        removed = sorted(inst['index'] for inst in unprovisioned
+                         if inst['role'] == name)
+        if removed:
+            params['%sRemovalPolicies' % name] = [{'resource_list': removed}]
+    for instance in instances:
+        params['HostnameMap'][instance['generated_hostname']] = (
+            instance['hostname'])
+    environment = {'parameter_defaults': params}
+    _add_ports(environment, instances)
+    return environment
+
+
+def populate_environment(environment, instances):
+    """Return a copy of ``environment`` with the instances' ctlplane ports.
+
+    Called after deploy, once every port carries its network and subnets
+    (read from Neutron where Heat's output lacked them). Existing entries
+    for other hosts are kept.
+    """
+    result = copy.deepcopy(environment or {})
+    result.setdefault('parameter_defaults', {})
+    _add_ports(result, instances)
+    return result
