@@ -1,0 +1,52 @@
+"""Bulk polling of node states: one listing per poll, whatever the count.
+
+Waiting node by node (``GET /v1/nodes/<id>`` every 2 s per node, as the
+SDK's ``wait_for_*`` helpers do) costs requests in proportion to the
+number of nodes. Here one ``GET /v1/nodes?fields=...`` answers for every
+node being watched, the interval starts short and backs off, and the wait
+ends as soon as the caller's check says so.
+"""
+
+import logging
+import time
+
+LOG = logging.getLogger(__name__)
+
+#: Node fields a poll asks for (keeps the response small).
+POLL_FIELDS = ('uuid', 'name', 'provision_state', 'target_provision_state',
+               'last_error', 'maintenance', 'maintenance_reason',
+               'allocation_uuid', 'instance_info', 'protected')
+
+
+def list_nodes(conn, node_ids, fields=POLL_FIELDS, **filters):
+    """One node listing, narrowed to ``node_ids``: ``{uuid: node}``."""
+    wanted = set(node_ids)
+    found = {}
+    for node in conn.baremetal.nodes(fields=list(fields), **filters):
+        if node.id in wanted:
+            found[node.id] = node
+    return found
+
+
+def poll_nodes(conn, node_ids, is_done, timeout, interval=1.0,
+               max_interval=10.0, fields=POLL_FIELDS, clock=time.monotonic,
+               sleep=time.sleep, **filters):
+    """Poll ``node_ids`` in bulk until ``is_done(nodes)`` is true.
+
+    :param is_done: called with ``{uuid: node}`` after each poll (nodes
+        that vanished are absent); returns a true value to stop.
+    :returns: ``(nodes, done)``: the last poll's nodes and whether
+        ``is_done`` said so before ``timeout`` seconds passed.
+    """
+    deadline = clock() + timeout
+    while True:
+        nodes = list_nodes(conn, node_ids, fields=fields, **filters)
+        if is_done(nodes):
+            return nodes, True
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return nodes, False
+        LOG.debug('Waiting %.1fs for %d node(s)', min(interval, remaining),
+                  len(node_ids))
+        sleep(min(interval, remaining))
+        interval = min(interval * 2, max_interval)
