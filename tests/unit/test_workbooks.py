@@ -1,0 +1,102 @@
+"""Offline checks of every workbook: schema, actions and their parameters.
+
+Mistral validates a workbook's YAML, schema and YAQL when it is loaded,
+but not that the actions exist or take the parameters a task passes:
+those mistakes only show when an execution reaches the task. Here every
+``tripleo.baremetal_deploy.*`` task is checked against our entry points.
+"""
+
+import glob
+import inspect
+import os
+import unittest
+
+from importlib import metadata
+
+from mistral.lang import parser
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+WORKBOOKS = sorted(glob.glob(os.path.join(TOP, 'workbooks', '*.yaml')))
+PREFIX = 'tripleo.baremetal_deploy.'
+
+
+def our_actions():
+    return {ep.name: ep.load()
+            for ep in metadata.entry_points(group='mistral.actions')
+            if ep.name.startswith(PREFIX)}
+
+
+def parse(path):
+    with open(path) as stream:
+        return parser.get_workbook_spec_from_yaml(stream.read(),
+                                                  validate=True)
+
+
+class WorkbookTest(unittest.TestCase):
+
+    def test_there_are_workbooks(self):
+        self.assertIn(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'),
+                      WORKBOOKS)
+
+    def test_actions_and_parameters(self):
+        actions = our_actions()
+        self.assertEqual(9, len(actions), sorted(actions))
+        for path in WORKBOOKS:
+            spec = parse(path)
+            for workflow in spec.get_workflows():
+                for task in workflow.get_tasks():
+                    name = task.get_action_name()
+                    if not name or not name.startswith(PREFIX):
+                        continue
+                    where = '%s: %s.%s' % (os.path.basename(path),
+                                           workflow.get_name(),
+                                           task.get_name())
+                    self.assertIn(name, actions, where)
+                    signature = inspect.signature(actions[name].__init__)
+                    params = [p for p in signature.parameters.values()
+                              if p.name != 'self']
+                    given = set(task.get_input())
+                    self.assertLessEqual(
+                        given, {p.name for p in params},
+                        '%s passes unknown parameters' % where)
+                    required = {p.name for p in params
+                                if p.default is inspect.Parameter.empty}
+                    self.assertLessEqual(required, given,
+                                         '%s misses parameters' % where)
+
+    def test_concurrency_reaches_every_parallel_step(self):
+        spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))
+        self.assertEqual('tripleo.baremetal_deploy.v1', spec.get_name())
+        for workflow in spec.get_workflows():
+            for task in workflow.get_tasks():
+                where = '%s.%s' % (workflow.get_name(), task.get_name())
+                if task.get_with_items():
+                    self.assertEqual('<% $.concurrency %>',
+                                     task.get_policies().get_concurrency(),
+                                     where)
+                if task.get_action_name() == PREFIX + 'pick_nodes':
+                    self.assertEqual('<% $.concurrency %>',
+                                     task.get_input()['concurrency'], where)
+                if task.get_workflow_name():
+                    self.assertEqual('<% $.concurrency %>',
+                                     task.get_input().get('concurrency'),
+                                     where)
+
+    def test_workflow_inputs(self):
+        spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))
+        workflows = {wf.get_name(): wf for wf in spec.get_workflows()}
+        self.assertEqual({'deploy_roles', 'deploy_instances',
+                          'undeploy_roles', 'undeploy_instances'},
+                         set(workflows))
+        inputs = dict(workflows['deploy_roles'].get_input())
+        self.assertIn('roles', inputs)
+        del inputs['roles']
+        self.assertEqual(
+            {'plan': 'overcloud', 'role_net_port_id_map': {},
+             'role_ctlplane_port_map': {}, 'ssh_keys': [],
+             'ssh_user_name': 'tripleo-admin', 'timeout': 3600,
+             'concurrency': 20, 'max_fail_percentage': 0}, inputs)
+        self.assertEqual({'environment', 'instances', 'new_instances',
+                          'existing_instances', 'ctlplane_ips'},
+                         set(workflows['deploy_roles'].get_output()))
