@@ -1,0 +1,128 @@
+"""How the openstacksdk connection is built."""
+
+import unittest
+from unittest import mock
+
+from oslo_config import cfg
+
+from tripleo_baremetal import conf as baremetal_conf
+from tripleo_baremetal import connection
+from tripleo_baremetal import exceptions
+
+CATALOG = [
+    {'type': 'baremetal', 'endpoints': [
+        {'interface': 'internal', 'region': 'r1', 'url': 'http://int:6385'},
+        {'interface': 'public', 'region': 'r1', 'url': 'https://pub:13385'},
+        {'interface': 'public', 'region': 'r2', 'url': 'https://r2:13385'}]},
+    {'type': 'network', 'endpoints': [
+        {'interface': 'public', 'region': 'r1', 'url': 'https://pub:13696'}]},
+]
+
+
+class Security:
+    auth_token = 'secret-token'
+    service_catalog = CATALOG
+    insecure = False
+    auth_cacert = None
+    region_name = 'r1'
+
+
+class Context:
+    security = Security()
+
+
+def make_conf(**overrides):
+    conf = cfg.ConfigOpts()
+    baremetal_conf.register_opts(conf)
+    conf([], default_config_files=[])
+    for key, value in overrides.items():
+        conf.set_override(key, value, baremetal_conf.GROUP)
+    return conf
+
+
+@mock.patch('openstack.connection.Connection', autospec=True)
+class ConnectionTest(unittest.TestCase):
+
+    def test_from_context(self, mock_conn):
+        connection.get_connection(Context(), conf=make_conf())
+        kwargs = mock_conn.call_args.kwargs
+        self.assertEqual('https://pub:13385',
+                         kwargs['baremetal_endpoint_override'])
+        self.assertEqual('https://pub:13696',
+                         kwargs['network_endpoint_override'])
+        self.assertEqual(0, kwargs['baremetal_status_code_retries'])
+        session = kwargs['session']
+        self.assertTrue(session.verify)
+        self.assertEqual('secret-token', session.auth.token)
+
+    def test_from_context_interface_and_insecure(self, mock_conn):
+        context = Context()
+        context.security = type('S', (Security,), {'insecure': True})()
+        connection.get_connection(context, conf=make_conf(
+            interface='internal'))
+        kwargs = mock_conn.call_args.kwargs
+        self.assertEqual('http://int:6385',
+                         kwargs['baremetal_endpoint_override'])
+        self.assertNotIn('network_endpoint_override', kwargs)
+        self.assertFalse(kwargs['session'].verify)
+
+    def test_from_context_catalog_as_json(self, mock_conn):
+        context = Context()
+        context.security = type('S', (Security,), {
+            'service_catalog': '{"catalog": %s}' % str(CATALOG).replace(
+                "'", '"')})()
+        connection.get_connection(context, conf=make_conf())
+        self.assertEqual('https://pub:13385', mock_conn.call_args.kwargs[
+            'baremetal_endpoint_override'])
+
+    def test_from_context_without_baremetal(self, mock_conn):
+        context = Context()
+        context.security = type('S', (Security,), {
+            'service_catalog': CATALOG[1:]})()
+        self.assertRaisesRegex(exceptions.InvalidInput,
+                               'no public baremetal endpoint in region r1',
+                               connection.get_connection, context,
+                               conf=make_conf())
+
+    def test_noauth(self, mock_conn):
+        connection.get_connection(conf=make_conf(
+            auth_type='none',
+            baremetal_endpoint_override='http://127.0.0.1:6385'))
+        kwargs = mock_conn.call_args.kwargs
+        self.assertEqual('http://127.0.0.1:6385',
+                         kwargs['baremetal_endpoint_override'])
+        self.assertTrue(kwargs['session'].verify)
+
+    def test_noauth_needs_endpoint(self, mock_conn):
+        self.assertRaisesRegex(exceptions.InvalidInput,
+                               'baremetal_endpoint_override',
+                               connection.get_connection,
+                               conf=make_conf(auth_type='none'))
+
+    def test_nothing_configured(self, mock_conn):
+        self.assertRaisesRegex(exceptions.InvalidInput, 'no credentials',
+                               connection.get_connection, conf=make_conf())
+
+    @mock.patch('openstack.connect', autospec=True)
+    def test_cloud(self, mock_connect, mock_conn):
+        connection.get_connection(conf=make_conf(cloud='undercloud'))
+        mock_connect.assert_called_once_with(
+            cloud='undercloud', baremetal_status_code_retries=0)
+
+    def test_context_without_token_uses_conf(self, mock_conn):
+        context = Context()
+        context.security = type('S', (Security,), {'auth_token': None})()
+        self.assertRaisesRegex(exceptions.InvalidInput, 'no credentials',
+                               connection.get_connection, context,
+                               conf=make_conf())
+
+
+class OptionsTest(unittest.TestCase):
+
+    def test_list_opts(self):
+        (group, opts), = baremetal_conf.list_opts()
+        names = {opt.name for opt in opts}
+        self.assertEqual('tripleo_baremetal', group)
+        self.assertLessEqual({'cloud', 'baremetal_endpoint_override',
+                              'poll_interval', 'auth_type', 'cafile',
+                              'insecure'}, names)
