@@ -154,8 +154,10 @@ def _undo(conn, node, instance, attached, info_keys, allocation_id):
 
 
 def _build_drive(instance, node, ssh_keys, user_name, stackname, options):
-    ports = [instance['ctlplane_port']] if (
-        instance.get('ctlplane_port') or {}).get('fixed_ips') else []
+    ports = instance.get('ports')
+    ctlplane = instance.get('ctlplane_port') or {}
+    if not ports and ctlplane.get('fixed_ips') and ctlplane.get('subnets'):
+        ports = [ctlplane]
     net_data = network_data.build_network_data(ports) if ports else None
     return config_drive.build_configdrive(
         instance, node.id, ssh_keys=ssh_keys, user_name=user_name,

@@ -7,7 +7,9 @@ an active node without an allocation gets one (a *backfill*, never a
 redeploy), so that later runs and scale-down find it the normal way.
 
 Two requests answer for the whole request: one allocation listing and one
-node listing. Re-running an unchanged request writes nothing.
+node listing (plus the bulk Neutron reads of ``ports`` when Heat's port
+maps lack data). All checks, including the ports', pass before anything
+is written. Re-running an unchanged request writes nothing.
 """
 
 import logging
@@ -15,6 +17,7 @@ import logging
 from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import ports
 
 LOG = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ def check_existing_instances(conn, instances):
             by_display.setdefault(display, []).append(node)
     alloc_by_id = {alloc.id: alloc for alloc in allocations.values()}
 
-    errors, existing, not_found = [], [], []
+    errors, existing, not_found, stale = [], [], [], []
     for instance in wanted:
         host = instance['hostname']
         alloc = allocations.get(host)
@@ -87,18 +90,29 @@ def check_existing_instances(conn, instances):
                 continue
         if node is None:
             if alloc is not None:
-                # A failed allocation from an earlier run holds nothing.
-                LOG.warning('%s: deleting allocation %s left in state %s',
-                            host, alloc.id, alloc.state)
-                conn.baremetal.delete_allocation(alloc, ignore_missing=True)
+                stale.append(alloc)
             not_found.append(instance)
             continue
-        allocation_id = alloc.id if alloc else node.allocation_id
-        if allocation_id is None and node.provision_state == 'active':
-            allocation_id = _backfill(conn, host, node)
-        existing.append(_entry(instance, node, allocation_id))
+        existing.append(_entry(instance, node,
+                               alloc.id if alloc else node.allocation_id))
     if errors:
         raise exceptions.InvalidInput(errors)
+
+    # Every check passed: only now write anything.
+    resolved = ports.resolve_ports(
+        conn, existing + not_found,
+        {entry['hostname']: entry['node'] for entry in existing})
+    existing, not_found = resolved[:len(existing)], resolved[len(existing):]
+    for alloc in stale:
+        # A failed allocation from an earlier run holds nothing.
+        LOG.warning('%s: deleting allocation %s left in state %s',
+                    alloc.name, alloc.id, alloc.state)
+        conn.baremetal.delete_allocation(alloc, ignore_missing=True)
+    for entry in existing:
+        if entry['allocation'] is None and \
+                entry['provision_state'] == 'active':
+            entry['allocation'] = _backfill(conn, entry['hostname'],
+                                            by_id[entry['node']])
     LOG.info('%d instance(s) exist, %d to deploy', len(existing),
              len(not_found))
     return {'instances': existing, 'not_found': not_found}
