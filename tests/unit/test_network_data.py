@@ -1,0 +1,974 @@
+"""Tests for network_data.json building."""
+
+import copy
+import ipaddress
+import json
+import unittest
+
+import hypothesis
+from hypothesis import strategies as st
+import jsonschema
+
+from tripleo_baremetal import exceptions
+from tripleo_baremetal import network_data
+
+# Copy of doc/api_schemas/network_data.json from openstack/nova (Apache-2.0).
+NOVA_NETWORK_DATA_SCHEMA = json.loads(r'''
+{
+  "$schema": "http://openstack.org/nova/network_data.json#",
+  "id": "http://openstack.org/nova/network_data.json",
+  "type": "object",
+  "title": "OpenStack Nova network metadata schema",
+  "description": "Schema of Nova instance network configuration information",
+  "required": [
+    "links",
+    "networks",
+    "services"
+  ],
+  "properties": {
+    "links": {
+      "$id": "#/properties/links",
+      "type": "array",
+      "title": "L2 interfaces settings",
+      "items": {
+        "$id": "#/properties/links/items",
+        "oneOf": [
+          {
+            "$ref": "#/definitions/l2_link"
+          },
+          {
+            "$ref": "#/definitions/l2_bond"
+          },
+          {
+            "$ref": "#/definitions/l2_vlan"
+          }
+        ]
+      }
+    },
+    "networks": {
+      "$id": "#/properties/networks",
+      "type": "array",
+      "title": "L3 networks",
+      "items": {
+        "$id": "#/properties/networks/items",
+        "oneOf": [
+          {
+            "$ref": "#/definitions/l3_ipv4_network"
+          },
+          {
+            "$ref": "#/definitions/l3_ipv6_network"
+          }
+        ]
+      }
+    },
+    "services": {
+      "$ref": "#/definitions/services"
+    }
+  },
+  "definitions": {
+    "l2_address": {
+      "$id": "#/definitions/l2_address",
+      "type": "string",
+      "pattern": "(?i)^([0-9A-F]{2}[:-]){5}([0-9A-F]{2})$",
+      "title": "L2 interface address",
+      "examples": [
+        "fa:16:3e:9c:bf:3d"
+      ]
+    },
+    "l2_id": {
+      "$id": "#/definitions/l2_id",
+      "type": "string",
+      "title": "L2 interface ID",
+      "examples": [
+        "eth0"
+      ]
+    },
+    "l2_mtu": {
+      "$id": "#/definitions/l2_mtu",
+      "title": "L2 interface MTU",
+      "anyOf": [
+        {
+          "type": "number",
+          "minimum": 1,
+          "maximum": 65535
+        },
+        {
+          "type": "null"
+        }
+      ],
+      "examples": [
+        1500
+      ]
+    },
+    "l2_vif_id": {
+      "$id": "#/definitions/l2_vif_id",
+      "type": "string",
+      "title": "Virtual interface ID",
+      "examples": [
+        "cd9f6d46-4a3a-43ab-a466-994af9db96fc"
+      ]
+    },
+    "l2_link": {
+      "$id": "#/definitions/l2_link",
+      "type": "object",
+      "title": "L2 interface configuration settings",
+      "required": [
+        "ethernet_mac_address",
+        "id",
+        "type"
+      ],
+      "properties": {
+        "id": {
+          "$ref": "#/definitions/l2_id"
+        },
+        "ethernet_mac_address": {
+          "$ref": "#/definitions/l2_address"
+        },
+        "mtu": {
+          "$ref": "#/definitions/l2_mtu"
+        },
+        "type": {
+          "$id": "#/definitions/l2_link/properties/type",
+          "type": "string",
+          "enum": [
+            "bridge",
+            "dvs",
+            "hw_veb",
+            "hyperv",
+            "ovs",
+            "tap",
+            "vhostuser",
+            "vif",
+            "phy"
+          ],
+          "title": "Interface type",
+          "examples": [
+            "bridge"
+          ]
+        },
+        "vif_id": {
+          "$ref": "#/definitions/l2_vif_id"
+        }
+      }
+    },
+    "l2_bond": {
+      "$id": "#/definitions/l2_bond",
+      "type": "object",
+      "title": "L2 bonding interface configuration settings",
+      "required": [
+        "ethernet_mac_address",
+        "id",
+        "type",
+        "bond_mode",
+        "bond_links"
+      ],
+      "properties": {
+        "id": {
+          "$ref": "#/definitions/l2_id"
+        },
+        "ethernet_mac_address": {
+          "$ref": "#/definitions/l2_address"
+        },
+        "mtu": {
+          "$ref": "#/definitions/l2_mtu"
+        },
+        "type": {
+          "$id": "#/definitions/l2_bond/properties/type",
+          "type": "string",
+          "enum": [
+            "bond"
+          ],
+          "title": "Interface type",
+          "examples": [
+            "bond"
+          ]
+        },
+        "vif_id": {
+          "$ref": "#/definitions/l2_vif_id"
+        },
+        "bond_mode": {
+          "$id": "#/definitions/bond/properties/bond_mode",
+          "type": "string",
+          "title": "Port bonding type",
+          "enum": [
+            "802.3ad",
+            "balance-rr",
+            "active-backup",
+            "balance-xor",
+            "broadcast",
+            "balance-tlb",
+            "balance-alb"
+          ],
+          "examples": [
+            "802.3ad"
+          ]
+        },
+        "bond_links": {
+          "$id": "#/definitions/bond/properties/bond_links",
+          "type": "array",
+          "title": "Port bonding links",
+          "items": {
+            "$id": "#/definitions/bond/properties/bond_links/items",
+            "type": "string"
+          }
+        }
+      }
+    },
+    "l2_vlan": {
+      "$id": "#/definitions/l2_vlan",
+      "type": "object",
+      "title": "L2 VLAN interface configuration settings",
+      "required": [
+        "vlan_mac_address",
+        "id",
+        "type",
+        "vlan_link",
+        "vlan_id"
+      ],
+      "properties": {
+        "id": {
+          "$ref": "#/definitions/l2_id"
+        },
+        "vlan_mac_address": {
+          "$ref": "#/definitions/l2_address"
+        },
+        "mtu": {
+          "$ref": "#/definitions/l2_mtu"
+        },
+        "type": {
+          "$id": "#/definitions/l2_vlan/properties/type",
+          "type": "string",
+          "enum": [
+            "vlan"
+          ],
+          "title": "VLAN interface type",
+          "examples": [
+            "vlan"
+          ]
+        },
+        "vif_id": {
+          "$ref": "#/definitions/l2_vif_id"
+        },
+        "vlan_id": {
+          "$id": "#/definitions/l2_vlan/properties/vlan_id",
+          "type": "integer",
+          "title": "VLAN ID"
+        },
+        "vlan_link": {
+          "$id": "#/definitions/l2_vlan/properties/vlan_link",
+          "type": "string",
+          "title": "VLAN link name"
+        }
+      }
+    },
+    "l3_id": {
+      "$id": "#/definitions/l3_id",
+      "type": "string",
+      "title": "Network name",
+      "examples": [
+        "network0"
+      ]
+    },
+    "l3_link": {
+      "$id": "#/definitions/l3_link",
+      "type": "string",
+      "title": "L2 network link to use for L3 interface",
+      "examples": [
+        "99e88329-f20d-4741-9593-25bf07847b16"
+      ]
+    },
+    "l3_network_id": {
+      "$id": "#/definitions/l3_network_id",
+      "type": "string",
+      "title": "Network ID",
+      "examples": [
+        "99e88329-f20d-4741-9593-25bf07847b16"
+      ]
+    },
+    "l3_ipv4_type": {
+      "$id": "#/definitions/l3_ipv4_type",
+      "type": "string",
+      "enum": [
+        "ipv4",
+        "ipv4_dhcp"
+      ],
+      "title": "L3 IPv4 network type",
+      "examples": [
+        "ipv4_dhcp"
+      ]
+    },
+    "l3_ipv6_type": {
+      "$id": "#/definitions/l3_ipv6_type",
+      "type": "string",
+      "enum": [
+        "ipv6",
+        "ipv6_dhcp",
+        "ipv6_slaac"
+      ],
+      "title": "L3 IPv6 network type",
+      "examples": [
+        "ipv6_dhcp"
+      ]
+    },
+    "l3_ipv4_host": {
+      "$id": "#/definitions/l3_ipv4_host",
+      "type": "string",
+      "pattern": "^(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)$",
+      "title": "L3 IPv4 host address",
+      "examples": [
+        "192.168.81.99"
+      ]
+    },
+    "l3_ipv6_host": {
+      "$id": "#/definitions/l3_ipv6_host",
+      "type": "string",
+      "pattern": "^(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:)|fe80:(:[0-9a-fA-F]{0,4}){0,4}%[0-9a-zA-Z]{1,}|::(ffff(:0{1,4}){0,1}:){0,1}((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\\.){3,3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])|([0-9a-fA-F]{1,4}:){1,4}:((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\\.){3,3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9]))(/[0-9]{1,2})?$",
+      "title": "L3 IPv6 host address",
+      "examples": [
+        "2001:db8:3:4::192.168.81.99"
+      ]
+    },
+    "l3_ipv4_netmask": {
+      "$id": "#/definitions/l3_ipv4_netmask",
+      "type": "string",
+      "pattern": "^(254|252|248|240|224|192|128|0)\\.0\\.0\\.0|255\\.(254|252|248|240|224|192|128|0)\\.0\\.0|255\\.255\\.(254|252|248|240|224|192|128|0)\\.0|255\\.255\\.255\\.(254|252|248|240|224|192|128|0)$",
+      "title": "L3 IPv4 network mask",
+      "examples": [
+        "255.255.252.0"
+      ]
+    },
+    "l3_ipv6_netmask": {
+      "$id": "#/definitions/l3_ipv6_netmask",
+      "type": "string",
+      "pattern": "^(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7})|(::))$",
+      "title": "L3 IPv6 network mask",
+      "examples": [
+        "ffff:ffff:ffff:ffff::"
+      ]
+    },
+    "l3_ipv4_nw": {
+      "$id": "#/definitions/l3_ipv4_nw",
+      "type": "string",
+      "pattern": "^(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])$",
+      "title": "L3 IPv4 network address",
+      "examples": [
+        "0.0.0.0"
+      ]
+    },
+    "l3_ipv6_nw": {
+      "$id": "#/definitions/l3_ipv6_nw",
+      "type": "string",
+      "pattern": "^(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7})|(::))$",
+      "title": "L3 IPv6 network address",
+      "examples": [
+        "8000::"
+      ]
+    },
+    "l3_ipv4_gateway": {
+      "$id": "#/definitions/l3_ipv4_gateway",
+      "type": "string",
+      "pattern": "^(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)$",
+      "title": "L3 IPv4 gateway address",
+      "examples": [
+        "192.168.200.1"
+      ]
+    },
+    "l3_ipv6_gateway": {
+      "$id": "#/definitions/l3_ipv6_gateway",
+      "type": "string",
+      "pattern": "^(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:)|fe80:(:[0-9a-fA-F]{0,4}){0,4}%[0-9a-zA-Z]{1,}|::(ffff(:0{1,4}){0,1}:){0,1}((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\\.){3,3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])|([0-9a-fA-F]{1,4}:){1,4}:((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\\.){3,3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9]))$",
+      "title": "L3 IPv6 gateway address",
+      "examples": [
+        "2001:db8:3:4::192.168.81.99"
+      ]
+    },
+    "l3_ipv4_network_route": {
+      "$id": "#/definitions/l3_ipv4_network_route",
+      "type": "object",
+      "title": "L3 IPv4 routing configuration item",
+      "required": [
+        "gateway",
+        "netmask",
+        "network"
+      ],
+      "properties": {
+        "network": {
+          "$ref": "#/definitions/l3_ipv4_nw"
+        },
+        "netmask": {
+          "$ref": "#/definitions/l3_ipv4_netmask"
+        },
+        "gateway": {
+          "$ref": "#/definitions/l3_ipv4_gateway"
+        },
+        "services": {
+          "$ref": "#/definitions/ipv4_services"
+        }
+      }
+    },
+    "l3_ipv6_network_route": {
+      "$id": "#/definitions/l3_ipv6_network_route",
+      "type": "object",
+      "title": "L3 IPv6 routing configuration item",
+      "required": [
+        "gateway",
+        "netmask",
+        "network"
+      ],
+      "properties": {
+        "network": {
+          "$ref": "#/definitions/l3_ipv6_nw"
+        },
+        "netmask": {
+          "$ref": "#/definitions/l3_ipv6_netmask"
+        },
+        "gateway": {
+          "$ref": "#/definitions/l3_ipv6_gateway"
+        },
+        "services": {
+          "$ref": "#/definitions/ipv6_services"
+        }
+      }
+    },
+    "l3_ipv4_network": {
+      "$id": "#/definitions/l3_ipv4_network",
+      "type": "object",
+      "title": "L3 IPv4 network configuration",
+      "required": [
+        "id",
+        "link",
+        "network_id",
+        "type"
+      ],
+      "properties": {
+        "id": {
+          "$ref": "#/definitions/l3_id"
+        },
+        "link": {
+          "$ref": "#/definitions/l3_link"
+        },
+        "network_id": {
+          "$ref": "#/definitions/l3_network_id"
+        },
+        "type": {
+          "$ref": "#/definitions/l3_ipv4_type"
+        },
+        "ip_address": {
+          "$ref": "#/definitions/l3_ipv4_host"
+        },
+        "netmask": {
+          "$ref": "#/definitions/l3_ipv4_netmask"
+        },
+        "routes": {
+          "$id": "#/definitions/l3_ipv4_network/routes",
+          "type": "array",
+          "title": "L3 IPv4 network routes",
+          "items": {
+            "$ref": "#/definitions/l3_ipv4_network_route"
+          }
+        }
+      }
+    },
+    "l3_ipv6_network": {
+      "$id": "#/definitions/l3_ipv6_network",
+      "type": "object",
+      "title": "L3 IPv6 network configuration",
+      "required": [
+        "id",
+        "link",
+        "network_id",
+        "type"
+      ],
+      "properties": {
+        "id": {
+          "$ref": "#/definitions/l3_id"
+        },
+        "link": {
+          "$ref": "#/definitions/l3_link"
+        },
+        "network_id": {
+          "$ref": "#/definitions/l3_network_id"
+        },
+        "type": {
+          "$ref": "#/definitions/l3_ipv6_type"
+        },
+        "ip_address": {
+          "$ref": "#/definitions/l3_ipv6_host"
+        },
+        "netmask": {
+          "$ref": "#/definitions/l3_ipv6_netmask"
+        },
+        "routes": {
+          "$id": "#/definitions/properties/l3_ipv6_network/routes",
+          "type": "array",
+          "title": "L3 IPv6 network routes",
+          "items": {
+            "$ref": "#/definitions/l3_ipv6_network_route"
+          }
+        }
+      }
+    },
+    "ipv4_service": {
+      "$id": "#/definitions/ipv4_service",
+      "type": "object",
+      "title": "Service on a IPv4 network",
+      "required": [
+        "address",
+        "type"
+      ],
+      "properties": {
+        "address": {
+          "$ref": "#/definitions/l3_ipv4_host"
+        },
+        "type": {
+          "$id": "#/definitions/ipv4_service/properties/type",
+          "type": "string",
+          "enum": [
+            "dns"
+          ],
+          "title": "Service type",
+          "examples": [
+            "dns"
+          ]
+        }
+      }
+    },
+    "ipv6_service": {
+      "$id": "#/definitions/ipv6_service",
+      "type": "object",
+      "title": "Service on a IPv6 network",
+      "required": [
+        "address",
+        "type"
+      ],
+      "properties": {
+        "address": {
+          "$ref": "#/definitions/l3_ipv6_host"
+        },
+        "type": {
+          "$id": "#/definitions/ipv4_service/properties/type",
+          "type": "string",
+          "enum": [
+            "dns"
+          ],
+          "title": "Service type",
+          "examples": [
+            "dns"
+          ]
+        }
+      }
+    },
+    "ipv4_services": {
+      "$id": "#/definitions/ipv4_services",
+      "type": "array",
+      "title": "Network services on IPv4 network",
+      "items": {
+        "$id": "#/definitions/ipv4_services/items",
+        "$ref": "#/definitions/ipv4_service"
+      }
+    },
+    "ipv6_services": {
+      "$id": "#/definitions/ipv6_services",
+      "type": "array",
+      "title": "Network services on IPv6 network",
+      "items": {
+        "$id": "#/definitions/ipv6_services/items",
+        "$ref": "#/definitions/ipv6_service"
+      }
+    },
+    "services": {
+      "$id": "#/definitions/services",
+      "type": "array",
+      "title": "Network services",
+      "items": {
+        "$id": "#/definitions/services/items",
+        "anyOf": [
+          {
+            "$ref": "#/definitions/ipv4_service"
+          },
+          {
+            "$ref": "#/definitions/ipv6_service"
+          }
+        ]
+      }
+    }
+  }
+}
+''')  # noqa: E501
+
+MAC = '52:54:00:aa:bb:cc'
+
+
+def validate(data):
+    """Validate against Nova's schema (a draft-04 schema: ``id``)."""
+    jsonschema.Draft4Validator(NOVA_NETWORK_DATA_SCHEMA).validate(data)
+
+
+def v4_port(**overrides):
+    port = {
+        'id': 'port-ctlplane',
+        'mac_address': MAC,
+        'fixed_ips': [{'ip_address': '192.168.24.10', 'subnet_id': 'sub4'}],
+        'network': {'id': 'net-ctlplane', 'name': 'ctlplane', 'mtu': 1450,
+                    'tags': ['192.168.24.0/24']},
+        'subnets': [{'id': 'sub4', 'cidr': '192.168.24.0/24',
+                     'gateway_ip': '192.168.24.1',
+                     'host_routes': [{'destination': '10.0.0.0/8',
+                                      'nexthop': '192.168.24.254'}],
+                     'dns_nameservers': ['192.168.24.1', '8.8.8.8'],
+                     'ip_version': 4, 'enable_dhcp': False}],
+    }
+    port.update(overrides)
+    return port
+
+
+def v6_port(**overrides):
+    port = {
+        'id': 'port-v6',
+        'mac_address': '52:54:00:00:00:06',
+        'fixed_ips': [{'ip_address': 'fd00:24::10', 'subnet_id': 'sub6'}],
+        'network': {'id': 'net-v6', 'name': 'storage'},
+        'subnets': [{'id': 'sub6', 'cidr': 'fd00:24::/64',
+                     'gateway_ip': 'fd00:24::1',
+                     'host_routes': [{'destination': 'fd00:99::/48',
+                                      'nexthop': 'fd00:24::fe'}],
+                     'dns_nameservers': ['fd00:24::53'], 'ip_version': 6}],
+    }
+    port.update(overrides)
+    return port
+
+
+class NoNetworkTest(unittest.TestCase):
+
+    def test_none_without_ports(self):
+        self.assertIsNone(network_data.build_network_data([]))
+        self.assertIsNone(network_data.build_network_data(None))
+        self.assertIsNone(network_data.build_network_data([None, {}]))
+
+
+class StaticTest(unittest.TestCase):
+
+    def test_static_ipv4(self):
+        result = network_data.build_network_data([v4_port()])
+        validate(result)
+        self.assertEqual([{'id': 'port-port-ctlplane', 'type': 'phy',
+                           'ethernet_mac_address': MAC, 'mtu': 1450,
+                           'vif_id': 'port-ctlplane'}], result['links'])
+        self.assertEqual([{
+            'id': 'network0', 'link': 'port-port-ctlplane',
+            'network_id': 'net-ctlplane', 'type': 'ipv4',
+            'ip_address': '192.168.24.10', 'netmask': '255.255.255.0',
+            'routes': [
+                {'network': '0.0.0.0', 'netmask': '0.0.0.0',
+                 'gateway': '192.168.24.1'},
+                {'network': '10.0.0.0', 'netmask': '255.0.0.0',
+                 'gateway': '192.168.24.254'}],
+            'services': [{'type': 'dns', 'address': '192.168.24.1'},
+                         {'type': 'dns', 'address': '8.8.8.8'}],
+        }], result['networks'])
+        self.assertEqual([{'type': 'dns', 'address': '192.168.24.1'},
+                          {'type': 'dns', 'address': '8.8.8.8'}],
+                         result['services'])
+
+    def test_static_ipv6(self):
+        result = network_data.build_network_data([v6_port()])
+        validate(result)
+        net = result['networks'][0]
+        self.assertEqual('ipv6', net['type'])
+        self.assertEqual('fd00:24::10', net['ip_address'])
+        self.assertEqual('ffff:ffff:ffff:ffff::', net['netmask'])
+        self.assertEqual([
+            {'network': '::', 'netmask': '::', 'gateway': 'fd00:24::1'},
+            {'network': 'fd00:99::', 'netmask': 'ffff:ffff:ffff::',
+             'gateway': 'fd00:24::fe'}], net['routes'])
+        self.assertEqual([{'type': 'dns', 'address': 'fd00:24::53'}],
+                         result['services'])
+
+    def test_default_mtu(self):
+        port = v4_port(network={'id': 'n', 'name': 'ctlplane'})
+        result = network_data.build_network_data([port])
+        validate(result)
+        self.assertEqual(1500, result['links'][0]['mtu'])
+        port['network']['mtu'] = None
+        self.assertEqual(
+            1500, network_data.build_network_data([port])['links'][0]['mtu'])
+
+    def test_dual_stack_port(self):
+        port = v4_port()
+        port['fixed_ips'].append({'ip_address': 'fd00:24::10'})
+        port['subnets'].append(v6_port()['subnets'][0])
+        result = network_data.build_network_data([port])
+        validate(result)
+        self.assertEqual(1, len(result['links']))
+        self.assertEqual(['ipv4', 'ipv6'],
+                         [net['type'] for net in result['networks']])
+        self.assertEqual(['network0', 'network1'],
+                         [net['id'] for net in result['networks']])
+        self.assertEqual({'port-port-ctlplane'},
+                         {net['link'] for net in result['networks']})
+
+    def test_subnet_found_by_cidr_or_network_tag(self):
+        port = v4_port(fixed_ips=[{'ip_address': '192.168.24.10'}])
+        result = network_data.build_network_data([port])
+        self.assertEqual('255.255.255.0', result['networks'][0]['netmask'])
+        port = v4_port(subnets=[])
+        result = network_data.build_network_data([port])
+        validate(result)
+        net = result['networks'][0]
+        self.assertEqual('255.255.255.0', net['netmask'])
+        self.assertEqual([], net['routes'])
+        self.assertNotIn('services', net)
+        self.assertEqual([], result['services'])
+
+    def test_no_subnet_for_ip(self):
+        port = v4_port(subnets=[], network={'id': 'n', 'name': 'ctlplane'})
+        self.assertRaisesRegex(exceptions.InvalidInput,
+                               'port-ctlplane.*ctlplane.*192.168.24.10',
+                               network_data.build_network_data, [port])
+
+    def test_invalid_ip(self):
+        port = v4_port(fixed_ips=[{'ip_address': '192.168.24.300'}])
+        self.assertRaisesRegex(exceptions.InvalidInput, 'invalid fixed IP',
+                               network_data.build_network_data, [port])
+
+
+class DhcpTest(unittest.TestCase):
+
+    def test_ipv4_dhcp(self):
+        port = v4_port(fixed_ips=[])
+        result = network_data.build_network_data([port])
+        validate(result)
+        self.assertEqual([{'id': 'network0', 'link': 'port-port-ctlplane',
+                           'network_id': 'net-ctlplane',
+                           'type': 'ipv4_dhcp'}], result['networks'])
+        self.assertEqual(2, len(result['services']))
+
+    def test_no_subnets_means_ipv4_dhcp(self):
+        port = {'id': 'p', 'mac_address': MAC}
+        result = network_data.build_network_data([port])
+        validate(result)
+        self.assertEqual('ipv4_dhcp', result['networks'][0]['type'])
+        self.assertEqual('', result['networks'][0]['network_id'])
+
+    def test_ipv6_dhcp_and_slaac(self):
+        port = v6_port(fixed_ips=[])
+        result = network_data.build_network_data([port])
+        validate(result)
+        self.assertEqual(['ipv6_dhcp'],
+                         [net['type'] for net in result['networks']])
+        port['subnets'][0]['ipv6_address_mode'] = 'slaac'
+        result = network_data.build_network_data([port])
+        validate(result)
+        self.assertEqual(['ipv6_slaac'],
+                         [net['type'] for net in result['networks']])
+
+
+class MultiplePortsTest(unittest.TestCase):
+
+    def test_one_default_route_per_family(self):
+        second = v4_port(
+            id='port-external', mac_address='52:54:00:00:00:02',
+            fixed_ips=[{'ip_address': '10.0.0.5', 'subnet_id': 'ext'}],
+            network={'id': 'net-ext', 'name': 'external', 'mtu': 9000},
+            subnets=[{'id': 'ext', 'cidr': '10.0.0.0/24',
+                      'gateway_ip': '10.0.0.1', 'ip_version': 4,
+                      'dns_nameservers': ['8.8.8.8', '1.1.1.1']}])
+        ports = [v4_port(), second, v6_port(), v6_port(
+            id='port-v6b', mac_address='52:54:00:00:00:07',
+            fixed_ips=[{'ip_address': 'fd00:25::10', 'subnet_id': 's'}],
+            subnets=[{'id': 's', 'cidr': 'fd00:25::/64',
+                      'gateway_ip': 'fd00:25::1', 'ip_version': 6}])]
+        result = network_data.build_network_data(ports)
+        validate(result)
+        self.assertEqual(4, len(result['links']))
+        self.assertEqual([1450, 9000, 1500, 1500],
+                         [link['mtu'] for link in result['links']])
+        defaults = [(net['id'], route['gateway'])
+                    for net in result['networks']
+                    for route in net['routes']
+                    if route['netmask'] in ('0.0.0.0', '::')]
+        self.assertEqual([('network0', '192.168.24.1'),
+                          ('network2', 'fd00:24::1')], defaults)
+        self.assertEqual(['192.168.24.1', '8.8.8.8', '1.1.1.1',
+                          'fd00:24::53'],
+                         [svc['address'] for svc in result['services']])
+
+    def test_ctlplane_without_gateway(self):
+        first = v4_port()
+        first['subnets'][0]['gateway_ip'] = None
+        second = v4_port(
+            id='port-external', mac_address='52:54:00:00:00:02',
+            fixed_ips=[{'ip_address': '10.0.0.5'}],
+            subnets=[{'cidr': '10.0.0.0/24', 'gateway_ip': '10.0.0.1'}])
+        result = network_data.build_network_data([first, second])
+        validate(result)
+        self.assertEqual(
+            [{'network': '10.0.0.0', 'netmask': '255.0.0.0',
+              'gateway': '192.168.24.254'}],
+            result['networks'][0]['routes'])
+        self.assertEqual('10.0.0.1',
+                         result['networks'][1]['routes'][0]['gateway'])
+
+    def test_ports_sharing_a_mac_share_a_link(self):
+        second = v4_port(
+            id='port-2', fixed_ips=[{'ip_address': '172.16.0.4'}],
+            subnets=[{'cidr': '172.16.0.0/16'}])
+        result = network_data.build_network_data([v4_port(), second])
+        validate(result)
+        self.assertEqual(1, len(result['links']))
+        self.assertEqual(2, len(result['networks']))
+
+
+class HostRoutesTest(unittest.TestCase):
+
+    def test_host_routes(self):
+        port = v4_port()
+        port['subnets'][0]['host_routes'] = [
+            {'destination': '172.16.0.0/12', 'nexthop': '192.168.24.253'},
+            {'destination': '10.1.2.0/30', 'nexthop': '192.168.24.252'},
+            {'destination': 'fd00::/8', 'nexthop': 'fd00::1'},
+        ]
+        result = network_data.build_network_data([port])
+        validate(result)
+        self.assertEqual([
+            {'network': '0.0.0.0', 'netmask': '0.0.0.0',
+             'gateway': '192.168.24.1'},
+            {'network': '172.16.0.0', 'netmask': '255.240.0.0',
+             'gateway': '192.168.24.253'},
+            {'network': '10.1.2.0', 'netmask': '255.255.255.252',
+             'gateway': '192.168.24.252'},
+        ], result['networks'][0]['routes'])
+
+    def test_host_route_to_one_address_is_kept(self):
+        # Nova's schema pattern has no 255.255.255.255 netmask, although
+        # Nova's metadata service writes one for a /32 host route too
+        # (e.g. to 169.254.169.254). cloud-init and glean accept it, so
+        # the route is kept rather than silently dropped.
+        port = v4_port()
+        port['subnets'][0]['host_routes'] = [
+            {'destination': '169.254.169.254/32',
+             'nexthop': '192.168.24.252'}]
+        result = network_data.build_network_data([port])
+        self.assertEqual({'network': '169.254.169.254',
+                          'netmask': '255.255.255.255',
+                          'gateway': '192.168.24.252'},
+                         result['networks'][0]['routes'][1])
+        errors = list(jsonschema.Draft4Validator(
+            NOVA_NETWORK_DATA_SCHEMA).iter_errors(result))
+        self.assertEqual(1, len(errors))
+        del result['networks'][0]['routes'][1]
+        validate(result)
+
+    def test_default_host_route_counts_as_default_route(self):
+        port = v4_port()
+        port['subnets'][0]['host_routes'] = [
+            {'destination': '0.0.0.0/0', 'nexthop': '192.168.24.2'}]
+        result = network_data.build_network_data([port])
+        self.assertEqual(1, len(result['networks'][0]['routes']))
+        port['subnets'][0]['gateway_ip'] = None
+        result = network_data.build_network_data([port])
+        validate(result)
+        self.assertEqual([{'network': '0.0.0.0', 'netmask': '0.0.0.0',
+                           'gateway': '192.168.24.2'}],
+                         result['networks'][0]['routes'])
+
+    def test_invalid_host_route(self):
+        port = v4_port()
+        port['subnets'][0]['host_routes'] = [{'destination': 'nowhere',
+                                              'nexthop': '192.168.24.2'}]
+        self.assertRaisesRegex(exceptions.InvalidInput,
+                               'invalid host route',
+                               network_data.build_network_data, [port])
+
+
+class MacTest(unittest.TestCase):
+
+    def test_ironic_port_carrying_the_vif_wins(self):
+        ironic_ports = [
+            {'address': '52:54:00:00:00:01', 'internal_info': {},
+             'extra': {}},
+            {'address': '52:54:00:00:00:AB',
+             'internal_info': {'tenant_vif_port_id': 'port-ctlplane'},
+             'extra': {}},
+        ]
+        result = network_data.build_network_data([v4_port()], ironic_ports)
+        validate(result)
+        self.assertEqual('52:54:00:00:00:ab',
+                         result['links'][0]['ethernet_mac_address'])
+
+    def test_legacy_extra_vif_port_id(self):
+        ironic_ports = [{'address': '52:54:00:00:00:cd',
+                         'extra': {'vif_port_id': 'port-ctlplane'}}]
+        result = network_data.build_network_data(
+            [v4_port(mac_address=None)], ironic_ports)
+        self.assertEqual('52:54:00:00:00:cd',
+                         result['links'][0]['ethernet_mac_address'])
+
+    def test_port_mac_when_no_ironic_port_matches(self):
+        ironic_ports = [{'address': '52:54:00:00:00:01',
+                         'internal_info': {'tenant_vif_port_id': 'other'}}]
+        result = network_data.build_network_data([v4_port()], ironic_ports)
+        self.assertEqual(MAC, result['links'][0]['ethernet_mac_address'])
+
+    def test_no_mac_at_all(self):
+        self.assertRaisesRegex(exceptions.InvalidInput,
+                               'port-ctlplane.*no mac_address',
+                               network_data.build_network_data,
+                               [v4_port(mac_address=None)])
+
+
+class InputUntouchedTest(unittest.TestCase):
+
+    def test_ports_not_modified(self):
+        ports = [v4_port(), v6_port()]
+        before = copy.deepcopy(ports)
+        network_data.build_network_data(ports)
+        self.assertEqual(before, ports)
+
+
+@st.composite
+def _ports(draw):
+    ports = []
+    for index in range(draw(st.integers(1, 4))):
+        version = draw(st.sampled_from([4, 6]))
+        if version == 4:
+            prefix = draw(st.integers(8, 30))
+            base = ipaddress.IPv4Network(
+                ('10.%d.0.0' % index, 16)).supernet(new_prefix=min(prefix,
+                                                                   16))
+        else:
+            prefix = draw(st.integers(48, 126))
+            base = ipaddress.IPv6Network(('fd00:%x::' % index, 32))
+        cidr = ipaddress.ip_network(
+            (base.network_address, prefix), strict=False)
+        hosts = [cidr.network_address + 1, cidr.network_address + 2]
+        subnet = {'id': 's%d' % index, 'cidr': str(cidr),
+                  'ip_version': version,
+                  'gateway_ip': (str(hosts[0])
+                                 if draw(st.booleans()) else None),
+                  'dns_nameservers': [str(hosts[0])]}
+        fixed = ([{'ip_address': str(hosts[1]), 'subnet_id': subnet['id']}]
+                 if draw(st.booleans()) else [])
+        ports.append({
+            'id': 'p%d' % index, 'mac_address': '52:54:00:00:00:%02x' % index,
+            'fixed_ips': fixed, 'subnets': [subnet],
+            'network': {'id': 'n%d' % index,
+                        'mtu': draw(st.sampled_from([None, 1400, 9000]))}})
+    return ports
+
+
+class PropertyTest(unittest.TestCase):
+
+    @hypothesis.settings(max_examples=40, deadline=None)
+    @hypothesis.given(_ports())
+    def test_always_valid(self, ports):
+        result = network_data.build_network_data(ports)
+        validate(result)
+        self.assertEqual(len(ports), len(result['links']))
+        for version in (4, 6):
+            defaults = [route for net in result['networks']
+                        for route in net.get('routes', ())
+                        if route['netmask'] in ('0.0.0.0', '::')
+                        and ipaddress.ip_address(
+                            route['gateway']).version == version]
+            self.assertLessEqual(len(defaults), 1)
