@@ -1,0 +1,227 @@
+"""A real Ironic (API and conductor in one process) with fake hardware.
+
+No Keystone (``noauth``), no message queue (``rpc_transport = none``), no
+DHCP; every hardware interface is ``fake``, so deploys, cleaning and power
+actions succeed in a fraction of a second (or take ``[fake]`` delays).
+The database is the caller's: PostgreSQL when clients write concurrently
+(see postgres.py), SQLite otherwise.
+
+The API's access log (one ``ironic.api`` line per request) lets a test
+count requests, e.g. to prove that a re-run writes nothing.
+"""
+
+import collections
+import logging
+import os
+import re
+import time
+
+import openstack
+
+from tripleo_baremetal.localcloud import http
+from tripleo_baremetal.localcloud import inifile
+from tripleo_baremetal.localcloud import process
+
+LOG = logging.getLogger(__name__)
+
+FAKE_INTERFACES = {
+    'enabled_hardware_types': 'fake-hardware',
+    'enabled_bios_interfaces': 'fake,no-bios',
+    'enabled_boot_interfaces': 'fake',
+    'enabled_console_interfaces': 'fake,no-console',
+    'enabled_deploy_interfaces': 'fake',
+    'enabled_firmware_interfaces': 'fake,no-firmware',
+    'enabled_inspect_interfaces': 'fake,no-inspect',
+    'enabled_management_interfaces': 'fake',
+    'enabled_network_interfaces': 'noop',
+    'enabled_power_interfaces': 'fake',
+    'enabled_raid_interfaces': 'fake,no-raid',
+    'enabled_rescue_interfaces': 'fake,no-rescue',
+    'enabled_storage_interfaces': 'noop,fake',
+    'enabled_vendor_interfaces': 'fake,no-vendor',
+    'default_network_interface': 'noop',
+    'default_deploy_interface': 'fake',
+}
+
+#: The access log line of a request, e.g.
+#: ``... INFO ironic.api [...] 127.0.0.1 - GET /v1/nodes?x=y - 200 (3.1ms)``
+_ACCESS_LOG = re.compile(
+    r' ironic\.api \[[^]]*\] \S+ - (?P<method>[A-Z]+) (?P<path>\S*) - '
+    r'(?P<status>\S+) \(')
+
+Request = collections.namedtuple('Request', ['method', 'path', 'status'])
+
+
+def path_prefix(path):
+    """A request path reduced to its collection and sub-resource.
+
+    ``/v1/nodes/<id>/states/provision?x=y`` becomes
+    ``/v1/nodes/*/states/provision``, ``/v1/nodes?x=y`` ``/v1/nodes``: a
+    key to count requests by what they do rather than by node.
+    """
+    parts = path.split('?', 1)[0].rstrip('/').split('/')
+    if len(parts) > 3:
+        parts[3] = '*'
+    return '/'.join(parts) or '/'
+
+
+class IronicService:
+    """Ironic with the fake-hardware type, served on 127.0.0.1.
+
+    :param base_dir: an existing directory; config, logs and locks go to an
+        ``ironic`` directory inside.
+    :param database_url: SQLAlchemy URL of an empty database.
+    :param fake_deploy_delay: seconds each fake deploy step sleeps
+        (``[fake] deploy_delay``), to let a test observe ``deploying``.
+    :param config: extra ``{section: {option: value}}`` merged over the
+        defaults (None removes an option), e.g. a ``[neutron]`` section and
+        the ``flat`` network interface.
+    :param port: API port; a free one by default.
+    """
+
+    def __init__(self, base_dir, database_url, fake_deploy_delay=None,
+                 config=None, port=None, start_timeout=60):
+        self.dir = os.path.join(base_dir, 'ironic')
+        self.database_url = database_url
+        self.fake_deploy_delay = fake_deploy_delay
+        self.extra_config = config or {}
+        self.port = port
+        self.start_timeout = start_timeout
+        self.config_file = os.path.join(self.dir, 'ironic.conf')
+        self.log_file = os.path.join(self.dir, 'ironic.log')
+        self.console_log = os.path.join(self.dir, 'console.log')
+        self._service = None
+        self._log_offset = 0
+
+    @property
+    def url(self):
+        """The API root, e.g. ``http://127.0.0.1:34567``."""
+        return 'http://%s:%s' % (process.LOOPBACK, self.port)
+
+    @property
+    def service(self):
+        """The process's Service, None before start()."""
+        return self._service
+
+    def config(self):
+        """The configuration written to ironic.conf, as nested dicts."""
+        default = dict(FAKE_INTERFACES,
+                       auth_strategy='noauth',
+                       rpc_transport='none',
+                       host='test-conductor',
+                       my_ip=process.LOOPBACK,
+                       log_file=self.log_file,
+                       use_stderr=False,
+                       debug=False)
+        database = {'connection': self.database_url}
+        if self.database_url.startswith('sqlite'):
+            database['sqlite_synchronous'] = False
+        config = {
+            'DEFAULT': default,
+            'api': {'host_ip': process.LOOPBACK, 'port': self.port},
+            'conductor': {'node_history': False, 'automated_clean': True},
+            'database': database,
+            'dhcp': {'dhcp_provider': 'none'},
+            'oslo_concurrency': {'lock_path': os.path.join(self.dir,
+                                                           'locks')},
+        }
+        if self.fake_deploy_delay is not None:
+            config['fake'] = {'deploy_delay': self.fake_deploy_delay}
+        return inifile.merge(config, self.extra_config)
+
+    def start(self):
+        """Write the config, create the schema, start Ironic; wait for it.
+
+        Ready means ``GET /v1/drivers`` lists fake-hardware.
+
+        :raises: ServiceError or WaitTimeout with the end of the logs.
+        """
+        started = time.monotonic()
+        os.makedirs(os.path.join(self.dir, 'locks'), exist_ok=True)
+        self.port = self.port or process.free_port()
+        inifile.write(self.config_file, self.config())
+        process.run([process.find_executable('ironic-dbsync'),
+                     '--config-file', self.config_file, 'create_schema'],
+                    self.console_log, timeout=self.start_timeout)
+        schema_time = time.monotonic() - started
+        self._service = process.Service(
+            'ironic', [process.find_executable('ironic'),
+                       '--config-file', self.config_file],
+            self.console_log, extra_logs=[self.log_file])
+        self._service.start()
+        process.wait_until(self._ready, self.start_timeout, interval=0.1,
+                           what='Ironic to list fake-hardware at %s'
+                           % self.url,
+                           details=self._service.log_tail)
+        LOG.info('Ironic ready at %s in %.1f s (schema %.1f s)', self.url,
+                 time.monotonic() - started, schema_time)
+
+    def _ready(self):
+        self._service.check()
+        body = http.get_json(self.url + '/v1/drivers')
+        return bool(body) and any(driver.get('name') == 'fake-hardware'
+                                  for driver in body.get('drivers', ()))
+
+    def connection(self):
+        """An openstacksdk Connection to this Ironic, without Keystone.
+
+        HTTP 409 is not retried (the SDK's default is five retries, ~15 s
+        per conflict), and neither clouds.yaml nor ``OS_*`` variables are
+        read, so a developer's own cloud settings cannot leak in.
+        """
+        return openstack.connect(
+            auth_type='none', baremetal_endpoint_override=self.url,
+            baremetal_status_code_retries=0,
+            load_yaml_config=False, load_envvars=False)
+
+    def log_tail(self, lines=process.TAIL_LINES):
+        """The last lines of the console log and of ironic.log."""
+        return process.format_tails([self.console_log, self.log_file], lines)
+
+    def _read_log(self, offset):
+        try:
+            with open(self.log_file, 'rb') as stream:
+                stream.seek(offset)
+                data = stream.read()
+        except FileNotFoundError:
+            return b''
+        # Only complete lines: a line being written is left for later.
+        return data[:data.rfind(b'\n') + 1]
+
+    def requests(self):
+        """API requests served since start or reset_request_counts().
+
+        :returns: a list of ``Request(method, path, status)``, oldest
+            first; ``path`` includes the query string.
+        """
+        found = []
+        for line in self._read_log(self._log_offset).decode(
+                'utf-8', 'replace').splitlines():
+            match = _ACCESS_LOG.search(line)
+            if match:
+                found.append(Request(match.group('method'),
+                                     match.group('path'),
+                                     match.group('status')))
+        return found
+
+    def request_counts(self, by_path=False):
+        """A Counter of the requests served since the last reset.
+
+        :param by_path: count by ``'METHOD prefix'`` (see path_prefix),
+            e.g. ``'PUT /v1/nodes/*/states/provision'``, instead of by
+            method alone.
+        """
+        if by_path:
+            return collections.Counter(
+                '%s %s' % (req.method, path_prefix(req.path))
+                for req in self.requests())
+        return collections.Counter(req.method for req in self.requests())
+
+    def reset_request_counts(self):
+        """Count requests from now on only."""
+        self._log_offset += len(self._read_log(self._log_offset))
+
+    def stop(self):
+        """Stop Ironic and its conductor process; idempotent."""
+        if self._service is not None:
+            self._service.stop()
