@@ -144,10 +144,13 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
 
 
 def public_keys(instance, ssh_keys=()):
-    """SSH public keys: the instance's then ``ssh_keys``, de-duplicated."""
+    """SSH public keys: the instance's then ``ssh_keys``, de-duplicated.
+
+    A single key given as a string is accepted for either.
+    """
     result = []
-    for key in list(instance.get('ssh_public_keys') or ()) + list(
-            ssh_keys or ()):
+    for key in _as_list(instance.get('ssh_public_keys')) + _as_list(
+            ssh_keys):
         if not isinstance(key, str):
             raise exceptions.InvalidInput(
                 '%s: SSH public keys must be strings, got %s'
@@ -464,6 +467,12 @@ def _check_size(size, hostname, files):
         'Ironic deploy agent accepts; largest files: %s'
         % (hostname, size, MAX_SIZE, ', '.join(
             '%s (%d bytes)' % (path, len(files[path])) for path in biggest)))
+
+
+def _as_list(value):
+    if isinstance(value, str):
+        return [value]
+    return list(value or ())
 
 
 def _raw_user_data(user_data, hostname):

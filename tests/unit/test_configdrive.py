@@ -207,6 +207,11 @@ class MetaDataTest(DriveTestCase):
             'devices': [],
         }, self.meta_data(drive))
 
+    def test_single_key_strings(self):
+        drive = self.build(instance(ssh_public_keys=KEY1), ssh_keys=KEY2)
+        self.assertEqual({'0': KEY1, '1': KEY2},
+                         self.meta_data(drive)['public_keys'])
+
     def test_unicode_hostname(self):
         name = 'nœud-ünïcode-节点-0'
         drive = self.build(instance(hostname=name))
