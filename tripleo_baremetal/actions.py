@@ -129,8 +129,11 @@ class BuildConfigDrive(actions.Action):
 
     @_errors_as_result
     def run(self, context):
+        # The node UUID becomes the instance ID: resolve a name first.
+        node = connection.get_connection(context).baremetal.get_node(
+            self.node, fields=['uuid'])
         return configdrive.build_configdrive(
-            self.instance, self.node, ssh_keys=self.ssh_keys,
+            self.instance, node.id, ssh_keys=self.ssh_keys,
             user_name=self.user_name, network_data=self.network_data,
             user_data=self.user_data, vendor_data=self.vendor_data,
             stackname=self.stackname)

@@ -1,9 +1,10 @@
 """Deploy one reserved node: instance_info, VIFs, validation, ``active``.
 
-Four Ironic requests plus one per port for a node: read the node (is it
+Five Ironic requests plus one per port for a node: read the node (is it
 still ours, out of maintenance, available?), one PATCH for everything in
-``instance_info``, a VIF attach per Heat port, one validate, and the
-provision request carrying the config drive. Anything that fails before
+``instance_info``, a VIF attach per Heat port, one validate, the node's
+NICs (for the MACs in the config drive's network data) and the provision
+request carrying the config drive. Anything that fails before
 ``active`` was accepted is undone (VIFs we attached, ``instance_info`` we
 set, the allocation) so the node goes back to the pool; a node that is
 not reserved for this instance is never written to.
@@ -153,12 +154,38 @@ def _undo(conn, node, instance, attached, info_keys, allocation_id):
                         hostname, allocation_id, node.id, exc)
 
 
-def _build_drive(instance, node, ssh_keys, user_name, stackname, options):
+def _nic_ports(conn, node, ports):
+    """The node's Ironic ports, and ``ports`` each with a MAC address.
+
+    The Ironic port carrying a VIF gives its MAC (``network_data`` uses
+    it); a port Ironic has no record of (the ``noop`` network interface
+    stores no VIF) takes the MAC of a NIC no other port uses, in the
+    order Ironic lists them, so cloud-init can still match the link.
+    """
+    nics = [nic.to_dict() for nic in conn.baremetal.ports(node=node.id,
+                                                          details=True)]
+    carried = network_data.vif_macs(nics)
+    spare = [nic['address'].lower() for nic in nics if nic.get('address')
+             and nic['address'].lower() not in carried.values()]
+    result = []
+    for port in ports:
+        if port['id'] not in carried and not port.get('mac_address') \
+                and spare:
+            port = dict(port, mac_address=spare.pop(0))
+        result.append(port)
+    return nics, result
+
+
+def _build_drive(conn, instance, node, ssh_keys, user_name, stackname,
+                 options):
     ports = instance.get('ports')
     ctlplane = instance.get('ctlplane_port') or {}
     if not ports and ctlplane.get('fixed_ips') and ctlplane.get('subnets'):
         ports = [ctlplane]
-    net_data = network_data.build_network_data(ports) if ports else None
+    net_data = None
+    if ports:
+        nics, ports = _nic_ports(conn, node, ports)
+        net_data = network_data.build_network_data(ports, ironic_ports=nics)
     return config_drive.build_configdrive(
         instance, node.id, ssh_keys=ssh_keys, user_name=user_name,
         network_data=net_data, stackname=stackname,
@@ -206,7 +233,7 @@ def deploy_node(conn, instance, node, allocation=None, configdrive=None,
                 '%s: node %s failed validation: %s'
                 % (hostname, _node_label(node_obj), exc))
         if configdrive is None:
-            configdrive = _build_drive(instance, node_obj, ssh_keys,
+            configdrive = _build_drive(conn, instance, node_obj, ssh_keys,
                                        user_name, stackname, options)
         conn.baremetal.set_node_provision_state(node_obj, 'active',
                                                 config_drive=configdrive)
