@@ -91,6 +91,7 @@ class IronicService:
         self.log_file = os.path.join(self.dir, 'ironic.log')
         self.console_log = os.path.join(self.dir, 'console.log')
         self._service = None
+        self._started_at = None
         self._log_offset = 0
 
     @property
@@ -129,32 +130,42 @@ class IronicService:
             config['fake'] = {'deploy_delay': self.fake_deploy_delay}
         return inifile.merge(config, self.extra_config)
 
-    def start(self):
-        """Write the config, create the schema, start Ironic; wait for it.
+    def start(self, wait=True):
+        """Write the config, create the schema and start Ironic.
 
-        Ready means ``GET /v1/drivers`` lists fake-hardware.
-
-        :raises: ServiceError or WaitTimeout with the end of the logs.
+        :param wait: wait until it is ready (see wait_ready()); with False,
+            other services can start meanwhile.
+        :raises: ServiceError (with the command's output) when the schema
+            cannot be created.
         """
-        started = time.monotonic()
+        self._started_at = time.monotonic()
         os.makedirs(os.path.join(self.dir, 'locks'), exist_ok=True)
         self.port = self.port or process.free_port()
         inifile.write(self.config_file, self.config())
         process.run([process.find_executable('ironic-dbsync'),
                      '--config-file', self.config_file, 'create_schema'],
                     self.console_log, timeout=self.start_timeout)
-        schema_time = time.monotonic() - started
+        LOG.debug('Ironic schema created in %.1f s',
+                  time.monotonic() - self._started_at)
         self._service = process.Service(
             'ironic', [process.find_executable('ironic'),
                        '--config-file', self.config_file],
             self.console_log, extra_logs=[self.log_file])
         self._service.start()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self):
+        """Wait until ``GET /v1/drivers`` lists fake-hardware.
+
+        :raises: ServiceError or WaitTimeout with the end of the logs.
+        """
         process.wait_until(self._ready, self.start_timeout, interval=0.1,
                            what='Ironic to list fake-hardware at %s'
                            % self.url,
                            details=self._service.log_tail)
-        LOG.info('Ironic ready at %s in %.1f s (schema %.1f s)', self.url,
-                 time.monotonic() - started, schema_time)
+        LOG.info('Ironic ready at %s in %.1f s', self.url,
+                 time.monotonic() - self._started_at)
 
     def _ready(self):
         self._service.check()

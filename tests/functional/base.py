@@ -1,0 +1,197 @@
+"""Base classes of the functional tests: real services on 127.0.0.1.
+
+Each test class gets its own PostgreSQL, Ironic (fake hardware) and, for
+MistralTestCase, Mistral, started once in setUpClass and stopped by class
+clean-ups, under one temporary directory removed at the end. Tests in a
+class share the services; tearDown deletes every node and allocation so
+that each test starts from an empty Ironic.
+
+When a test fails, the last lines of the services' logs are attached to
+its error (as exception notes on Python 3.11+); failures to start or
+time-outs carry them in their message.
+"""
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+import unittest
+
+from tripleo_baremetal.localcloud import cleanup
+from tripleo_baremetal.localcloud import exceptions
+from tripleo_baremetal.localcloud import inifile
+from tripleo_baremetal.localcloud import ironic
+from tripleo_baremetal.localcloud import mistral
+from tripleo_baremetal.localcloud import nodes
+from tripleo_baremetal.localcloud import postgres
+from tripleo_baremetal.localcloud import process
+
+LOG = logging.getLogger(__name__)
+
+#: Log lines attached to a failed test, per log.
+FAILURE_LOG_LINES = 20
+
+FINAL_STATES = ('SUCCESS', 'ERROR', 'CANCELLED')
+
+
+class IronicTestCase(unittest.TestCase):
+    """Tests against a real Ironic on PostgreSQL, shared by the class.
+
+    ``cls.ironic`` is the IronicService, ``cls.conn`` an openstacksdk
+    Connection to it (HTTP 409 not retried), ``cls.postgres`` the
+    PostgresCluster and ``cls.base_dir`` the class's temporary directory.
+    """
+
+    #: Extra ironic.conf options, e.g. ``{'fake': {'deploy_delay': 1}}``.
+    IRONIC_OPTIONS = {}
+    #: Seconds allowed to enrol nodes (None: depends on the count).
+    ENROL_TIMEOUT = None
+    #: Seconds allowed to delete every node and allocation after a test.
+    CLEANUP_TIMEOUT = 60
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.base_dir = tempfile.mkdtemp(prefix='tripleo-baremetal-')
+        # Registered first, so it runs after the services are stopped.
+        cls.addClassCleanup(shutil.rmtree, cls.base_dir, ignore_errors=True)
+        # Ports are chosen now, so that every URL is known before anything
+        # starts and services can start side by side.
+        cls.postgres = postgres.PostgresCluster(cls.base_dir,
+                                                port=process.free_port())
+        cls.ironic = ironic.IronicService(
+            cls.base_dir, cls.postgres.url('ironic'),
+            config=cls.IRONIC_OPTIONS, port=process.free_port())
+        started = time.monotonic()
+        cls._start_services()
+        LOG.info('Services of %s started in %.1f s', cls.__name__,
+                 time.monotonic() - started)
+        cls.conn = cls.ironic.connection()
+
+    @classmethod
+    def _start_services(cls):
+        """Start PostgreSQL and Ironic; subclasses add their services."""
+        cls.addClassCleanup(cls.postgres.stop)
+        cls.postgres.start()
+        cls.postgres.create_database('ironic')
+        cls.addClassCleanup(cls.ironic.stop)
+        cls.ironic.start()
+
+    @classmethod
+    def service_logs(cls, lines=FAILURE_LOG_LINES):
+        """The last lines of the logs of the class's services."""
+        return cls.ironic.log_tail(lines)
+
+    def tearDown(self):
+        cleanup.delete_all_nodes(self.conn, timeout=self.CLEANUP_TIMEOUT)
+        super().tearDown()
+
+    def _callTestMethod(self, method):
+        # The only place where a test's own exception can still be
+        # annotated before unittest records it: add the services' logs.
+        try:
+            super()._callTestMethod(method)
+        except Exception as exc:
+            if hasattr(exc, 'add_note'):
+                exc.add_note(self.service_logs())
+            raise
+
+    def enrol_nodes(self, specs):
+        """Enrol fake nodes (see localcloud.nodes.enrol_nodes).
+
+        :returns: the nodes, available and powered off, in spec order.
+        """
+        return nodes.enrol_nodes(self.conn, specs,
+                                 timeout=self.ENROL_TIMEOUT)
+
+
+class MistralTestCase(IronicTestCase):
+    """IronicTestCase with a real Mistral, started alongside Ironic.
+
+    ``cls.mistral`` is the MistralService, ``cls.mistral_client`` a
+    python-mistralclient v2 client. Mistral's ``[tripleo_baremetal]``
+    options point our actions at the class's Ironic without Keystone.
+    """
+
+    #: Extra mistral.conf options, merged over the defaults.
+    MISTRAL_OPTIONS = {}
+    #: Paths of workbooks to create once Mistral is up.
+    WORKBOOKS = ()
+    #: Seconds between polls of a running execution.
+    EXECUTION_POLL_INTERVAL = 0.1
+
+    @classmethod
+    def _start_services(cls):
+        ironic_options = {'tripleo_baremetal': {
+            'auth_type': 'none',
+            'baremetal_endpoint_override': cls.ironic.url,
+            'poll_interval': 0.1,
+            'poll_interval_max': 0.5,
+        }}
+        cls.mistral = mistral.MistralService(
+            cls.base_dir,
+            config=inifile.merge(ironic_options, cls.MISTRAL_OPTIONS))
+        cls.addClassCleanup(cls.mistral.stop)
+        # Mistral imports and starts while PostgreSQL and Ironic do.
+        cls.mistral.start(wait=False)
+        super()._start_services()
+        cls.mistral.wait_ready()
+        cls.mistral_client = cls.mistral.client()
+        for path in cls.WORKBOOKS:
+            with open(path) as stream:
+                cls.mistral_client.workbooks.create(stream.read())
+
+    @classmethod
+    def service_logs(cls, lines=FAILURE_LOG_LINES):
+        return '%s\n%s' % (super().service_logs(lines),
+                           cls.mistral.log_tail(lines))
+
+    def describe_execution(self, execution):
+        """A workflow execution's state with each task's, for messages."""
+        lines = ['workflow %s (%s): %s %s' % (
+            execution.workflow_name, execution.id, execution.state,
+            execution.state_info or '')]
+        for task in self.mistral_client.tasks.list(
+                workflow_execution_id=execution.id):
+            lines.append('  task %s: %s %s' % (task.name, task.state,
+                                               task.state_info or ''))
+        errors = self.mistral.action_load_errors()
+        if errors:
+            lines.append('actions that failed to load:')
+            lines.extend('  %s' % line for line in errors)
+        return '\n'.join(lines)
+
+    def run_workflow(self, name, inputs, timeout=60):
+        """Run workflow ``name`` and wait until it ends.
+
+        :returns: the execution, whether it succeeded or not, with
+            ``output`` parsed from JSON (a dict).
+        :raises: WaitTimeout, with the task states and Mistral's log,
+            when it is still running after ``timeout`` seconds.
+        """
+        client = self.mistral_client
+        execution = client.executions.create(name, workflow_input=inputs)
+        current = {'execution': execution}
+
+        def finished():
+            current['execution'] = client.executions.get(execution.id)
+            return current['execution'].state in FINAL_STATES
+
+        try:
+            process.wait_until(
+                finished, timeout, interval=self.EXECUTION_POLL_INTERVAL,
+                what='execution %s of %s to end' % (execution.id, name))
+        except exceptions.WaitTimeout as exc:
+            raise exceptions.WaitTimeout('%s\n%s\n%s' % (
+                exc, self.describe_execution(current['execution']),
+                self.mistral.log_tail()))
+        execution = current['execution']
+        if isinstance(execution.output, str):
+            execution.output = json.loads(execution.output or '{}')
+        return execution
+
+    def assertExecutionSucceeded(self, execution):
+        """Fail with every task's state unless ``execution`` succeeded."""
+        if execution.state != 'SUCCESS':
+            self.fail(self.describe_execution(execution))

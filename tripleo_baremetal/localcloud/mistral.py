@@ -1,0 +1,143 @@
+"""A real Mistral (API, engine and executor in one process) on 127.0.0.1.
+
+No Keystone (``[pecan] auth_enable = False``), no message queue (the
+in-memory ``fake:/`` transport, which works because mistral_launcher runs
+every component in one process), SQLite. The executor is ``remote`` so
+that actions of a ``with-items`` task really run concurrently (the
+``local`` executor runs them one after another).
+
+Actions registered under the ``mistral.actions`` entry points of the
+environment (ours: ``tripleo.baremetal_deploy.*``) are loaded at start.
+Options of other projects read by those actions, e.g. a
+``[tripleo_baremetal]`` section, can be passed in ``config``.
+"""
+
+import logging
+import os
+import sys
+import time
+
+from mistralclient.api.v2 import client as mistral_client
+
+from tripleo_baremetal.localcloud import http
+from tripleo_baremetal.localcloud import inifile
+from tripleo_baremetal.localcloud import process
+
+LOG = logging.getLogger(__name__)
+
+LAUNCHER = 'tripleo_baremetal.localcloud.mistral_launcher'
+
+
+class MistralService:
+    """Mistral served on 127.0.0.1 from this interpreter's environment.
+
+    :param base_dir: an existing directory; config, logs and the SQLite
+        database go to a ``mistral`` directory inside.
+    :param config: extra ``{section: {option: value}}`` merged over the
+        defaults (None removes an option).
+    :param port: API port; a free one by default.
+    """
+
+    def __init__(self, base_dir, config=None, port=None, start_timeout=60):
+        self.dir = os.path.join(base_dir, 'mistral')
+        self.extra_config = config or {}
+        self.port = port
+        self.start_timeout = start_timeout
+        self.config_file = os.path.join(self.dir, 'mistral.conf')
+        self.log_file = os.path.join(self.dir, 'mistral.log')
+        self.console_log = os.path.join(self.dir, 'console.log')
+        self._service = None
+        self._started_at = None
+
+    @property
+    def url(self):
+        """The API root, e.g. ``http://127.0.0.1:34567``."""
+        return 'http://%s:%s' % (process.LOOPBACK, self.port)
+
+    @property
+    def service(self):
+        """The process's Service, None before start()."""
+        return self._service
+
+    def config(self):
+        """The configuration written to mistral.conf, as nested dicts."""
+        config = {
+            'DEFAULT': {'transport_url': 'fake:/',
+                        'log_file': self.log_file,
+                        'use_stderr': False,
+                        'debug': False},
+            'api': {'host': process.LOOPBACK, 'port': self.port},
+            'pecan': {'auth_enable': False},
+            'database': {
+                'connection': 'sqlite:///%s' % os.path.join(
+                    self.dir, 'mistral.sqlite'),
+                'sqlite_synchronous': False},
+            'executor': {'type': 'remote'},
+            'notifier': {'type': 'local'},
+            'legacy_action_provider': {'load_action_plugins': True},
+            # Cron triggers would start a periodic thread in the API.
+            'cron_trigger': {'enabled': False},
+            'oslo_concurrency': {'lock_path': os.path.join(self.dir,
+                                                           'locks')},
+        }
+        return inifile.merge(config, self.extra_config)
+
+    def start(self, wait=True):
+        """Write the config and start Mistral.
+
+        :param wait: wait until the API answers (see wait_ready()); with
+            False, other services can start meanwhile.
+        """
+        self._started_at = time.monotonic()
+        os.makedirs(os.path.join(self.dir, 'locks'), exist_ok=True)
+        self.port = self.port or process.free_port()
+        inifile.write(self.config_file, self.config())
+        self._service = process.Service(
+            'mistral', [sys.executable, '-m', LAUNCHER,
+                        '--config-file', self.config_file],
+            self.console_log, extra_logs=[self.log_file])
+        self._service.start()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self):
+        """Wait until the API answers (engine and executor run by then).
+
+        :raises: ServiceError or WaitTimeout with the end of the logs.
+        """
+        process.wait_until(self._ready, self.start_timeout, interval=0.1,
+                           what='the Mistral API at %s' % self.url,
+                           details=self._service.log_tail)
+        LOG.info('Mistral ready at %s in %.1f s', self.url,
+                 time.monotonic() - self._started_at)
+
+    def _ready(self):
+        self._service.check()
+        return http.get_json(self.url + '/v2/workbooks') is not None
+
+    def action_load_errors(self):
+        """Lines of the log saying an action entry point failed to load.
+
+        A broken ``mistral.actions`` entry point only logs an error at
+        start; a workflow using it fails later with "Failed to find
+        action". Showing these lines with a failed execution saves a hunt.
+        """
+        try:
+            with open(self.log_file, errors='replace') as stream:
+                return [line.rstrip('\n') for line in stream
+                        if 'Could not load' in line]
+        except FileNotFoundError:
+            return []
+
+    def client(self):
+        """A python-mistralclient v2 client for this Mistral, no auth."""
+        return mistral_client.Client(mistral_url=self.url + '/v2')
+
+    def log_tail(self, lines=process.TAIL_LINES):
+        """The last lines of the console log and of mistral.log."""
+        return process.format_tails([self.console_log, self.log_file], lines)
+
+    def stop(self):
+        """Stop Mistral; idempotent."""
+        if self._service is not None:
+            self._service.stop()
