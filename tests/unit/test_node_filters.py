@@ -1,0 +1,207 @@
+"""Node eligibility checks and their reasons."""
+
+import unittest
+
+from openstack.baremetal.v1 import node as sdk_node
+
+from tripleo_baremetal import node_filters
+
+
+def make_node(**fields):
+    node = {'uuid': 'uuid-1', 'name': 'node-1',
+            'provision_state': 'available', 'power_state': 'power off',
+            'maintenance': False, 'maintenance_reason': None,
+            'instance_uuid': None, 'allocation_uuid': None,
+            'resource_class': 'baremetal', 'traits': [],
+            'properties': {'capabilities': 'profile:compute,'
+                                           'boot_option:local'},
+            'conductor_group': ''}
+    node.update(fields)
+    return node_filters.node_view(node)
+
+
+def make_req(**fields):
+    instance = {'hostname': 'compute-0', 'resource_class': 'baremetal',
+                'capabilities': {'profile': 'compute'}, 'traits': [],
+                'forbidden_traits': [], 'conductor_group': None,
+                'name': None}
+    instance.update(fields)
+    return node_filters.requirements(instance)
+
+
+class NodeViewTest(unittest.TestCase):
+
+    def test_from_dict(self):
+        view = make_node(traits=['CUSTOM_A'], conductor_group=None)
+        self.assertEqual('uuid-1', view['uuid'])
+        self.assertEqual(frozenset(['CUSTOM_A']), view['traits'])
+        self.assertEqual({'profile': 'compute', 'boot_option': 'local'},
+                         view['capabilities'])
+        self.assertEqual('', view['conductor_group'])
+
+    def test_from_sdk_node(self):
+        node = sdk_node.Node(
+            id='u1', name='n1', provision_state='available',
+            power_state='power on', is_maintenance=True,
+            maintenance_reason='fan', instance_id='i1', allocation_id='a1',
+            resource_class='gpu', traits=['CUSTOM_GPU'],
+            properties={'capabilities': 'profile:control'},
+            conductor_group='rack1')
+        view = node_filters.node_view(node)
+        self.assertEqual(
+            {'uuid': 'u1', 'name': 'n1', 'provision_state': 'available',
+             'power_state': 'power on', 'maintenance': True,
+             'maintenance_reason': 'fan', 'instance_uuid': 'i1',
+             'allocation_uuid': 'a1', 'resource_class': 'gpu',
+             'traits': frozenset(['CUSTOM_GPU']),
+             'capabilities': {'profile': 'control'},
+             'conductor_group': 'rack1'}, view)
+
+    def test_sdk_dict_names(self):
+        view = node_filters.node_view({'id': 'u', 'is_maintenance': True,
+                                       'instance_id': 'i',
+                                       'allocation_id': 'a'})
+        self.assertEqual(('u', True, 'i', 'a'),
+                         (view['uuid'], view['maintenance'],
+                          view['instance_uuid'], view['allocation_uuid']))
+
+    def test_label(self):
+        self.assertEqual('node-1', node_filters.label(make_node()))
+        self.assertEqual('uuid-1', node_filters.label(make_node(name=None)))
+
+
+class RejectReasonTest(unittest.TestCase):
+
+    def reason(self, req=None, **node):
+        return node_filters.reject_reason(req or make_req(),
+                                          make_node(**node))
+
+    def test_eligible(self):
+        self.assertIsNone(self.reason())
+
+    def test_provision_state(self):
+        self.assertEqual(('provision state active', None),
+                         self.reason(provision_state='active'))
+
+    def test_maintenance(self):
+        self.assertEqual(('in maintenance', 'reason: disk failure'),
+                         self.reason(maintenance=True,
+                                     maintenance_reason='disk failure'))
+        self.assertEqual(('in maintenance', None),
+                         self.reason(maintenance=True))
+
+    def test_allocated(self):
+        self.assertEqual(('already allocated', 'allocation a1'),
+                         self.reason(allocation_uuid='a1',
+                                     instance_uuid='a1'))
+
+    def test_instance(self):
+        self.assertEqual(('has an instance', 'instance i1'),
+                         self.reason(instance_uuid='i1'))
+
+    def test_no_power_state(self):
+        self.assertEqual((node_filters.NO_POWER_STATE, None),
+                         self.reason(power_state=None))
+
+    def test_resource_class(self):
+        self.assertEqual(("resource_class is 'compute' (want 'baremetal')",
+                          None), self.reason(resource_class='compute'))
+
+    def test_missing_trait(self):
+        req = make_req(traits=['CUSTOM_B', 'CUSTOM_A'])
+        self.assertEqual(('missing trait CUSTOM_A', None),
+                         self.reason(req, traits=['CUSTOM_B']))
+        self.assertIsNone(self.reason(req, traits=['CUSTOM_A', 'CUSTOM_B',
+                                                   'CUSTOM_C']))
+
+    def test_forbidden_trait(self):
+        req = make_req(forbidden_traits=['CUSTOM_GPU'])
+        self.assertEqual(('has forbidden trait CUSTOM_GPU', None),
+                         self.reason(req, traits=['CUSTOM_GPU']))
+        self.assertIsNone(self.reason(req, traits=['CUSTOM_OTHER']))
+
+    def test_capability(self):
+        req = make_req(capabilities={'profile': 'control'})
+        self.assertEqual(("capability profile is 'compute' "
+                          "(want 'control')", None), self.reason(req))
+
+    def test_capability_operator(self):
+        req = make_req(capabilities={'profile': '<or> control <or> compute',
+                                     'cpus': '>= 8'})
+        self.assertIsNone(self.reason(req, properties={
+            'capabilities': 'profile:compute,cpus:16'}))
+        self.assertEqual(("capability cpus is '4' (want '>= 8')", None),
+                         self.reason(req, properties={
+                             'capabilities': 'profile:compute,cpus:4'}))
+
+    def test_conductor_group(self):
+        req = make_req(conductor_group='Rack1')
+        self.assertIsNone(self.reason(req, conductor_group='rack1'))
+        self.assertEqual(("conductor_group is '' (want 'Rack1')", None),
+                         self.reason(req))
+        # Not given: any group.
+        self.assertIsNone(self.reason(conductor_group='rack2'))
+
+    def test_pinned(self):
+        by_name = make_req(name='node-1')
+        by_uuid = make_req(name='uuid-1')
+        self.assertIsNone(self.reason(by_name))
+        self.assertIsNone(self.reason(by_uuid))
+        self.assertEqual((node_filters.NOT_PINNED_NODE, None),
+                         self.reason(make_req(name='node-2')))
+
+    def test_requirements_before_state(self):
+        # A node that does not fit anyway is reported for that, so that
+        # state reasons name only nodes that would otherwise fit.
+        self.assertEqual(("resource_class is 'x' (want 'baremetal')", None),
+                         self.reason(resource_class='x', maintenance=True,
+                                     provision_state='active'))
+        req = make_req(traits=['CUSTOM_A'])
+        self.assertEqual(('missing trait CUSTOM_A', None),
+                         self.reason(req, maintenance=True))
+
+    def test_state_order(self):
+        self.assertEqual('provision state active', self.reason(
+            provision_state='active', maintenance=True,
+            instance_uuid='x')[0])
+        self.assertEqual('in maintenance', self.reason(
+            maintenance=True, instance_uuid='x', power_state=None)[0])
+
+
+class RequirementsTest(unittest.TestCase):
+
+    def test_hashable_and_shared(self):
+        one = make_req(traits=['B', 'A'], capabilities={'b': '1', 'a': '2'})
+        two = make_req(traits=['A', 'B'], capabilities={'a': '2', 'b': '1'})
+        self.assertEqual(one, two)
+        self.assertEqual(1, len({one, two}))
+
+    def test_defaults(self):
+        req = node_filters.requirements({'hostname': 'x'})
+        self.assertEqual(('baremetal', None, None, (), frozenset()),
+                         (req.resource_class, req.name, req.conductor_group,
+                          req.capabilities, req.traits))
+
+    def test_validate(self):
+        problems = node_filters.validate({
+            'hostname': 'ctl-0', 'capabilities': {'cpus': '>= many'},
+            'traits': ['CUSTOM_A'], 'forbidden_traits': ['CUSTOM_A']})
+        self.assertEqual(
+            ["ctl-0: capability cpus: operator >= needs a number, got "
+             "'many'",
+             'ctl-0: traits CUSTOM_A are both required and forbidden'],
+            problems)
+
+
+class ExtraCountTest(unittest.TestCase):
+
+    def test_counts_unrequested_capabilities_and_traits(self):
+        node = make_node(traits=['CUSTOM_GPU', 'CUSTOM_A'],
+                         properties={'capabilities': 'profile:compute,'
+                                                     'boot_option:local,'
+                                                     'node:compute-0'})
+        self.assertEqual(4, node_filters.extra_count(make_req(), node))
+        self.assertEqual(2, node_filters.extra_count(
+            make_req(traits=['CUSTOM_A'],
+                     capabilities={'profile': 'compute',
+                                   'node': 'compute-0'}), node))
