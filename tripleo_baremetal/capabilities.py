@@ -112,31 +112,70 @@ def validate(requirement):
     return None
 
 
-def matches(requirement, value):
-    """Whether a node's capability ``value`` (str or None) meets it.
+def is_exact(requirement):
+    """Whether a requirement is a plain value (no operator)."""
+    return _split(requirement)[0] is None
+
+
+def matcher(requirement):
+    """A function ``value -> bool`` for one requirement, parsed once.
 
     ``requirement`` is assumed valid (see ``validate``); a malformed one
-    simply does not match.
+    simply never matches. A missing value (None) never matches.
     """
-    if value is None:
-        return False
     op, operands = _split(requirement)
     if op is None:
-        return value == operands[0]
+        wanted = operands[0]
+        return lambda value: value == wanted
     if not operands:
-        return False
+        return lambda value: False
+    first = operands[0]
     if op == '<or>':
-        return value in operands
+        choices = frozenset(operands)
+        return lambda value: value in choices
     if op == '<in>':
-        return operands[0] in value
+        return lambda value: value is not None and first in value
     if op == '<all-in>':
-        return all(word in value for word in operands)
+        return lambda value: value is not None and all(
+            word in value for word in operands)
     if op in _STRING:
-        return _STRING[op](value, operands[0])
-    have, want = _float(value), _float(operands[0])
-    if have is None or want is None:
-        return False
-    return _NUMERIC[op](have, want)
+        compare = _STRING[op]
+        return lambda value: value is not None and compare(value, first)
+    compare, want = _NUMERIC[op], _float(first)
+    if want is None:
+        return lambda value: False
+
+    def numeric(value):
+        have = _float(value)
+        return have is not None and compare(have, want)
+    return numeric
+
+
+def matches(requirement, value):
+    """Whether a node's capability ``value`` (str or None) meets it."""
+    return matcher(requirement)(value)
+
+
+def compile_checks(requested):
+    """Prepare ``{key: requirement}`` for ``first_mismatch`` (once)."""
+    return tuple((key, requested[key], matcher(requested[key]),
+                  _split(requested[key])[0] in _NUMERIC)
+                 for key in sorted(requested))
+
+
+def first_mismatch(checks, node_capabilities):
+    """Like ``mismatch``, with checks from ``compile_checks``."""
+    for key, requirement, match, numeric in checks:
+        value = node_capabilities.get(key)
+        if match(value):
+            continue
+        if value is None:
+            return 'capability %s missing (want %r)' % (key, requirement)
+        if numeric and _float(value) is None:
+            return ('capability %s is %r, not a number (want %r)'
+                    % (key, value, requirement))
+        return 'capability %s is %r (want %r)' % (key, value, requirement)
+    return None
 
 
 def mismatch(requested, node_capabilities):
@@ -149,16 +188,4 @@ def mismatch(requested, node_capabilities):
         every requested capability matches. Keys are checked in sorted
         order so the same node always gives the same reason.
     """
-    for key in sorted(requested):
-        requirement = requested[key]
-        value = node_capabilities.get(key)
-        if matches(requirement, value):
-            continue
-        if value is None:
-            return 'capability %s missing (want %r)' % (key, requirement)
-        op, operands = _split(requirement)
-        if op in _NUMERIC and _float(value) is None:
-            return ('capability %s is %r, not a number (want %r)'
-                    % (key, value, requirement))
-        return 'capability %s is %r (want %r)' % (key, value, requirement)
-    return None
+    return first_mismatch(compile_checks(requested), node_capabilities)

@@ -105,6 +105,38 @@ def validate(instance):
     return problems
 
 
+def index_nodes(nodes):
+    """Index ``nodes`` for ``candidates``; each list keeps their order."""
+    index = {'name': collections.defaultdict(list),
+             'resource_class': collections.defaultdict(list),
+             'capability': collections.defaultdict(list)}
+    for node in nodes:
+        index['name'][node['uuid']].append(node)
+        if node['name'] and node['name'] != node['uuid']:
+            index['name'][node['name']].append(node)
+        index['resource_class'][node['resource_class']].append(node)
+        for item in node['capabilities'].items():
+            index['capability'][item].append(node)
+    return index
+
+
+def candidates(req, index):
+    """The nodes (from ``index_nodes``) that ``req`` may fit: a superset.
+
+    The smallest of: the pinned node, the nodes of the resource class,
+    the nodes with one of the exact capability values asked for.
+    """
+    if req.name is not None:
+        return index['name'].get(req.name, [])
+    best = index['resource_class'].get(req.resource_class, [])
+    for key, requirement in req.capabilities:
+        if caps.is_exact(requirement):
+            nodes = index['capability'].get((key, requirement), [])
+            if len(nodes) < len(best):
+                best = nodes
+    return best
+
+
 def is_pinned_node(req, node):
     """Whether ``node`` is the node ``req`` is pinned to (by name or UUID)."""
     return req.name in (node['name'], node['uuid'])
@@ -131,31 +163,53 @@ def state_reason(node):
     return None
 
 
+def checker(req):
+    """A function ``node -> (reason, detail) or None`` for ``req``.
+
+    The requirements are prepared once, so checking a thousand nodes
+    against a role costs little more than the comparisons themselves.
+    """
+    name, resource_class = req.name, req.resource_class
+    group = None if req.conductor_group is None else \
+        req.conductor_group.lower()
+    traits, forbidden = req.traits, req.forbidden_traits
+    cap_checks = caps.compile_checks(dict(req.capabilities))
+
+    def check(node):
+        if name is not None and name != node['name'] \
+                and name != node['uuid']:
+            return NOT_PINNED_NODE, None
+        if node['resource_class'] != resource_class:
+            return ('resource_class is %r (want %r)'
+                    % (node['resource_class'], resource_class), None)
+        if group is not None and node['conductor_group'].lower() != group:
+            return ('conductor_group is %r (want %r)'
+                    % (node['conductor_group'], req.conductor_group), None)
+        node_traits = node['traits']
+        if traits and not traits <= node_traits:
+            return 'missing trait %s' % min(traits - node_traits), None
+        if forbidden and not forbidden.isdisjoint(node_traits):
+            return ('has forbidden trait %s' % min(forbidden & node_traits),
+                    None)
+        if cap_checks:
+            reason = caps.first_mismatch(cap_checks, node['capabilities'])
+            if reason:
+                return reason, None
+        return state_reason(node)
+
+    return check
+
+
 def reject_reason(req, node):
     """Why ``node`` cannot host an instance with ``req``, or None if it can.
 
+    Checks in order: pinned node, resource class, conductor group,
+    required traits, forbidden traits, capabilities, then the node's state
+    (``state_reason``).
+
     :returns: ``(reason, detail)`` as ``state_reason`` does.
     """
-    if req.name is not None and not is_pinned_node(req, node):
-        return NOT_PINNED_NODE, None
-    if node['resource_class'] != req.resource_class:
-        return ('resource_class is %r (want %r)'
-                % (node['resource_class'], req.resource_class), None)
-    if (req.conductor_group is not None
-            and node['conductor_group'].lower()
-            != req.conductor_group.lower()):
-        return ('conductor_group is %r (want %r)'
-                % (node['conductor_group'], req.conductor_group), None)
-    traits = node['traits']
-    for trait in sorted(req.traits - traits):
-        return 'missing trait %s' % trait, None
-    for trait in sorted(req.forbidden_traits & traits):
-        return 'has forbidden trait %s' % trait, None
-    if req.capabilities:
-        reason = caps.mismatch(dict(req.capabilities), node['capabilities'])
-        if reason:
-            return reason, None
-    return state_reason(node)
+    return checker(req)(node)
 
 
 def extra_count(req, node):

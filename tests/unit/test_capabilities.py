@@ -88,6 +88,12 @@ class MatchesTest(unittest.TestCase):
 
 class ValidateTest(unittest.TestCase):
 
+    def test_is_exact(self):
+        self.assertTrue(caps.is_exact('control'))
+        self.assertTrue(caps.is_exact('fast disk'))
+        self.assertFalse(caps.is_exact('>= 4'))
+        self.assertFalse(caps.is_exact('<or> a <or> b'))
+
     def test_valid(self):
         for requirement in ('control', '>= 4', '= 2.5', 's>= 2.0',
                             '<in> a', '<all-in> a b c', '<or> a',

@@ -205,3 +205,44 @@ class ExtraCountTest(unittest.TestCase):
             make_req(traits=['CUSTOM_A'],
                      capabilities={'profile': 'compute',
                                    'node': 'compute-0'}), node))
+
+
+class CandidatesTest(unittest.TestCase):
+
+    def setUp(self):
+        self.nodes = [
+            make_node(uuid='u1', name='n1'),
+            make_node(uuid='u2', name='n2', resource_class='other'),
+            make_node(uuid='u3', name='n3', properties={
+                'capabilities': 'profile:control,node:ctl-0'}),
+            make_node(uuid='u4', name=None)]
+        self.index = node_filters.index_nodes(self.nodes)
+
+    def uuids(self, **fields):
+        return [node['uuid'] for node in node_filters.candidates(
+            make_req(**fields), self.index)]
+
+    def test_pinned(self):
+        self.assertEqual(['u2'], self.uuids(name='n2'))
+        self.assertEqual(['u4'], self.uuids(name='u4'))
+        self.assertEqual([], self.uuids(name='ghost'))
+
+    def test_smallest_exact_bucket(self):
+        self.assertEqual(['u3'], self.uuids(capabilities={
+            'profile': 'control', 'node': 'ctl-0'}))
+        self.assertEqual(['u1', 'u3', 'u4'], self.uuids())
+        self.assertEqual([], self.uuids(capabilities={'node': 'ctl-9'}))
+
+    def test_operators_do_not_narrow(self):
+        self.assertEqual(['u1', 'u3', 'u4'], self.uuids(
+            capabilities={'profile': '<or> control <or> compute'}))
+
+    def test_superset_of_eligible(self):
+        for fields in ({}, {'capabilities': {'profile': 'control'}},
+                       {'resource_class': 'other'}, {'name': 'n3'},
+                       {'capabilities': {'node': 's>= ctl'}}):
+            req = make_req(**fields)
+            eligible = {n['uuid'] for n in self.nodes
+                        if node_filters.reject_reason(req, n) is None}
+            with self.subTest(fields=fields):
+                self.assertLessEqual(eligible, set(self.uuids(**fields)))
