@@ -81,7 +81,7 @@ class IronicTestCase(unittest.TestCase):
     @classmethod
     def service_logs(cls, lines=FAILURE_LOG_LINES):
         """The last lines of the logs of the class's services."""
-        return cls.ironic.log_tail(lines)
+        return cls.ironic.log_tail(lines, console=False)
 
     def tearDown(self):
         cleanup.delete_all_nodes(self.conn, timeout=self.CLEANUP_TIMEOUT)
@@ -145,7 +145,7 @@ class MistralTestCase(IronicTestCase):
     @classmethod
     def service_logs(cls, lines=FAILURE_LOG_LINES):
         return '%s\n%s' % (super().service_logs(lines),
-                           cls.mistral.log_tail(lines))
+                           cls.mistral.log_tail(lines, console=False))
 
     def describe_execution(self, execution):
         """A workflow execution's state with each task's, for messages."""

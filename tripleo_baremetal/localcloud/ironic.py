@@ -18,6 +18,7 @@ import time
 
 import openstack
 
+from tripleo_baremetal.localcloud import exceptions
 from tripleo_baremetal.localcloud import http
 from tripleo_baremetal.localcloud import inifile
 from tripleo_baremetal.localcloud import process
@@ -48,6 +49,10 @@ FAKE_INTERFACES = {
 _ACCESS_LOG = re.compile(
     r' ironic\.api \[[^]]*\] \S+ - (?P<method>[A-Z]+) (?P<path>\S*) - '
     r'(?P<status>\S+) \(')
+
+#: Logged by Ironic's process manager when its service process dies; it
+#: then respawns it for ever, so this is how a broken start shows.
+_CHILD_EXITED = re.compile(r'Child \d+ exited with status [1-9]')
 
 Request = collections.namedtuple('Request', ['method', 'path', 'status'])
 
@@ -120,7 +125,9 @@ class IronicService:
         config = {
             'DEFAULT': default,
             'api': {'host_ip': process.LOOPBACK, 'port': self.port},
-            'conductor': {'node_history': False, 'automated_clean': True},
+            # Seconds a stopping conductor waits for locked nodes.
+            'conductor': {'node_history': False, 'automated_clean': True,
+                          'graceful_shutdown_timeout': 2},
             'database': database,
             'dhcp': {'dhcp_provider': 'none'},
             'oslo_concurrency': {'lock_path': os.path.join(self.dir,
@@ -169,6 +176,11 @@ class IronicService:
 
     def _ready(self):
         self._service.check()
+        log = self._read_log(0).decode('utf-8', 'replace')
+        if _CHILD_EXITED.search(log):
+            raise exceptions.ServiceError(
+                'Ironic\'s service process exited during start\n%s'
+                % self.log_tail())
         body = http.get_json(self.url + '/v1/drivers')
         return bool(body) and any(driver.get('name') == 'fake-hardware'
                                   for driver in body.get('drivers', ()))
@@ -185,9 +197,14 @@ class IronicService:
             baremetal_status_code_retries=0,
             load_yaml_config=False, load_envvars=False)
 
-    def log_tail(self, lines=process.TAIL_LINES):
-        """The last lines of the console log and of ironic.log."""
-        return process.format_tails([self.console_log, self.log_file], lines)
+    def log_tail(self, lines=process.TAIL_LINES, console=True):
+        """The last lines of the console log and of ironic.log.
+
+        :param console: include the console log (stdout and stderr: start
+            errors, ironic-dbsync's output).
+        """
+        logs = [self.console_log] if console else []
+        return process.format_tails(logs + [self.log_file], lines)
 
     def _read_log(self, offset):
         try:

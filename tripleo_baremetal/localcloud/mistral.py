@@ -133,9 +133,14 @@ class MistralService:
         """A python-mistralclient v2 client for this Mistral, no auth."""
         return mistral_client.Client(mistral_url=self.url + '/v2')
 
-    def log_tail(self, lines=process.TAIL_LINES):
-        """The last lines of the console log and of mistral.log."""
-        return process.format_tails([self.console_log, self.log_file], lines)
+    def log_tail(self, lines=process.TAIL_LINES, console=True):
+        """The last lines of the console log and of mistral.log.
+
+        :param console: include the console log (stdout and stderr: start
+            errors).
+        """
+        logs = [self.console_log] if console else []
+        return process.format_tails(logs + [self.log_file], lines)
 
     def stop(self):
         """Stop Mistral; idempotent."""

@@ -11,8 +11,9 @@ loads the application from ``CONFIG_DIR/neutron.conf`` and
 ``CONFIG_DIR/ml2_conf.ini`` and serves it with cheroot on the
 ``bind_host``/``bind_port`` of the config, with a single worker thread
 (SQLite locks with more). Each request is appended to
-``CONFIG_DIR/requests.log`` as ``METHOD PATH STATUS`` so tests can count
-what a client asked of Neutron. SIGTERM stops the server.
+``CONFIG_DIR/requests.log`` as ``METHOD PATH STATUS USER-AGENT`` so
+tests can count what a client (and not Ironic) asked of Neutron. SIGTERM
+stops the server.
 
 Nothing here is meant for production.
 """
@@ -38,13 +39,13 @@ def read_settings(config_dir):
     parser = configparser.ConfigParser(interpolation=None)
     path = os.path.join(config_dir, CONFIG_FILES[0])
     if not parser.read(path):
-        raise SystemExit('cannot read %s' % path)
+        sys.exit('cannot read %s' % path)
     try:
         return (parser.get('database', 'connection'),
                 parser.get('DEFAULT', 'bind_host'),
                 parser.getint('DEFAULT', 'bind_port'))
     except (configparser.Error, ValueError) as exc:
-        raise SystemExit('%s: %s' % (path, exc))
+        sys.exit('%s: %s' % (path, exc))
 
 
 def create_schema(database_url):
@@ -68,16 +69,20 @@ def create_schema(database_url):
 
 
 def counting(app, log_path):
-    """Wrap a WSGI app to append ``METHOD PATH?QUERY STATUS`` per request."""
+    """Wrap a WSGI app to log ``METHOD PATH?QUERY STATUS AGENT`` lines."""
     log = open(log_path, 'a', buffering=1)
 
     def counted(environ, start_response):
+        # Read now: URL maps further down rewrite PATH_INFO in place.
+        path = environ.get('PATH_INFO') or '/'
+        if environ.get('QUERY_STRING'):
+            path = '%s?%s' % (path, environ['QUERY_STRING'])
+        method = environ.get('REQUEST_METHOD')
+        agent = ' '.join(environ.get('HTTP_USER_AGENT', '-').split())
+
         def record(status, headers, exc_info=None):
-            path = environ.get('PATH_INFO', '')
-            if environ.get('QUERY_STRING'):
-                path = '%s?%s' % (path, environ['QUERY_STRING'])
-            log.write('%s %s %s\n' % (environ.get('REQUEST_METHOD'), path,
-                                      status.split(' ', 1)[0]))
+            log.write('%s %s %s %s\n' % (method, path.replace(' ', '%20'),
+                                         status.split(' ', 1)[0], agent))
             return start_response(status, headers, exc_info)
         return app(environ, record)
 
@@ -91,7 +96,7 @@ def _interrupted(signum, frame):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        raise SystemExit('usage: python -m %s CONFIG_DIR' % __spec__.name)
+        sys.exit('usage: python -m %s CONFIG_DIR' % __spec__.name)
     config_dir = os.path.abspath(argv[0])
     database_url, host, port = read_settings(config_dir)
     create_schema(database_url)
