@@ -21,7 +21,7 @@ from tripleo_baremetal import ports
 
 LOG = logging.getLogger(__name__)
 
-_FIELDS = ('uuid', 'name', 'provision_state', 'allocation_uuid',
+_FIELDS = ('uuid', 'name', 'provision_state', 'instance_uuid',
            'instance_info', 'maintenance', 'last_error')
 
 
@@ -55,7 +55,8 @@ def check_existing_instances(conn, instances):
         display = (node.instance_info or {}).get('display_name')
         if display:
             by_display.setdefault(display, []).append(node)
-    alloc_by_id = {alloc.id: alloc for alloc in allocations.values()}
+    alloc_by_node = {alloc.node_id: alloc for alloc in allocations.values()
+                     if alloc.node_id}
 
     errors, existing, not_found, stale = [], [], [], []
     for instance in wanted:
@@ -83,7 +84,7 @@ def check_existing_instances(conn, instances):
                 errors.append('%s: pinned to node %s but already deployed on '
                               'node %s' % (host, _label(pin), _label(node)))
                 continue
-            pin_host = _carried_hostname(pin, alloc_by_id) if pin else None
+            pin_host = _carried_hostname(pin, alloc_by_node) if pin else None
             if pin_host and pin_host != host:
                 errors.append('%s: pinned node %s already carries hostname '
                               '%s' % (host, _label(pin), pin_host))
@@ -93,8 +94,8 @@ def check_existing_instances(conn, instances):
                 stale.append(alloc)
             not_found.append(instance)
             continue
-        existing.append(_entry(instance, node,
-                               alloc.id if alloc else node.allocation_id))
+        held = alloc or alloc_by_node.get(node.id)
+        existing.append(_entry(instance, node, held.id if held else None))
     if errors:
         raise exceptions.InvalidInput(errors)
 
@@ -118,8 +119,8 @@ def check_existing_instances(conn, instances):
     return {'instances': existing, 'not_found': not_found}
 
 
-def _carried_hostname(node, alloc_by_id):
-    alloc = alloc_by_id.get(node.allocation_id)
+def _carried_hostname(node, alloc_by_node):
+    alloc = alloc_by_node.get(node.id)
     if alloc is not None:
         return alloc.name
     if node.provision_state != 'available':

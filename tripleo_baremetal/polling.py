@@ -12,10 +12,13 @@ import time
 
 LOG = logging.getLogger(__name__)
 
-#: Node fields a poll asks for (keeps the response small).
+#: Node fields a poll asks for (keeps the response small). Not
+#: ``allocation_uuid``: Ironic answers a listing that asks for it with HTTP
+#: 500; ``instance_uuid`` (which an allocation sets to its own UUID) and
+#: the allocation listing tell the same.
 POLL_FIELDS = ('uuid', 'name', 'provision_state', 'target_provision_state',
                'last_error', 'maintenance', 'maintenance_reason',
-               'allocation_uuid', 'instance_info', 'protected')
+               'instance_uuid', 'instance_info', 'protected')
 
 
 def list_nodes(conn, node_ids, fields=POLL_FIELDS, **filters):

@@ -154,8 +154,9 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
 
 def _release(conn, node, alloc, host):
     """Ironic normally drops both itself; make sure of it."""
-    if node.allocation_id or (alloc is not None and alloc.node_id == node.id):
-        conn.baremetal.delete_allocation(node.allocation_id or alloc.id,
+    if node.instance_id:
+        # An allocation sets instance_uuid to its own UUID.
+        conn.baremetal.delete_allocation(node.instance_id,
                                          ignore_missing=True)
     if node.instance_info:
         conn.baremetal.patch_node(node, [{'op': 'replace',
