@@ -1,0 +1,392 @@
+"""Pick nodes for instances: plan them all, then reserve them in Ironic.
+
+``pick_nodes`` reads the nodes once, plans every instance of the request
+together (``placement``), and reserves each planned node with one
+allocation of Ironic's Allocation API, named after the hostname, with
+the instance's resource class and traits and the planned node as the
+only candidate, so that Ironic itself guarantees that no node is booked
+twice. Allocations are created concurrently and watched with one
+allocation listing per poll.
+
+Another client may take a planned node between our listing and our
+allocation: Ironic then fails that allocation. The failed allocation is
+deleted and the affected instances are planned again against fresh node
+data, a bounded number of times. If no complete set of reservations can
+be made, every allocation this run created is deleted before the error
+is raised: a failed run leaves nothing reserved.
+
+Requests: one allocation listing (to find hostnames that already have
+an allocation), one node listing, one allocation creation per instance,
+and one allocation listing per poll; a lost race costs a node listing
+and a deletion more.
+"""
+
+from concurrent import futures
+import logging
+import time
+
+from openstack import exceptions as sdk_exc
+
+from tripleo_baremetal import conf as baremetal_conf
+from tripleo_baremetal import exceptions
+from tripleo_baremetal import node_filters
+from tripleo_baremetal import placement
+
+LOG = logging.getLogger(__name__)
+
+#: Allocation fields the listings ask for (keeps responses small).
+ALLOCATION_FIELDS = ('uuid', 'name', 'state', 'last_error', 'node_uuid')
+
+#: Allocations take milliseconds with a local conductor: poll quickly,
+#: then back off.
+POLL_INTERVAL = 0.2
+POLL_INTERVAL_MAX = 2.0
+POLL_BACKOFF = 1.5
+
+#: How many times instances whose nodes were taken by another client are
+#: planned again before giving up.
+MAX_REPLANS = 3
+
+
+def list_nodes(conn):
+    """One listing of every node, as node views (``node_filters``).
+
+    Nothing is filtered server-side: the report has to explain why each
+    node was not used (active, in maintenance, another resource class),
+    so those nodes are needed too. Asking only for the fields planning
+    uses keeps the response small (the detailed listing cannot be
+    narrowed with ``fields``).
+    """
+    return [node_filters.node_view(node) for node in
+            conn.baremetal.nodes(fields=list(node_filters.NODE_FIELDS))]
+
+
+def _list_allocations(conn):
+    return list(conn.baremetal.allocations(fields=list(ALLOCATION_FIELDS)))
+
+
+def _validate(instances):
+    problems, seen = [], set()
+    for instance in instances:
+        host = instance.get('hostname')
+        if not host:
+            problems.append('an instance has no hostname: %r' % (instance,))
+            continue
+        if host in seen:
+            problems.append('%s: hostname requested twice' % host)
+        seen.add(host)
+        problems.extend(node_filters.validate(instance))
+    if problems:
+        raise exceptions.InvalidInput(problems)
+
+
+def _entry(hostname, node, allocation_id):
+    return {'hostname': hostname, 'node': node['uuid'],
+            'node_name': node['name'], 'allocation': allocation_id}
+
+
+def _sorted(entries):
+    return sorted(entries, key=lambda e: placement.natural_key(e['hostname']))
+
+
+def _find_existing(conn, hostnames):
+    """Allocations already named after a hostname of the request.
+
+    :returns: ``(existing, stale)``: ``{hostname: allocation}`` holding or
+        getting a node (never created twice), and ``{hostname:
+        allocation}`` in ``error``, which hold nothing and are replaced.
+    """
+    existing, stale = {}, {}
+    for alloc in _list_allocations(conn):
+        if alloc.name not in hostnames:
+            continue
+        if alloc.state == 'error' and not alloc.node_id:
+            stale[alloc.name] = alloc
+        else:
+            existing[alloc.name] = alloc
+    return existing, stale
+
+
+def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
+               conf=None):
+    """Plan and reserve a node for every instance that needs one.
+
+    :param instances: expanded instances (doc/instances.md); only the
+        ``provisioned`` and ``managed`` ones are picked for.
+    :param concurrency: how many allocations are created at once.
+    :param dry_run: plan and report only; nothing is written to Ironic.
+    :param timeout: seconds to wait for Ironic to process the
+        allocations (default: the ``allocation_timeout`` option).
+    :returns: ``{'reservations': [{'hostname', 'node', 'node_name',
+        'allocation'}], 'existing': [the same plus 'state', for hostnames
+        that already had an allocation], 'plan': {hostname: node name or
+        UUID}, 'report': str}``. With ``dry_run`` the reservations are
+        empty and ``plan`` and ``report`` say what would be reserved.
+    :raises: InvalidInput for malformed requests, PlacementError (with
+        the per-instance report) when no complete plan exists,
+        ReservationError when Ironic refuses the reservations; in every
+        error case nothing this call reserved is left behind.
+    """
+    wanted = [inst for inst in instances
+              if inst.get('provisioned', True) and inst.get('managed', True)]
+    _validate(wanted)
+    result = {'reservations': [], 'existing': [], 'plan': {}, 'report': ''}
+    if not wanted:
+        result['report'] = 'No instance needs a node.'
+        return result
+    if timeout is None:
+        timeout = baremetal_conf.get_conf(conf).allocation_timeout
+
+    existing, stale = _find_existing(conn, {inst['hostname']
+                                            for inst in wanted})
+    nodes = list_nodes(conn)
+    by_uuid = {node['uuid']: node for node in nodes}
+    for host, alloc in existing.items():
+        node = by_uuid.get(alloc.node_id)
+        LOG.warning('%s: allocation %s (%s) already exists; not picking a '
+                    'node again', host, alloc.id, alloc.state)
+        result['existing'].append({
+            'hostname': host, 'node': alloc.node_id,
+            'node_name': node['name'] if node else None,
+            'allocation': alloc.id, 'state': alloc.state})
+    result['existing'] = _sorted(result['existing'])
+
+    to_pick = [inst for inst in wanted if inst['hostname'] not in existing]
+    planned = placement.plan(to_pick, nodes)
+    if not planned['complete']:
+        raise exceptions.PlacementError(planned['report'],
+                                        report=planned['report'])
+    result['plan'] = {host: node_filters.label(node)
+                      for host, node in planned['assignments'].items()}
+    result['report'] = planned['report']
+    if dry_run:
+        if stale:
+            result['report'] += ('\nFailed allocations to replace: %s'
+                                 % ', '.join(sorted(stale)))
+        return result
+    if not to_pick:
+        return result
+
+    for host, alloc in sorted(stale.items()):
+        LOG.info('%s: deleting allocation %s left in error (%s)', host,
+                 alloc.id, alloc.last_error)
+        conn.baremetal.delete_allocation(alloc.id, ignore_missing=True)
+
+    reserver = _Reserver(conn, to_pick, concurrency, timeout)
+    reservations = reserver.run(planned['assignments'])
+    result['reservations'] = _sorted(reservations)
+    for entry in reserver.taken:
+        node = by_uuid.get(entry['node'])
+        entry['node_name'] = node['name'] if node else None
+    result['existing'] = _sorted(result['existing'] + reserver.taken)
+    result['plan'] = {entry['hostname']: entry['node_name'] or entry['node']
+                      for entry in result['reservations']}
+    if reserver.replanned:
+        result['report'] += '\n' + '\n'.join(reserver.replanned)
+    return result
+
+
+class _Reserver(object):
+    """One reservation run: what it created, so it can undo all of it."""
+
+    def __init__(self, conn, instances, concurrency, timeout,
+                 clock=time.monotonic, sleep=time.sleep):
+        self.conn = conn
+        self.by_host = {inst['hostname']: inst for inst in instances}
+        self.workers = max(1, min(int(concurrency or 1), len(instances)))
+        self.clock = clock
+        self.sleep = sleep
+        self.deadline = clock() + timeout
+        self.timeout = timeout
+        #: hostname -> allocation id of every live allocation we created.
+        self.created = {}
+        #: existing entries for hostnames another client allocated first.
+        self.taken = []
+        #: report lines about re-plans.
+        self.replanned = []
+
+    def run(self, assignments):
+        """Reserve ``{hostname: node}``, re-planning after lost races."""
+        done, todo, attempt = {}, assignments, 0
+        try:
+            while True:
+                failures = self._attempt(todo, done)
+                if not failures:
+                    return list(done.values())
+                attempt += 1
+                text = '; '.join('%s on %s: %s' % (
+                    host, node_filters.label(todo[host]), failures[host])
+                    for host in sorted(failures, key=placement.natural_key))
+                if attempt > MAX_REPLANS:
+                    raise exceptions.ReservationError(
+                        'Ironic refused %d reservation(s) after %d re-plan(s)'
+                        ': %s' % (len(failures), MAX_REPLANS, text))
+                LOG.warning('Re-planning %d instance(s) whose nodes could '
+                            'not be reserved (taken by another client?): %s',
+                            len(failures), text)
+                self.replanned.append('Re-planned after refused '
+                                      'reservations: %s' % text)
+                todo = self._replan(sorted(failures), attempt, text)
+        except BaseException:
+            self.release_all()
+            raise
+
+    def _replan(self, hostnames, attempt, text):
+        nodes = list_nodes(self.conn)
+        salt = '%s/%d' % (','.join(sorted(self.by_host)), attempt)
+        planned = placement.plan([self.by_host[h] for h in hostnames], nodes,
+                                 salt=salt)
+        if not planned['complete']:
+            message = ('Other clients took planned nodes (%s) and no '
+                       'complete plan is left:\n%s' % (text,
+                                                       planned['report']))
+            raise exceptions.PlacementError(message, report=planned['report'])
+        return planned['assignments']
+
+    def _create(self, host, node):
+        instance = self.by_host[host]
+        req = node_filters.requirements(instance)
+        try:
+            alloc = self.conn.baremetal.create_allocation(
+                name=host, resource_class=req.resource_class,
+                traits=sorted(req.traits), candidate_nodes=[node['uuid']])
+        except sdk_exc.HttpException as exc:
+            if exc.status_code is not None and exc.status_code >= 500:
+                # Ironic may have stored it before failing; no one else
+                # uses our hostname (checked before), so delete by name.
+                self._delete(host)
+            return None, exc
+        except sdk_exc.SDKException as exc:
+            # No answer (e.g. a timeout): the request may have arrived.
+            self._delete(host)
+            return None, exc
+        # Recorded at once, so a failure anywhere later releases it.
+        self.created[host] = alloc.id
+        return alloc, None
+
+    def _attempt(self, todo, done):
+        """Create and wait for allocations; ``{hostname: error}`` refused."""
+        failures = {}
+        hosts = sorted(todo, key=placement.natural_key)
+        with futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            results = list(pool.map(
+                lambda host: (host,) + self._create(host, todo[host]),
+                hosts))
+        pending = {}
+        for host, alloc, error in results:
+            if alloc is not None:
+                pending[host] = alloc
+            elif isinstance(error, sdk_exc.ConflictException):
+                self._conflict(host, error, failures)
+            else:
+                failures[host] = str(error)
+        self._wait(pending)
+        for host, alloc in pending.items():
+            if alloc.state == 'active':
+                done[host] = _entry(host, todo[host], alloc.id)
+            else:
+                failures[host] = alloc.last_error or 'allocation failed'
+                LOG.info('%s: allocation %s for node %s failed: %s', host,
+                         alloc.id, node_filters.label(todo[host]),
+                         failures[host])
+                self._delete(host, self.created.pop(host))
+        return failures
+
+    def _conflict(self, host, error, failures):
+        """HTTP 409 on creation: usually the name is already taken."""
+        try:
+            alloc = self.conn.baremetal.get_allocation(
+                host, fields=list(ALLOCATION_FIELDS))
+        except sdk_exc.NotFoundException:
+            failures[host] = str(error)
+            return
+        LOG.warning('%s: allocation %s appeared meanwhile (another client?); '
+                    'not creating a second one', host, alloc.id)
+        self.taken.append({'hostname': host, 'node': alloc.node_id,
+                           'node_name': None, 'allocation': alloc.id,
+                           'state': alloc.state})
+
+    def _wait(self, pending):
+        """Poll until no allocation in ``pending`` is ``allocating``.
+
+        ``pending`` (hostname -> allocation) is updated in place.
+        """
+        interval = POLL_INTERVAL
+        while any(alloc.state == 'allocating' for alloc in pending.values()):
+            remaining = self.deadline - self.clock()
+            if remaining <= 0:
+                waiting = sorted(host for host, alloc in pending.items()
+                                 if alloc.state == 'allocating')
+                raise exceptions.ReservationError(
+                    'Ironic did not process the allocations of %s within '
+                    '%ss' % (', '.join(waiting), self.timeout))
+            self.sleep(min(interval, remaining))
+            interval = min(interval * POLL_BACKOFF, POLL_INTERVAL_MAX)
+            ours = {alloc.id: host for host, alloc in pending.items()}
+            for alloc in _list_allocations(self.conn):
+                host = ours.get(alloc.id)
+                if host is not None:
+                    pending[host] = alloc
+
+    def _delete(self, host, allocation=None):
+        """Delete one allocation (by id, else by the hostname); log errors."""
+        try:
+            self.conn.baremetal.delete_allocation(allocation or host,
+                                                  ignore_missing=True)
+            return True
+        except sdk_exc.SDKException as exc:
+            LOG.error('%s: could not delete allocation %s: %s', host,
+                      allocation or host, exc)
+            return False
+
+    def release_all(self):
+        """Delete every allocation this run created (after a failure)."""
+        if not self.created:
+            return
+        LOG.info('Releasing %d allocation(s) created by this run',
+                 len(self.created))
+        with futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
+            ok = list(pool.map(lambda item: self._delete(*item),
+                               sorted(self.created.items())))
+        left = [host for (host, _id), deleted in
+                zip(sorted(self.created.items()), ok) if not deleted]
+        if left:
+            LOG.error('Allocations of %s could not be deleted; delete them '
+                      'by name', ', '.join(left))
+        self.created = {}
+
+
+def release_nodes(conn, reservations, concurrency=20):
+    """Delete the allocations of ``reservations``; gone ones are fine.
+
+    :param reservations: entries with ``allocation`` (or at least
+        ``hostname``, the allocation's name), e.g. from ``pick_nodes``.
+    :returns: ``{'released': [hostname or allocation]}``.
+    :raises: ReservationError naming every allocation Ironic refused to
+        delete (e.g. its node is active: undeploy it instead), after
+        trying all of them.
+    """
+    targets = [(item.get('hostname') or item['allocation'],
+                item.get('allocation') or item['hostname'])
+               for item in reservations]
+    if not targets:
+        return {'released': []}
+
+    def delete(target):
+        try:
+            conn.baremetal.delete_allocation(target[1], ignore_missing=True)
+        except sdk_exc.SDKException as exc:
+            return '%s: allocation %s: %s' % (target[0], target[1], exc)
+        return None
+
+    workers = max(1, min(int(concurrency or 1), len(targets)))
+    with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        errors = list(pool.map(delete, targets))
+    failed = [error for error in errors if error]
+    if failed:
+        raise exceptions.ReservationError(
+            'Could not release %d of %d allocation(s): %s'
+            % (len(failed), len(targets), '; '.join(failed)))
+    released = [target[0] for target in targets]
+    LOG.info('Released %d allocation(s)', len(released))
+    return {'released': released}
