@@ -43,8 +43,11 @@ POLL_INTERVAL = 0.2
 POLL_INTERVAL_MAX = 2.0
 POLL_BACKOFF = 1.5
 
-#: How many times instances whose nodes were taken by another client are
-#: planned again before giving up.
+#: How many re-plans in a row may reserve nothing new before giving up.
+#: A round that reserves something does not count: with several clients
+#: racing for a pool that just fits, each round settles some nodes, and
+#: the run ends anyway when every instance has a node, when no complete
+#: plan is left, or at the timeout.
 MAX_REPLANS = 3
 
 
@@ -207,20 +210,22 @@ class _Reserver(object):
 
     def run(self, assignments):
         """Reserve ``{hostname: node}``, re-planning after lost races."""
-        done, todo, attempt = {}, assignments, 0
+        done, todo, attempt, stalled = {}, assignments, 0, 0
         try:
             while True:
+                before = len(done)
                 failures = self._attempt(todo, done)
                 if not failures:
                     return list(done.values())
                 attempt += 1
+                stalled = 0 if len(done) > before else stalled + 1
                 text = '; '.join('%s on %s: %s' % (
                     host, node_filters.label(todo[host]), failures[host])
                     for host in sorted(failures, key=placement.natural_key))
-                if attempt > MAX_REPLANS:
+                if stalled > MAX_REPLANS:
                     raise exceptions.ReservationError(
-                        'Ironic refused %d reservation(s) after %d re-plan(s)'
-                        ': %s' % (len(failures), MAX_REPLANS, text))
+                        'Ironic refused %d reservation(s) in %d re-plan(s) '
+                        'in a row: %s' % (len(failures), MAX_REPLANS, text))
                 LOG.warning('Re-planning %d instance(s) whose nodes could '
                             'not be reserved (taken by another client?): %s',
                             len(failures), text)

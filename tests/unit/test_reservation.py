@@ -351,10 +351,33 @@ class PickNodesTest(unittest.TestCase):
         self.baremetal.before_process = refuse
         with self.assertRaises(exceptions.ReservationError) as ctx:
             self.pick([inst('compute-0'), inst('compute-1')])
-        self.assertIn('after 3 re-plan(s): compute-0 on', str(ctx.exception))
+        self.assertIn('in 3 re-plan(s) in a row: compute-0 on',
+                      str(ctx.exception))
         self.assertEqual({}, self.baremetal.reserved())
         self.assertEqual({}, dict(self.baremetal.allocs))
-        self.assertEqual(4, self.baremetal.calls['nodes'])
+        # compute-1 was reserved at once: that first round made progress,
+        # then 1 + 3 rounds without.
+        self.assertEqual(1 + 4, self.baremetal.calls['nodes'])
+
+    def test_replans_continue_while_they_make_progress(self):
+        # Each round another client takes all our planned nodes but one:
+        # five rounds, more than MAX_REPLANS, each reserving something.
+        baremetal = FakeBaremetal([make_node('n%d' % i) for i in range(16)])
+        self.conn.baremetal = baremetal
+
+        def take_all_but_last(fake):
+            mine = sorted((a.name, a.candidate_nodes[0])
+                          for a in fake.allocs.values()
+                          if a.state == 'allocating')
+            for name, node_id in mine[:-1]:
+                fake.take(fake.nodes_by_id[node_id]['name'], by='x' + name)
+            if len(mine) > 1:
+                fake.before_process = take_all_but_last
+        baremetal.before_process = take_all_but_last
+        result = self.pick([inst('c%d' % i) for i in range(5)])
+        self.assertEqual(5, len(result['reservations']))
+        self.assertEqual(5, baremetal.calls['nodes'])
+        self.assertEqual(4, result['report'].count('Re-planned'))
 
     def test_timeout_cleans_up_everything(self):
         self.baremetal.stuck = True
