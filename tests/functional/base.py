@@ -60,6 +60,11 @@ class IronicTestCase(unittest.TestCase):
         # starts and services can start side by side.
         cls.postgres = postgres.PostgresCluster(cls.base_dir,
                                                 port=process.free_port())
+        # PostgreSQL stops after its clients; those stop side by side
+        # (Ironic takes ~2 s). Both also after a failure in setUpClass.
+        cls.addClassCleanup(cls.postgres.stop)
+        cls._services = []
+        cls.addClassCleanup(process.stop_all, cls._services)
         cls.ironic = ironic.IronicService(
             cls.base_dir, cls.postgres.url('ironic'),
             config=cls.IRONIC_OPTIONS, port=process.free_port())
@@ -72,10 +77,9 @@ class IronicTestCase(unittest.TestCase):
     @classmethod
     def _start_services(cls):
         """Start PostgreSQL and Ironic; subclasses add their services."""
-        cls.addClassCleanup(cls.postgres.stop)
         cls.postgres.start()
         cls.postgres.create_database('ironic')
-        cls.addClassCleanup(cls.ironic.stop)
+        cls._services.append(cls.ironic)
         cls.ironic.start()
 
     @classmethod
@@ -132,7 +136,7 @@ class MistralTestCase(IronicTestCase):
         cls.mistral = mistral.MistralService(
             cls.base_dir,
             config=inifile.merge(ironic_options, cls.MISTRAL_OPTIONS))
-        cls.addClassCleanup(cls.mistral.stop)
+        cls._services.append(cls.mistral)
         # Mistral imports and starts while PostgreSQL and Ironic do.
         cls.mistral.start(wait=False)
         super()._start_services()

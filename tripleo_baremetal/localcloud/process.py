@@ -194,14 +194,27 @@ def process_tree(pid, also=()):
     return sorted(found)
 
 
-def _stop_all():
-    with _running_lock:
-        services = list(reversed(_running))
+def stop_all(services):
+    """Stop several services side by side; log (not raise) failures.
+
+    :param services: Service objects, or objects with a ``service``
+        attribute holding one (IronicService...); None entries are skipped.
+    """
+    services = [getattr(item, 'service', item) for item in services]
+    services = [service for service in services if service is not None]
+    for service in services:
+        service.terminate()
     for service in services:
         try:
             service.stop()
         except Exception:
             LOG.exception('Could not stop %s', service.name)
+
+
+def _stop_all():
+    with _running_lock:
+        services = list(reversed(_running))
+    stop_all(services)
 
 
 def _register(service):
@@ -247,6 +260,8 @@ class Service:
         self.stop_signal = stop_signal
         self.stop_timeout = stop_timeout
         self._proc = None
+        self._known = set()
+        self._terminated_at = None
 
     def __repr__(self):
         return '<Service %s pid=%s>' % (self.name, self.pid)
@@ -298,32 +313,47 @@ class Service:
         self._proc.poll()   # reap the leader if it has exited
         return process_tree(self._proc.pid, also)
 
+    def terminate(self):
+        """Ask the service to shut down (``stop_signal``); do not wait.
+
+        Lets several services shut down side by side before stop() waits
+        for each.
+        """
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        # Remember the processes now: once the leader is gone, orphans are
+        # no longer its descendants.
+        self._known.update(self.pids())
+        if self._terminated_at is None:
+            self._terminated_at = time.monotonic()
+            try:
+                os.kill(proc.pid, self.stop_signal)
+            except ProcessLookupError:
+                pass
+
     def stop(self):
         """Stop the service and everything it forked; idempotent.
 
-        The leader gets ``stop_signal``; after ``stop_timeout`` seconds
-        the whole process group is killed.
+        The leader gets ``stop_signal`` (unless terminate() sent it
+        already); ``stop_timeout`` seconds after that, whatever is left is
+        killed.
         """
         proc = self._proc
         if proc is None:
             return
-        started = time.monotonic()
-        # Remember the processes now: once the leader is gone, orphans are
-        # no longer its descendants.
-        known = self.pids()
+        self.terminate()
+        known = self._known
 
         def gone():
             return proc.poll() is not None and not self.pids(known)
 
         try:
-            if proc.poll() is None:
-                try:
-                    os.kill(proc.pid, self.stop_signal)
-                except ProcessLookupError:
-                    pass
+            deadline = (self._terminated_at or time.monotonic()) \
+                + self.stop_timeout
             try:
-                wait_until(gone, self.stop_timeout, interval=0.05,
-                           what='%s to stop' % self.name)
+                wait_until(gone, max(0, deadline - time.monotonic()),
+                           interval=0.05, what='%s to stop' % self.name)
             except exceptions.WaitTimeout:
                 remaining = self.pids(known)
                 LOG.warning('%s (pid %s) did not stop within %s s, '
@@ -338,5 +368,7 @@ class Service:
                            what='%s to die after SIGKILL' % self.name)
         finally:
             _unregister(self)
-        LOG.debug('%s stopped in %.2f s (exit code %s)', self.name,
-                  time.monotonic() - started, proc.returncode)
+        if self._terminated_at is not None:
+            LOG.debug('%s stopped in %.2f s (exit code %s)', self.name,
+                      time.monotonic() - self._terminated_at,
+                      proc.returncode)
