@@ -17,11 +17,12 @@ import collections
 
 from tripleo_baremetal import capabilities as caps
 
-#: Node fields planning needs; the listing asks for these only.
+#: Node fields planning needs; the listing asks for these only. Not
+#: ``allocation_uuid``: Ironic (39.x) answers HTTP 500 when a node listing
+#: asks for it, and an allocation sets the node's ``instance_uuid`` anyway.
 NODE_FIELDS = ('uuid', 'name', 'provision_state', 'power_state',
                'maintenance', 'maintenance_reason', 'instance_uuid',
-               'allocation_uuid', 'resource_class', 'traits', 'properties',
-               'conductor_group')
+               'resource_class', 'traits', 'properties', 'conductor_group')
 
 #: What an instance asks of a node; hashable so instances can share it.
 Requirements = collections.namedtuple(
@@ -154,9 +155,10 @@ def state_reason(node):
         return 'in maintenance', ('reason: %s' % node['maintenance_reason']
                                   if node['maintenance_reason'] else None)
     if node['allocation_uuid']:
-        return 'already allocated', 'allocation %s' % node['allocation_uuid']
+        return 'already reserved', 'allocation %s' % node['allocation_uuid']
     if node['instance_uuid']:
-        return 'has an instance', 'instance %s' % node['instance_uuid']
+        # An allocation sets instance_uuid to its own UUID.
+        return 'already reserved', 'instance_uuid %s' % node['instance_uuid']
     if not node['power_state']:
         # Ironic's Allocation API skips such nodes (with_power_state).
         return NO_POWER_STATE, None

@@ -91,13 +91,18 @@ class RejectReasonTest(unittest.TestCase):
                          self.reason(maintenance=True))
 
     def test_allocated(self):
-        self.assertEqual(('already allocated', 'allocation a1'),
+        self.assertEqual(('already reserved', 'allocation a1'),
                          self.reason(allocation_uuid='a1',
                                      instance_uuid='a1'))
 
     def test_instance(self):
-        self.assertEqual(('has an instance', 'instance i1'),
+        self.assertEqual(('already reserved', 'instance_uuid i1'),
                          self.reason(instance_uuid='i1'))
+
+    def test_listing_fields_exclude_allocation_uuid(self):
+        # Ironic 39 fails node listings asking for it (HTTP 500).
+        self.assertNotIn('allocation_uuid', node_filters.NODE_FIELDS)
+        self.assertIn('instance_uuid', node_filters.NODE_FIELDS)
 
     def test_no_power_state(self):
         self.assertEqual((node_filters.NO_POWER_STATE, None),
