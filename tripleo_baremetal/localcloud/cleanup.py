@@ -1,14 +1,17 @@
 """Delete every node and allocation of an Ironic, whatever their state.
 
 Used between functional tests so that each starts from an empty Ironic,
-and by the demo to start over. Ironic refuses to delete a node that is
-``available`` or ``active`` unless it is in maintenance, and refuses any
+and by the demo to start over. Deployed nodes are undeployed first, as an
+operator would, so that the network interface detaches their VIFs (with
+Neutron, ports would stay bound otherwise). Ironic refuses to delete a
+node that is ``available`` unless it is in maintenance, and refuses any
 change while a conductor holds the node's lock (a fake deploy with
-``deploy_delay`` holds it for seconds). So each round puts unlocked nodes
-in maintenance and deletes them (which also deletes their ports and
-allocations), deletes allocations left without a node, and the next
-round retries whatever was locked or refused, until nothing is left or
-time is up.
+``deploy_delay`` holds it for seconds). So each round undeploys deployed
+nodes, puts the other unlocked ones in maintenance and deletes them
+(which also deletes their ports and allocations), deletes allocations
+left without a node, and the next round retries whatever was locked or
+refused. Past half the time allowed, nodes are deleted in maintenance
+without undeploying.
 """
 
 import concurrent.futures
@@ -17,6 +20,7 @@ import time
 
 from openstack import exceptions as sdk_exc
 
+from tripleo_baremetal.localcloud import nodes
 from tripleo_baremetal.localcloud import process
 
 LOG = logging.getLogger(__name__)
@@ -27,14 +31,21 @@ MAX_WORKERS = 8
 _NODE_FIELDS = ['uuid', 'name', 'provision_state', 'maintenance',
                 'reservation', 'protected', 'last_error']
 
+#: States left by undeploying (``deleted``) rather than by force.
+UNDEPLOY_STATES = frozenset(['active', 'deploy failed'])
 
-def _delete_node(conn, node):
+
+def _delete_node(conn, node, force):
     """Take an unlocked node out of the way; errors are retried later."""
     if node.is_protected:
         conn.baremetal.patch_node(node.id, [{'op': 'replace',
                                              'path': '/protected',
                                              'value': False}],
                                   retry_on_conflict=False)
+    if not force and not node.is_maintenance \
+            and node.provision_state in UNDEPLOY_STATES:
+        nodes.set_state(conn, node.id, 'provision', 'deleted')
+        return
     if not node.is_maintenance:
         response = conn.baremetal.put(
             '/nodes/%s/maintenance' % node.id,
@@ -44,13 +55,13 @@ def _delete_node(conn, node):
     conn.baremetal.delete_node(node.id, ignore_missing=True)
 
 
-def _round(conn, pool, errors):
+def _round(conn, pool, errors, force):
     """One pass; returns the nodes and allocations seen before it."""
-    nodes = list(conn.baremetal.nodes(fields=_NODE_FIELDS))
+    found = list(conn.baremetal.nodes(fields=_NODE_FIELDS))
     allocations = list(conn.baremetal.allocations(
         fields=['uuid', 'name', 'state', 'node_uuid', 'last_error']))
-    futures = {pool.submit(_delete_node, conn, node): node
-               for node in nodes if not node.reservation}
+    futures = {pool.submit(_delete_node, conn, node, force): node
+               for node in found if not node.reservation}
     orphans = [alloc for alloc in allocations
                if not alloc.node_id and alloc.state != 'allocating']
     futures.update({pool.submit(conn.baremetal.delete_allocation, alloc.id,
@@ -63,7 +74,7 @@ def _round(conn, pool, errors):
         except sdk_exc.SDKException as exc:
             # Locked meanwhile, or still moving: the next round retries.
             errors[item.id] = str(exc)
-    return nodes, allocations
+    return found, allocations
 
 
 def delete_all_nodes(conn, timeout=60):
@@ -94,9 +105,10 @@ def delete_all_nodes(conn, timeout=60):
 
     with concurrent.futures.ThreadPoolExecutor(MAX_WORKERS) as pool:
         def done():
-            nodes, allocations = _round(conn, pool, errors)
-            seen['nodes'], seen['allocations'] = nodes, allocations
-            return not nodes and not allocations
+            force = time.monotonic() - started > timeout / 2
+            seen['nodes'], seen['allocations'] = _round(conn, pool, errors,
+                                                        force)
+            return not seen['nodes'] and not seen['allocations']
 
         process.wait_until(done, timeout, interval=POLL_INTERVAL,
                            what='every node and allocation to be deleted',

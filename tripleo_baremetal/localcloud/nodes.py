@@ -106,7 +106,9 @@ def _concurrently(func, items, what):
             try:
                 results[futures[future]] = future.result()
             except sdk_exc.SDKException as exc:
-                failures.append('%s: %s' % (items[futures[future]], exc))
+                item = items[futures[future]]
+                label = item['name'] if isinstance(item, dict) else item
+                failures.append('%s: %s' % (label, exc))
     if failures:
         raise exceptions.EnrolmentError('%s failed for %d node(s):\n%s' % (
             what, len(failures), '\n'.join(sorted(failures))))

@@ -15,9 +15,12 @@ The server runs in the foreground as a child of ours (not daemonised by
 other services.
 """
 
+import glob
 import logging
 import os
 import pwd
+import re
+import shutil
 import signal
 import time
 
@@ -44,17 +47,39 @@ SETTINGS = {
 SUPERUSER = 'postgres'
 
 
+def find_bin_dir():
+    """The directory of ``initdb`` and ``postgres``.
+
+    PostgreSQL 15 where Debian and Ubuntu put it, else the newest other
+    version there, else whatever ``PATH`` finds (Fedora, a source build).
+    """
+    candidates = [DEFAULT_BIN_DIR]
+    candidates += sorted(glob.glob('/usr/lib/postgresql/*/bin'),
+                         key=lambda path: [int(part) for part in re.findall(
+                             r'\d+', path)], reverse=True)
+    on_path = shutil.which('initdb')
+    if on_path:
+        candidates.append(os.path.dirname(on_path))
+    for candidate in candidates:
+        if os.access(os.path.join(candidate, 'initdb'), os.X_OK):
+            return candidate
+    raise exceptions.ServiceError(
+        'PostgreSQL server binaries (initdb, postgres) not found in %s or '
+        'on PATH: install the PostgreSQL server (Debian/Ubuntu: '
+        'postgresql-15) or pass bin_dir' % DEFAULT_BIN_DIR)
+
+
 class PostgresCluster:
     """A PostgreSQL cluster in ``base_dir/postgres``.
 
     :param base_dir: an existing directory (the cluster, its socket and
         its log go to a ``postgres`` directory inside).
-    :param bin_dir: directory of ``initdb`` and ``postgres``.
+    :param bin_dir: directory of ``initdb`` and ``postgres`` (default:
+        find_bin_dir()).
     :param port: TCP port; a free one by default.
     """
 
-    def __init__(self, base_dir, bin_dir=DEFAULT_BIN_DIR, port=None,
-                 start_timeout=60):
+    def __init__(self, base_dir, bin_dir=None, port=None, start_timeout=60):
         self.bin_dir = bin_dir
         self.port = port
         self.start_timeout = start_timeout
@@ -72,12 +97,11 @@ class PostgresCluster:
         return self._service
 
     def _binary(self, name):
+        self.bin_dir = self.bin_dir or find_bin_dir()
         path = os.path.join(self.bin_dir, name)
         if not os.access(path, os.X_OK):
             raise exceptions.ServiceError(
-                'PostgreSQL server binary %s not found: install the '
-                'PostgreSQL 15 server (postgresql-15) or pass bin_dir'
-                % path)
+                'PostgreSQL server binary %s not found' % path)
         return path
 
     def _prepare_dirs(self):
@@ -85,7 +109,13 @@ class PostgresCluster:
         os.makedirs(self.data_dir, mode=0o700)
         if self.user is None:
             return
-        entry = pwd.getpwnam(self.user)
+        try:
+            entry = pwd.getpwnam(self.user)
+        except KeyError:
+            raise exceptions.ServiceError(
+                'PostgreSQL refuses to run as root and there is no %s user '
+                'to run it as: create it or run the tests as another user'
+                % self.user)
         for path in (self.dir, self.socket_dir, self.data_dir):
             os.chown(path, entry.pw_uid, entry.pw_gid)
         # The postgres user must reach its directories: let it traverse

@@ -92,7 +92,7 @@ def tail(path, lines=TAIL_LINES):
         with open(path, 'rb') as stream:
             stream.seek(0, os.SEEK_END)
             size = stream.tell()
-            stream.seek(max(0, size - 200 * lines))
+            stream.seek(max(0, size - 500 * lines))
             data = stream.read()
     except OSError:
         return ''
