@@ -24,6 +24,8 @@ LOG = logging.getLogger(__name__)
 
 DONE_STATES = frozenset(['available', 'manageable', 'enroll'])
 FAILED_STATES = frozenset(['clean failed', 'error'])
+#: States a node leaves by itself; undeploy waits for it to settle.
+_TRANSITIONAL = frozenset(['deploying', 'deleting', 'rebuilding'])
 _UNDEPLOYABLE = frozenset(['available', 'manageable', 'enroll', 'inspecting',
                            'inspect failed', 'cleaning', 'clean wait',
                            'verifying', 'adopting'])
@@ -68,6 +70,23 @@ def find_nodes(conn, hostnames):
         else:
             found[host] = (None, alloc)
     return found
+
+
+def _wait_until_settled(conn, node, options, timeout):
+    """Wait for a node in the middle of a deploy to reach a stable state."""
+    nodes, done = polling.poll_nodes(
+        conn, [node.id],
+        lambda nodes: all(n.provision_state not in _TRANSITIONAL
+                          for n in nodes.values()),
+        timeout, interval=options.poll_interval,
+        max_interval=options.poll_interval_max)
+    if not done or node.id not in nodes:
+        raise exceptions.UndeployError(
+            'node %s is still %s after %ss' % (
+                node.name or node.id,
+                nodes[node.id].provision_state if node.id in nodes
+                else 'gone', timeout))
+    return nodes[node.id]
 
 
 def _detach_vifs(conn, node, hostname):
@@ -116,9 +135,12 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
             started[node.id] = (host, node, alloc)
             continue
         try:
+            if node.provision_state in _TRANSITIONAL:
+                node = _wait_until_settled(conn, node, options, timeout)
             _detach_vifs(conn, node, host)
-            conn.baremetal.set_node_provision_state(node, 'deleted')
-        except sdk_exc.SDKException as exc:
+            polling.retry_while_locked(
+                conn.baremetal.set_node_provision_state, node, 'deleted')
+        except (sdk_exc.SDKException, exceptions.UndeployError) as exc:
             errors.append('%s: undeploy of node %s failed: %s'
                           % (host, label, exc))
             continue
