@@ -118,13 +118,16 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
         ``provisioned`` and ``managed`` ones are picked for.
     :param concurrency: how many allocations are created at once.
     :param dry_run: plan and report only; nothing is written to Ironic.
-    :param timeout: seconds to wait for Ironic to process the
-        allocations (default: the ``allocation_timeout`` option).
+    :param timeout: seconds allowed for reserving, re-plans included
+        (default: the ``allocation_timeout`` option).
+    :param conf: oslo.config object holding our options (default: the
+        global CONF).
     :returns: ``{'reservations': [{'hostname', 'node', 'node_name',
         'allocation'}], 'existing': [the same plus 'state', for hostnames
         that already had an allocation], 'plan': {hostname: node name or
         UUID}, 'report': str}``. With ``dry_run`` the reservations are
-        empty and ``plan`` and ``report`` say what would be reserved.
+        empty and ``plan`` and ``report`` say what would be reserved (an
+        impossible plan raises PlacementError all the same).
     :raises: InvalidInput for malformed requests, PlacementError (with
         the per-instance report) when no complete plan exists,
         ReservationError when Ironic refuses the reservations; in every
@@ -173,7 +176,12 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
     for host, alloc in sorted(stale.items()):
         LOG.info('%s: deleting allocation %s left in error (%s)', host,
                  alloc.id, alloc.last_error)
-        conn.baremetal.delete_allocation(alloc.id, ignore_missing=True)
+        try:
+            conn.baremetal.delete_allocation(alloc.id, ignore_missing=True)
+        except sdk_exc.SDKException as exc:
+            raise exceptions.ReservationError(
+                '%s: cannot delete failed allocation %s of an earlier run: '
+                '%s' % (host, alloc.id, exc))
 
     reserver = _Reserver(conn, to_pick, concurrency, timeout)
     reservations = reserver.run(planned['assignments'])
