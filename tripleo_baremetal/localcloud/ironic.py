@@ -82,10 +82,12 @@ class IronicService:
         defaults (None removes an option), e.g. a ``[neutron]`` section and
         the ``flat`` network interface.
     :param port: API port; a free one by default.
+    :param start_timeout: seconds allowed for each start step; a crash
+        is reported at once, this only bounds a hang or a very busy host.
     """
 
     def __init__(self, base_dir, database_url, fake_deploy_delay=None,
-                 config=None, port=None, start_timeout=60):
+                 config=None, port=None, start_timeout=120):
         self.dir = os.path.join(base_dir, 'ironic')
         self.database_url = database_url
         self.fake_deploy_delay = fake_deploy_delay

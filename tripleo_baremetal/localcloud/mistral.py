@@ -36,9 +36,11 @@ class MistralService:
     :param config: extra ``{section: {option: value}}`` merged over the
         defaults (None removes an option).
     :param port: API port; a free one by default.
+    :param start_timeout: seconds allowed for each start step; a crash
+        is reported at once, this only bounds a hang or a very busy host.
     """
 
-    def __init__(self, base_dir, config=None, port=None, start_timeout=60):
+    def __init__(self, base_dir, config=None, port=None, start_timeout=120):
         self.dir = os.path.join(base_dir, 'mistral')
         self.extra_config = config or {}
         self.port = port

@@ -77,9 +77,11 @@ class PostgresCluster:
     :param bin_dir: directory of ``initdb`` and ``postgres`` (default:
         find_bin_dir()).
     :param port: TCP port; a free one by default.
+    :param start_timeout: seconds allowed for each start step; a crash
+        is reported at once, this only bounds a hang or a very busy host.
     """
 
-    def __init__(self, base_dir, bin_dir=None, port=None, start_timeout=60):
+    def __init__(self, base_dir, bin_dir=None, port=None, start_timeout=120):
         self.bin_dir = bin_dir
         self.port = port
         self.start_timeout = start_timeout
