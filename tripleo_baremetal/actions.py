@@ -43,6 +43,12 @@ def _errors_as_result(run):
             LOG.error('%s failed with an API error: %s',
                       type(self).__name__, exc)
             return actions.Result(error='API error: %s' % exc)
+        except Exception as exc:
+            # A bug or an unexpected library error: keep the traceback in
+            # the executor's log, give the workflow a readable message.
+            LOG.exception('%s failed unexpectedly', type(self).__name__)
+            return actions.Result(error='%s failed: %s: %s' % (
+                type(self).__name__, type(exc).__name__, exc))
     return wrapper
 
 

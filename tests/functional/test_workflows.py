@@ -1,0 +1,161 @@
+"""The workbook on a real Mistral engine driving a real Ironic."""
+
+import os
+
+from tests.functional import base
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+WB = 'tripleo.baremetal_deploy.v1.'
+WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
+
+
+def ctlplane_port(index):
+    return {'id': '00000000-0000-4000-8000-%012d' % index,
+            'fixed_ips': [{'ip_address': '192.168.24.%d' % (10 + index),
+                           'subnet_id': 'ctlplane-subnet'}],
+            'network': {'name': 'ctlplane', 'mtu': 1450,
+                        'tags': ['192.168.24.0/24']},
+            'subnets': [{'cidr': '192.168.24.0/24',
+                         'gateway_ip': '192.168.24.1', 'host_routes': [],
+                         'dns_nameservers': ['192.168.24.254'],
+                         'ip_version': 4}]}
+
+
+class WorkflowTest(base.MistralTestCase):
+
+    WORKBOOKS = [os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml')]
+    MISTRAL_OPTIONS = {'tripleo_baremetal': {'check_local_images': False}}
+
+    def roles_file(self, computes=3, removed=()):
+        image = {'href': 'file:///var/lib/ironic/images/overcloud-full.raw'}
+        return [
+            {'name': 'Controller', 'count': 3,
+             'defaults': {'profile': 'control', 'image': image}},
+            {'name': 'Compute', 'count': computes,
+             'defaults': {'profile': 'compute', 'image': image},
+             'instances': [{'hostname': host, 'provisioned': False}
+                           for host in removed]},
+        ]
+
+    def port_maps(self, roles_file):
+        counts = {role['name']: role.get('count', 1) for role in roles_file}
+        return {
+            'role_ctlplane_port_map': {
+                name: [ctlplane_port(20 * position + i)
+                       for i in range(max(counts[name], 0))]
+                for position, name in enumerate(counts)},
+            'role_net_port_id_map': {},
+        }
+
+    def deploy_roles(self, roles_file, **inputs):
+        inputs = dict(self.port_maps(roles_file), roles=roles_file,
+                      ssh_keys=['ssh-ed25519 AAAA demo'], **inputs)
+        return self.run_workflow(WB + 'deploy_roles', inputs, timeout=120)
+
+    def writes(self):
+        counts = self.ironic.request_counts()
+        return sum(counts.get(method, 0) for method in WRITES)
+
+    def test_deploy_rerun_scale_and_undeploy(self):
+        self.enrol_nodes(
+            [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}
+             for i in range(3)]
+            + [{'name': 'cmp-%d' % i, 'capabilities': {'profile': 'compute'}}
+               for i in range(4)])
+
+        execution = self.deploy_roles(self.roles_file(), concurrency=3)
+        self.assertExecutionSucceeded(execution)
+        output = execution.output
+        self.assertEqual(6, len(output['new_instances']))
+        self.assertEqual([], output['existing_instances'])
+        self.assertEqual(6, len(output['instances']))
+        self.assertEqual('192.168.24.10',
+                         output['ctlplane_ips']['overcloud-controller-0'])
+        params = output['environment']['parameter_defaults']
+        self.assertEqual(3, params['ControllerCount'])
+        self.assertEqual(3, params['ComputeCount'])
+        self.assertEqual('overcloud-novacompute-2',
+                         params['HostnameMap']['overcloud-novacompute-2'])
+        self.assertEqual(
+            [{'ip_address': '192.168.24.22'}],
+            params['DeployedServerPortMap'][
+                'overcloud-novacompute-2-ctlplane']['fixed_ips'])
+        active = {n.name for n in self.conn.baremetal.nodes()
+                  if n.provision_state == 'active'}
+        self.assertEqual(6, len(active))
+        self.assertLessEqual({'ctl-0', 'ctl-1', 'ctl-2'}, active)
+
+        # Re-run: nothing new, nothing written.
+        self.ironic.reset_request_counts()
+        execution = self.deploy_roles(self.roles_file())
+        self.assertExecutionSucceeded(execution)
+        self.assertEqual([], execution.output['new_instances'])
+        self.assertEqual(6, len(execution.output['existing_instances']))
+        self.assertEqual(0, self.writes(), self.ironic.request_counts())
+
+        # Scale up: one more compute.
+        execution = self.deploy_roles(self.roles_file(computes=4))
+        self.assertExecutionSucceeded(execution)
+        self.assertEqual(['overcloud-novacompute-3'],
+                         [i['hostname']
+                          for i in execution.output['new_instances']])
+
+        # Scale down exactly one named host.
+        victim = [i for i in execution.output['instances']
+                  if i['hostname'] == 'overcloud-novacompute-1'][0]
+        smaller = self.roles_file(computes=3,
+                                  removed=['overcloud-novacompute-1'])
+        execution = self.run_workflow(WB + 'undeploy_roles',
+                                      {'roles': smaller}, timeout=120)
+        self.assertExecutionSucceeded(execution)
+        self.assertEqual(['overcloud-novacompute-1'],
+                         [u['hostname']
+                          for u in execution.output['undeployed']])
+        nodes = {n.name: n for n in self.conn.baremetal.nodes(details=True)}
+        self.assertEqual('available',
+                         nodes[victim['node_name']].provision_state)
+        self.assertEqual(6, sum(1 for n in nodes.values()
+                                if n.provision_state == 'active'))
+        execution = self.deploy_roles(smaller)
+        self.assertExecutionSucceeded(execution)
+        params = execution.output['environment']['parameter_defaults']
+        self.assertEqual([{'resource_list': [1]}],
+                         params['ComputeRemovalPolicies'])
+        self.assertEqual([], execution.output['new_instances'])
+
+        # Undeploy everything by hostname.
+        hostnames = sorted(i['hostname']
+                           for i in execution.output['instances'])
+        execution = self.run_workflow(
+            WB + 'undeploy_instances', {'hostnames': hostnames},
+            timeout=120)
+        self.assertExecutionSucceeded(execution)
+        self.assertEqual(6, len(execution.output['undeployed']))
+        self.assertEqual(
+            {'available'},
+            {n.provision_state for n in self.conn.baremetal.nodes()})
+        self.assertEqual([], list(self.conn.baremetal.allocations()))
+
+    def test_impossible_request_reports_and_reserves_nothing(self):
+        self.enrol_nodes(
+            [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}
+             for i in range(2)]
+            + [{'name': 'cmp-0', 'capabilities': {'profile': 'compute'}}])
+        execution = self.deploy_roles(self.roles_file(computes=1))
+        self.assertEqual('ERROR', execution.state)
+        info = execution.state_info
+        self.assertIn('overcloud-controller-2', info)
+        self.assertIn('Controller needs 3, 2 eligible', info)
+        self.assertIn("profile is 'compute'", info)
+        self.assertIn('cmp-0', info)
+        self.assertEqual([], list(self.conn.baremetal.allocations()))
+        self.assertEqual(
+            {'available'},
+            {n.provision_state for n in self.conn.baremetal.nodes()})
+
+    def test_invalid_roles_file(self):
+        execution = self.deploy_roles([{'name': 'Controller', 'count': -1}])
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn("role 'Controller': count: -1 must be at least 0",
+                      execution.state_info)

@@ -1,0 +1,232 @@
+"""The local demo: deploy_roles on a real Mistral driving a real Ironic.
+
+``python -m tripleo_baremetal.demo`` (the README's first command runs it
+through ``tox -e demo``) starts, on 127.0.0.1 only, a private PostgreSQL,
+an Ironic with the fake-hardware driver and a dozen nodes with profiles,
+and a Mistral engine with our actions; loads the workbook; runs
+``tripleo.baremetal_deploy.v1.deploy_roles`` on ``examples/overcloud.yaml``
+with ``examples/port-map.yaml``; prints each node's state changes as they
+happen, then a table of hostname / node / state / ctlplane IP; writes the
+Heat environment to a file; and stops everything it started.
+
+With ``--ironic-url`` and ``--mistral-url`` it runs the same against
+existing services instead (that Mistral must have our package installed
+and its ``[tripleo_baremetal]`` options pointing at that Ironic).
+"""
+
+import argparse
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import yaml
+
+from tripleo_baremetal import roles
+
+LOG = logging.getLogger(__name__)
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKBOOK = os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml')
+WORKBOOK_NAME = 'tripleo.baremetal_deploy.v1'
+
+#: The demo pool: node-00..03 are controllers, node-04..11 computes.
+NODE_PROFILES = ['control'] * 4 + ['compute'] * 8
+
+
+def demo_nodes(count=len(NODE_PROFILES)):
+    """Node specs for the embedded Ironic."""
+    return [{'name': 'node-%02d' % index,
+             'capabilities': {'profile': NODE_PROFILES[index % len(
+                 NODE_PROFILES)]},
+             'local_gb': 100}
+            for index in range(count)]
+
+
+def start_local_cloud(stack, work_dir, ironic_url, node_count):
+    """Start whatever is not given; return ``(ironic_url, mistral_url)``."""
+    # Imported here: only the demo and the tests need the service code.
+    from tripleo_baremetal.localcloud import ironic
+    from tripleo_baremetal.localcloud import mistral
+    from tripleo_baremetal.localcloud import nodes
+    from tripleo_baremetal.localcloud import postgres
+
+    if not ironic_url:
+        print('Starting PostgreSQL and Ironic (fake hardware) on 127.0.0.1',
+              flush=True)
+        cluster = postgres.PostgresCluster(work_dir)
+        stack.callback(cluster.stop)
+        cluster.start()
+        service = ironic.IronicService(
+            work_dir, cluster.create_database('ironic'), fake_deploy_delay=1)
+        stack.callback(service.stop)
+        service.start()
+        ironic_url = service.url
+        print('Enrolling %d nodes' % node_count, flush=True)
+        nodes.enrol_nodes(service.connection(), demo_nodes(node_count))
+    print('Starting Mistral (API, engine and executor in one process)',
+          flush=True)
+    engine = mistral.MistralService(work_dir, config={
+        'tripleo_baremetal': {
+            'auth_type': 'none',
+            'baremetal_endpoint_override': ironic_url,
+            'poll_interval': 0.2,
+            'poll_interval_max': 1.0,
+            # The fake driver reads no image: nothing to look for here.
+            'check_local_images': False,
+        }})
+    stack.callback(engine.stop)
+    engine.start()
+    return ironic_url, engine.url
+
+
+def mistral_client(url):
+    """A python-mistralclient v2 client for ``url``, without Keystone."""
+    from mistralclient.api.v2 import client
+    url = url.rstrip('/')
+    return client.Client(mistral_url=url if url.endswith('/v2')
+                         else url + '/v2')
+
+
+def load_workbook(client):
+    with open(WORKBOOK) as stream:
+        definition = stream.read()
+    if any(wb.name == WORKBOOK_NAME for wb in client.workbooks.list()):
+        client.workbooks.update(definition)
+    else:
+        client.workbooks.create(definition)
+
+
+class Progress:
+    """Print node state changes as they happen, one line each."""
+
+    def __init__(self, conn, stream=sys.stdout):
+        self.conn = conn
+        self.stream = stream
+        self.seen = {}
+        self.started = time.monotonic()
+
+    def poll(self):
+        for node in self.conn.baremetal.nodes(fields=[
+                'uuid', 'name', 'provision_state', 'instance_info']):
+            state = node.provision_state
+            if self.seen.get(node.id, state) != state or (
+                    node.id not in self.seen and state != 'available'):
+                host = (node.instance_info or {}).get('display_name') or '-'
+                print('  %6.1fs  %-8s %-28s %s' % (
+                    time.monotonic() - self.started, node.name, host,
+                    state), file=self.stream, flush=True)
+            self.seen[node.id] = state
+
+
+def run_deploy(client, conn, roles_file, port_map, stack_name, timeout):
+    """Start deploy_roles and follow it; return the execution."""
+    inputs = {
+        'roles': roles_file,
+        'plan': stack_name,
+        'role_net_port_id_map': port_map.get('RoleNetPortIdMap') or {},
+        'role_ctlplane_port_map': port_map.get('RoleCtlplanePortMap') or {},
+        'ssh_keys': ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyOnly demo'],
+        'concurrency': 10,
+    }
+    execution = client.executions.create(
+        WORKBOOK_NAME + '.deploy_roles', workflow_input=inputs)
+    print('Execution %s of deploy_roles started; node states:'
+          % execution.id, flush=True)
+    progress = Progress(conn)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        progress.poll()
+        execution = client.executions.get(execution.id)
+        if execution.state in ('SUCCESS', 'ERROR', 'CANCELLED'):
+            progress.poll()
+            return execution
+        time.sleep(0.5)
+    print('deploy_roles did not finish in %ss' % timeout)
+    return execution
+
+
+def print_table(output, stream=sys.stdout):
+    ips = output.get('ctlplane_ips') or {}
+    rows = [('HOSTNAME', 'NODE', 'STATE', 'CTLPLANE IP')]
+    for inst in sorted(output.get('instances') or (),
+                       key=lambda i: i['hostname']):
+        rows.append((inst['hostname'], inst.get('node_name') or inst['node'],
+                     inst.get('provision_state') or '-',
+                     ips.get(inst['hostname'], '-')))
+    widths = [max(len(str(row[col])) for row in rows) for col in range(4)]
+    for row in rows:
+        print('  '.join(str(cell).ljust(width)
+                        for cell, width in zip(row, widths)).rstrip(),
+              file=stream)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m tripleo_baremetal.demo', description=__doc__.split(
+            '\n\n')[0])
+    parser.add_argument('--roles', default=os.path.join(
+        TOP, 'examples', 'overcloud.yaml'), help='roles file')
+    parser.add_argument('--port-map', default=os.path.join(
+        TOP, 'examples', 'port-map.yaml'),
+        help='YAML with RoleNetPortIdMap / RoleCtlplanePortMap')
+    parser.add_argument('--stack', default='overcloud')
+    parser.add_argument('--output', default='deployed-environment.yaml',
+                        help='where to write the Heat environment')
+    parser.add_argument('--nodes', type=int, default=len(NODE_PROFILES),
+                        help='nodes to enrol in the embedded Ironic')
+    parser.add_argument('--ironic-url', help='use this Ironic')
+    parser.add_argument('--mistral-url', help='use this Mistral')
+    parser.add_argument('--timeout', type=int, default=600)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING,
+                        format='%(levelname)s %(name)s: %(message)s')
+
+    roles_file = roles.load_roles_file(args.roles)
+    with open(args.port_map) as stream:
+        port_map = yaml.safe_load(stream) or {}
+    # Fail on a bad roles file before starting anything.
+    roles.expand_roles(roles_file, stackname=args.stack,
+                       role_net_port_id_map=port_map.get('RoleNetPortIdMap'),
+                       role_ctlplane_port_map=port_map.get(
+                           'RoleCtlplanePortMap'))
+
+    work_dir = tempfile.mkdtemp(prefix='tripleo-baremetal-demo-')
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, work_dir, ignore_errors=True)
+        ironic_url, mistral_url = args.ironic_url, args.mistral_url
+        if not mistral_url:
+            ironic_url, mistral_url = start_local_cloud(
+                stack, work_dir, ironic_url, args.nodes)
+        elif not ironic_url:
+            parser.error('--mistral-url needs --ironic-url too')
+        import openstack
+        conn = openstack.connect(auth_type='none',
+                                 baremetal_endpoint_override=ironic_url,
+                                 load_yaml_config=False, load_envvars=False)
+        client = mistral_client(mistral_url)
+        load_workbook(client)
+        execution = run_deploy(client, conn, roles_file, port_map,
+                               args.stack, args.timeout)
+        if execution.state != 'SUCCESS':
+            print('\ndeploy_roles ended %s:\n%s'
+                  % (execution.state, execution.state_info))
+            return 1
+        output = yaml.safe_load(execution.output)
+        print()
+        print_table(output)
+        with open(args.output, 'w') as stream:
+            yaml.safe_dump(output['environment'], stream,
+                           default_flow_style=False)
+        print('\nHeat environment written to %s (%d new, %d existing '
+              'instances)' % (args.output, len(output['new_instances']),
+                              len(output['existing_instances'])))
+        print('Stopping the services the demo started', flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
