@@ -78,7 +78,7 @@ class WorkflowTest(base.MistralTestCase):
         self.assertEqual('overcloud-novacompute-2',
                          params['HostnameMap']['overcloud-novacompute-2'])
         self.assertEqual(
-            [{'ip_address': '192.168.24.22'}],
+            [{'ip_address': '192.168.24.32'}],
             params['DeployedServerPortMap'][
                 'overcloud-novacompute-2-ctlplane']['fixed_ips'])
         active = {n.name for n in self.conn.baremetal.nodes()
