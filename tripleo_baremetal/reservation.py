@@ -5,22 +5,26 @@ together (``placement``), and reserves each planned node with one
 allocation of Ironic's Allocation API, named after the hostname, with
 the instance's resource class and traits and the planned node as the
 only candidate, so that Ironic itself guarantees that no node is booked
-twice. Allocations are created concurrently and watched with one
-allocation listing per poll.
+twice. Allocations are created from a thread pool, with at most
+``concurrency`` of them in flight (each one occupies a conductor worker
+until processed; a flooded conductor answers HTTP 503, which is waited
+out), and watched with one allocation listing per poll.
 
 Another client may take a planned node between our listing and our
 allocation: Ironic then fails that allocation. The failed allocation is
 deleted and the affected instances are planned again against fresh node
-data, a bounded number of times. If no complete set of reservations can
-be made, every allocation this run created is deleted before the error
-is raised: a failed run leaves nothing reserved.
+data, for as long as that makes progress (``MAX_REPLANS``). If no
+complete set of reservations can be made, every allocation this run
+created is deleted before the error is raised: a failed run leaves
+nothing reserved.
 
 Requests: one allocation listing (to find hostnames that already have
 an allocation), one node listing, one allocation creation per instance,
-and one allocation listing per poll; a lost race costs a node listing
-and a deletion more.
+and one allocation listing per poll (a poll per ``concurrency``
+instances or so); a lost race costs a node listing and a deletion more.
 """
 
+import collections
 from concurrent import futures
 import logging
 import time
@@ -42,6 +46,11 @@ ALLOCATION_FIELDS = ('uuid', 'name', 'state', 'last_error', 'node_uuid')
 POLL_INTERVAL = 0.2
 POLL_INTERVAL_MAX = 2.0
 POLL_BACKOFF = 1.5
+
+#: First and longest pause before creating again an allocation that
+#: Ironic refused with HTTP 503 (no free conductor worker).
+THROTTLE_DELAY = 0.5
+THROTTLE_DELAY_MAX = 5.0
 
 #: How many re-plans in a row may reserve nothing new before giving up.
 #: A round that reserves something does not count: with several clients
@@ -215,6 +224,8 @@ class _Reserver(object):
         self.taken = []
         #: report lines about re-plans.
         self.replanned = []
+        #: hostnames whose creation Ironic answered with 503 (busy).
+        self.throttled = []
 
     def run(self, assignments):
         """Reserve ``{hostname: node}``, re-planning after lost races."""
@@ -257,43 +268,89 @@ class _Reserver(object):
         return planned['assignments']
 
     def _create(self, host, node):
-        instance = self.by_host[host]
-        req = node_filters.requirements(instance)
-        try:
-            alloc = self.conn.baremetal.create_allocation(
-                name=host, resource_class=req.resource_class,
-                traits=sorted(req.traits), candidate_nodes=[node['uuid']])
-        except sdk_exc.HttpException as exc:
-            if exc.status_code is not None and exc.status_code >= 500:
+        """Create one allocation; ``(allocation, None)`` or ``(None, error)``.
+
+        HTTP 503 means the conductor has no free worker (Ironic then keeps
+        the allocation, stuck in ``allocating``): it is deleted and created
+        again after a pause, until the deadline.
+        """
+        req = node_filters.requirements(self.by_host[host])
+        delay = THROTTLE_DELAY
+        while True:
+            try:
+                alloc = self.conn.baremetal.create_allocation(
+                    name=host, resource_class=req.resource_class,
+                    traits=sorted(req.traits),
+                    candidate_nodes=[node['uuid']])
+            except sdk_exc.HttpException as exc:
+                status = exc.status_code or 0
+                if status < 500:
+                    return None, exc
                 # Ironic may have stored it before failing; no one else
                 # uses our hostname (checked before), so delete by name.
                 self._delete(host)
-            return None, exc
-        except sdk_exc.SDKException as exc:
-            # No answer (e.g. a timeout): the request may have arrived.
-            self._delete(host)
-            return None, exc
-        # Recorded at once, so a failure anywhere later releases it.
-        self.created[host] = alloc.id
-        return alloc, None
+                if status != 503 or self.clock() + delay >= self.deadline:
+                    return None, exc
+                LOG.debug('%s: Ironic is busy (%s); retrying in %.1fs',
+                          host, exc, delay)
+                self.throttled.append(host)
+                self.sleep(delay)
+                delay = min(delay * 2, THROTTLE_DELAY_MAX)
+                continue
+            except sdk_exc.SDKException as exc:
+                # No answer (e.g. a timeout): the request may have arrived.
+                self._delete(host)
+                return None, exc
+            # Recorded at once, so a failure anywhere later releases it.
+            self.created[host] = alloc.id
+            return alloc, None
 
     def _attempt(self, todo, done):
-        """Create and wait for allocations; ``{hostname: error}`` refused."""
-        failures = {}
-        hosts = sorted(todo, key=placement.natural_key)
+        """Create and wait for allocations; ``{hostname: error}`` refused.
+
+        At most ``concurrency`` allocations are being created or processed
+        by Ironic at any time (a sliding window refilled after each poll):
+        every allocation takes a conductor worker, and a conductor flooded
+        with hundreds answers HTTP 503.
+        """
+        failures, pending = {}, {}
+        queue = collections.deque(sorted(todo, key=placement.natural_key))
+        interval = POLL_INTERVAL
+
+        def create(host):
+            return (host,) + self._create(host, todo[host])
+
         with futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
-            results = list(pool.map(
-                lambda host: (host,) + self._create(host, todo[host]),
-                hosts))
-        pending = {}
-        for host, alloc, error in results:
-            if alloc is not None:
-                pending[host] = alloc
-            elif isinstance(error, sdk_exc.ConflictException):
-                self._conflict(host, error, failures)
-            else:
-                failures[host] = str(error)
-        self._wait(pending)
+            while True:
+                waiting = [host for host, alloc in pending.items()
+                           if alloc.state == 'allocating']
+                room = min(self.workers - len(waiting), len(queue))
+                if room > 0:
+                    batch = [queue.popleft() for _ in range(room)]
+                    for host, alloc, error in pool.map(create, batch):
+                        if alloc is not None:
+                            pending[host] = alloc
+                        elif isinstance(error, sdk_exc.ConflictException):
+                            self._conflict(host, error, failures)
+                        else:
+                            failures[host] = str(error)
+                    continue
+                if not waiting:
+                    break
+                remaining = self.deadline - self.clock()
+                if remaining <= 0:
+                    raise exceptions.ReservationError(
+                        'Ironic did not process the allocations of %s '
+                        'within %ss' % (', '.join(sorted(
+                            waiting, key=placement.natural_key)),
+                            self.timeout))
+                self.sleep(min(interval, remaining))
+                if self._poll(pending):
+                    interval = POLL_INTERVAL
+                else:
+                    interval = min(interval * POLL_BACKOFF,
+                                   POLL_INTERVAL_MAX)
+
         for host, alloc in pending.items():
             if alloc.state == 'active':
                 done[host] = _entry(host, todo[host], alloc.id)
@@ -304,6 +361,18 @@ class _Reserver(object):
                          failures[host])
                 self._delete(host, self.created.pop(host))
         return failures
+
+    def _poll(self, pending):
+        """One allocation listing; update ``pending``; True if any ended."""
+        ours = {alloc.id: host for host, alloc in pending.items()
+                if alloc.state == 'allocating'}
+        ended = False
+        for alloc in _list_allocations(self.conn):
+            host = ours.get(alloc.id)
+            if host is not None:
+                pending[host] = alloc
+                ended = ended or alloc.state != 'allocating'
+        return ended
 
     def _conflict(self, host, error, failures):
         """HTTP 409 on creation: usually the name is already taken."""
@@ -318,28 +387,6 @@ class _Reserver(object):
         self.taken.append({'hostname': host, 'node': alloc.node_id,
                            'node_name': None, 'allocation': alloc.id,
                            'state': alloc.state})
-
-    def _wait(self, pending):
-        """Poll until no allocation in ``pending`` is ``allocating``.
-
-        ``pending`` (hostname -> allocation) is updated in place.
-        """
-        interval = POLL_INTERVAL
-        while any(alloc.state == 'allocating' for alloc in pending.values()):
-            remaining = self.deadline - self.clock()
-            if remaining <= 0:
-                waiting = sorted(host for host, alloc in pending.items()
-                                 if alloc.state == 'allocating')
-                raise exceptions.ReservationError(
-                    'Ironic did not process the allocations of %s within '
-                    '%ss' % (', '.join(waiting), self.timeout))
-            self.sleep(min(interval, remaining))
-            interval = min(interval * POLL_BACKOFF, POLL_INTERVAL_MAX)
-            ours = {alloc.id: host for host, alloc in pending.items()}
-            for alloc in _list_allocations(self.conn):
-                host = ours.get(alloc.id)
-                if host is not None:
-                    pending[host] = alloc
 
     def _delete(self, host, allocation=None):
         """Delete one allocation (by id, else by the hostname); log errors."""

@@ -52,7 +52,12 @@ class FakeBaremetal(object):
         self.before_process = None
         self.fail_create = {}
         self.stuck = False
+        self.stuck_ids = set()
         self.serial = 0
+
+    @staticmethod
+    def _busy(error):
+        return getattr(error, 'status_code', None) == 503
 
     # Nodes
     def nodes(self, fields=None, **filters):
@@ -71,7 +76,8 @@ class FakeBaremetal(object):
             self.calls['allocations'] += 1
             if not self.stuck:
                 for alloc in self.allocs.values():
-                    if alloc.state == 'allocating':
+                    if (alloc.state == 'allocating'
+                            and alloc.id not in self.stuck_ids):
                         self._process(alloc)
             return [alloc.copy() for alloc in self.allocs.values()]
 
@@ -99,8 +105,15 @@ class FakeBaremetal(object):
         try:
             time.sleep(self.create_delay)
             with self.lock:
-                if name in self.fail_create:
-                    raise self.fail_create[name]
+                self.max_allocating = max(
+                    getattr(self, 'max_allocating', 0),
+                    1 + sum(1 for a in self.allocs.values()
+                            if a.state == 'allocating'))
+                error = self.fail_create.get(name)
+                if isinstance(error, list):
+                    error = error.pop(0) if error else None
+                if error is not None and not self._busy(error):
+                    raise error
                 if any(a.name == name for a in self.allocs.values()):
                     raise sdk_exc.ConflictException(
                         'allocation %s already exists' % name)
@@ -110,6 +123,10 @@ class FakeBaremetal(object):
                     resource_class=resource_class, traits=traits or [],
                     candidate_nodes=list(candidate_nodes))
                 self.allocs[alloc.id] = alloc
+                if error is not None:
+                    # Like Ironic: stored, then no worker to process it.
+                    self.stuck_ids.add(alloc.id)
+                    raise error
                 return alloc.copy()
         finally:
             with self.lock:
@@ -254,6 +271,39 @@ class PickNodesTest(unittest.TestCase):
         self.baremetal.create_delay = 0.02
         self.pick(self.request(), concurrency=3)
         self.assertEqual(3, self.baremetal.max_active)
+
+    def test_allocations_in_flight_are_bounded(self):
+        # Each allocation holds a conductor worker until processed.
+        self.pick(self.request(), concurrency=3)
+        self.assertEqual(3, self.baremetal.max_allocating)
+        self.assertEqual(7, len(self.baremetal.reserved()))
+        # 7 instances in windows of 3: a poll per window.
+        self.assertEqual(1 + 3, self.baremetal.calls['allocations'])
+
+    def test_busy_conductor_is_waited_out(self):
+        busy = sdk_exc.HttpException(
+            'Requested action cannot be performed due to lack of free '
+            'conductor workers.', http_status=503)
+        self.baremetal.fail_create['compute-1'] = [busy, busy]
+        with mock.patch.object(reservation, 'THROTTLE_DELAY', 0.001):
+            result = self.pick([inst('compute-0'), inst('compute-1')])
+        self.assertEqual({'compute-0': 'cmp-node-0',
+                          'compute-1': 'cmp-node-1'}, result['plan'])
+        self.assertEqual(result['plan'], self.baremetal.reserved())
+        # The allocations Ironic kept despite the 503 were deleted; no
+        # re-plan was needed.
+        self.assertEqual(2, self.baremetal.calls['delete_allocation'])
+        self.assertEqual(2, len(self.baremetal.allocs))
+        self.assertEqual(1, self.baremetal.calls['nodes'])
+
+    def test_busy_conductor_until_the_deadline(self):
+        busy = sdk_exc.HttpException('busy', http_status=503)
+        self.baremetal.fail_create['compute-1'] = [busy] * 1000
+        with mock.patch.object(reservation, 'THROTTLE_DELAY', 0.01):
+            with self.assertRaises(exceptions.ReservationError):
+                self.pick([inst('compute-0'), inst('compute-1')],
+                          timeout=0.1)
+        self.assertEqual({}, dict(self.baremetal.allocs))
 
     def test_concurrency_one_is_serial(self):
         self.baremetal.create_delay = 0.005
@@ -422,7 +472,7 @@ class PickNodesTest(unittest.TestCase):
                       result['report'])
 
     def test_server_error_on_create_deletes_by_name(self):
-        error = sdk_exc.HttpException('boom', http_status=503)
+        error = sdk_exc.HttpException('boom', http_status=500)
         self.baremetal.fail_create['compute-0'] = error
         with mock.patch.object(reservation, 'MAX_REPLANS', 0):
             with self.assertRaises(exceptions.ReservationError):
