@@ -45,7 +45,7 @@ POWER_STATE_HINT = (
     "or set one, e.g. 'baremetal node power off <node>'.")
 
 
-def _names(labels):
+def name_list(labels):
     """``a, b, c`` naming at most MAX_NAMES, then ``and N more``."""
     labels = list(labels)
     text = ', '.join(labels[:MAX_NAMES])
@@ -369,7 +369,7 @@ def _rejections(rejected):
         labels = [node_filters.label(node)
                   + (' (%s)' % detail if detail else '')
                   for node, detail in entries]
-        parts.append('%d %s: %s' % (len(entries), reason, _names(labels)))
+        parts.append('%d %s: %s' % (len(entries), reason, name_list(labels)))
     return '; '.join(parts)
 
 
@@ -385,7 +385,7 @@ def _group_line(group, hosts, nodes, rejected):
     """The report line for instances of one group that were not placed."""
     total = len(nodes)
     considered = _considered(group, nodes)
-    who = _names(hosts)
+    who = name_list(hosts)
     if group.req.name is not None:
         if not considered:
             return ('%s: pinned to node %r, which is not among the %s '
@@ -394,10 +394,10 @@ def _group_line(group, hosts, nodes, rejected):
     fit = len(group.eligible)
     line = '%s: %d of %s fit' % (who, fit, _plural(considered, 'node'))
     if fit:
+        fitting = name_list(node_filters.label(node)
+                            for node in group.eligible)
         line += (' (%s), but other instances of this request need %s (see '
-                 'Contention)' % (_names(node_filters.label(node)
-                                         for node in group.eligible),
-                                  'it' if fit == 1 else 'them'))
+                 'Contention)' % (fitting, 'it' if fit == 1 else 'them'))
     text = _rejections(rejected)
     if text:
         line += ': ' + text
@@ -417,8 +417,8 @@ def _contention_lines(groups, class_nodes, contention):
             (node for cid in cids for node in class_nodes[cid]),
             key=_node_sort_key)]
         lines.append('Contention: %s (%s) compete for %s (%s)'
-                     % (_plural(len(hosts), 'instance'), _names(hosts),
-                        _plural(len(labels), 'node'), _names(labels)))
+                     % (_plural(len(hosts), 'instance'), name_list(hosts),
+                        _plural(len(labels), 'node'), name_list(labels)))
     return lines
 
 

@@ -27,6 +27,7 @@ instances or so); a lost race costs a node listing and a deletion more.
 import collections
 from concurrent import futures
 import logging
+import re
 import time
 
 from openstack import exceptions as sdk_exc
@@ -203,7 +204,32 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
                       for entry in result['reservations']}
     if reserver.replanned:
         result['report'] += '\n' + '\n'.join(reserver.replanned)
+    if reserver.throttled:
+        result['report'] += ('\nIronic had no free conductor worker (HTTP '
+                             '503) %d time(s); those allocations were '
+                             'created again after a pause'
+                             % len(reserver.throttled))
     return result
+
+
+#: Ironic prefixes every allocation error with the allocation's UUID.
+_ALLOCATION_PREFIX = re.compile(r'^Failed to process allocation \S+: ')
+
+
+def _describe_failures(failures, todo):
+    """``"<error>: host on node, ... and N more; <error>: ..."``.
+
+    Failures are grouped by Ironic's message, so that hundreds of them
+    (e.g. a busy conductor) stay readable.
+    """
+    groups = collections.defaultdict(list)
+    for host in sorted(failures, key=placement.natural_key):
+        message = _ALLOCATION_PREFIX.sub('', str(failures[host])).strip()
+        groups[message].append('%s on %s' % (
+            host, node_filters.label(todo[host])))
+    return '; '.join('%s: %s' % (message, placement.name_list(entries))
+                     for message, entries in sorted(
+                         groups.items(), key=lambda item: -len(item[1])))
 
 
 class _Reserver(object):
@@ -238,9 +264,7 @@ class _Reserver(object):
                     return list(done.values())
                 attempt += 1
                 stalled = 0 if len(done) > before else stalled + 1
-                text = '; '.join('%s on %s: %s' % (
-                    host, node_filters.label(todo[host]), failures[host])
-                    for host in sorted(failures, key=placement.natural_key))
+                text = _describe_failures(failures, todo)
                 if stalled > MAX_REPLANS:
                     raise exceptions.ReservationError(
                         'Ironic refused %d reservation(s) in %d re-plan(s) '

@@ -295,6 +295,8 @@ class PickNodesTest(unittest.TestCase):
         self.assertEqual(2, self.baremetal.calls['delete_allocation'])
         self.assertEqual(2, len(self.baremetal.allocs))
         self.assertEqual(1, self.baremetal.calls['nodes'])
+        self.assertIn('no free conductor worker (HTTP 503) 2 time(s)',
+                      result['report'])
 
     def test_busy_conductor_until_the_deadline(self):
         busy = sdk_exc.HttpException('busy', http_status=503)
@@ -371,9 +373,9 @@ class PickNodesTest(unittest.TestCase):
         # The failed allocation was deleted, a fresh listing was made.
         self.assertEqual(1, self.baremetal.calls['delete_allocation'])
         self.assertEqual(2, self.baremetal.calls['nodes'])
-        self.assertIn('Re-planned after refused reservations: compute-1 on '
-                      'cmp-node-1: all nodes were filtered out',
-                      result['report'])
+        self.assertIn('Re-planned after refused reservations: all nodes '
+                      'were filtered out during reservation: compute-1 on '
+                      'cmp-node-1', result['report'])
 
     def test_lost_race_without_spare_cleans_up_everything(self):
         def take_two(fake):
@@ -401,8 +403,8 @@ class PickNodesTest(unittest.TestCase):
         self.baremetal.before_process = refuse
         with self.assertRaises(exceptions.ReservationError) as ctx:
             self.pick([inst('compute-0'), inst('compute-1')])
-        self.assertIn('in 3 re-plan(s) in a row: compute-0 on',
-                      str(ctx.exception))
+        self.assertIn('in 3 re-plan(s) in a row: no suitable nodes: '
+                      'compute-0 on', str(ctx.exception))
         self.assertEqual({}, self.baremetal.reserved())
         self.assertEqual({}, dict(self.baremetal.allocs))
         # compute-1 was reserved at once: that first round made progress,
@@ -468,8 +470,8 @@ class PickNodesTest(unittest.TestCase):
         self.baremetal.create_allocation = create
         result = self.pick([inst('compute-0'), inst('compute-1')])
         self.assertEqual(2, len(result['reservations']))
-        self.assertIn('compute-1 on cmp-node-1: Candidate node',
-                      result['report'])
+        self.assertIn('Candidate node uuid-cmp-node-1 not found: compute-1 '
+                      'on cmp-node-1', result['report'])
 
     def test_server_error_on_create_deletes_by_name(self):
         error = sdk_exc.HttpException('boom', http_status=500)
