@@ -3,13 +3,20 @@
 Heat's port maps may give a ctlplane port without its ``network``,
 ``subnets`` or ``mac_address``, and ``RoleNetPortIdMap`` gives only ids.
 The data is read here in bulk, a request per kind of resource for the
-whole run (``GET /v2.0/ports?id=a&id=b...``, then networks, then
-subnets), never per instance. The same pass refuses, naming host, port
-and node, a port id Neutron does not know and a port already attached to
-another Ironic node: both would fail half-way through a deploy otherwise.
+whole run, never per instance: ``GET /v2.0/ports?id=a&id=b...`` for
+every port to attach, then the networks and subnets of the ports Heat's
+maps leave incomplete (none when they are complete). The same pass
+refuses, naming host, port and node, a port id Neutron does not know and
+a port already attached to another Ironic node: both would fail, or
+silently take the port from a deployed node, half-way through a deploy
+otherwise. Complete Heat ports are checked too: a port deleted since
+Heat's outputs were written is as fatal as a mistyped id. Only without
+any Neutron endpoint (a standalone Ironic) are complete ports trusted as
+given, with a warning.
 """
 
 import copy
+import itertools
 import logging
 
 from tripleo_baremetal import deploy
@@ -68,14 +75,68 @@ def _port_dict(port, networks, subnets):
 
 
 def attached_vifs(conn):
-    """``{vif id: node uuid}`` for every VIF attached in Ironic (1 request)."""
+    """``{vif id: node uuid}`` for every VIF attached in Ironic.
+
+    Ironic records a VIF on the NIC (port) or bond (port group) carrying
+    it, and prefers a port group when the node has one: both are listed
+    (2 requests, whatever the number of nodes).
+    """
     result = {}
-    for port in conn.baremetal.ports(fields=['uuid', 'node_uuid',
-                                             'internal_info']):
-        vif = (port.internal_info or {}).get('tenant_vif_port_id')
+    fields = ['uuid', 'node_uuid', 'internal_info']
+    for holder in itertools.chain(conn.baremetal.ports(fields=fields),
+                                  conn.baremetal.port_groups(fields=fields)):
+        vif = (holder.internal_info or {}).get('tenant_vif_port_id')
         if vif:
-            result[vif] = port.node_id
+            result[vif] = holder.node_id
     return result
+
+
+def _read_ports(conn, port_ids, to_complete):
+    """``{port id: port dict}`` of the ports Neutron knows among ``port_ids``.
+
+    Networks and subnets are read only for the ports in ``to_complete``;
+    the others get ``network: {'id': ...}`` and no subnets.
+    """
+    LOG.debug('Reading %d port(s) from Neutron', len(port_ids))
+    ports = list(conn.network.ports(id=sorted(port_ids)))
+    incomplete = [port for port in ports if port.id in to_complete]
+    network_ids = sorted({port.network_id for port in incomplete})
+    networks = {net.id: net for net in conn.network.networks(
+        id=network_ids)} if network_ids else {}
+    subnet_ids = sorted({ip['subnet_id'] for port in incomplete
+                         for ip in port.fixed_ips or ()
+                         if ip.get('subnet_id')})
+    subnets = {sub.id: _subnet_dict(sub) for sub in conn.network.subnets(
+        id=subnet_ids)} if subnet_ids else {}
+    return {port.id: _port_dict(port, networks, subnets) for port in ports}
+
+
+def _without_neutron(instances, wanted, to_complete):
+    """Heat's complete ctlplane ports, by id, when there is no Neutron.
+
+    A connection without a network endpoint (a standalone Ironic with the
+    ``noop`` network interface) cannot check that ports exist; Heat's
+    complete ports are then used as given, with a warning. A port that
+    needs completing cannot be: that is an error, not a bare
+    AssertionError from the SDK.
+
+    :raises: InvalidInput naming each host and port that needs Neutron.
+    """
+    errors = ['%s: port %s has no network, subnets or fixed IPs in Heat\'s '
+              'port maps and there is no Neutron (network) endpoint to read '
+              'them from; set [tripleo_baremetal] network_endpoint_override '
+              'or pass complete ports' % (instance['hostname'], port_id)
+              for instance in instances
+              for port_id in deploy.vif_ports(instance)
+              if port_id in to_complete]
+    if errors:
+        raise exceptions.InvalidInput(errors)
+    LOG.warning('No Neutron (network) endpoint: %d port(s) from Heat\'s '
+                'port maps are used without checking that they exist',
+                len(wanted))
+    return {instance['ctlplane_port']['id']: copy.deepcopy(
+        instance['ctlplane_port']) for instance in instances
+        if instance.get('ctlplane_port')}
 
 
 def resolve_ports(conn, instances, node_for_host=None):
@@ -84,34 +145,32 @@ def resolve_ports(conn, instances, node_for_host=None):
     :param instances: expanded instances; not modified.
     :param node_for_host: ``{hostname: node uuid}`` of instances that
         already have a node (a port attached there is expected).
-    :returns: copies of the instances with ``ctlplane_port`` completed and
-        ``ports``: the full port dicts to attach, ctlplane first (the
-        config drive's network data is built from them).
+    :returns: copies of the instances with ``ctlplane_port`` completed
+        (set from Neutron when only ``RoleNetPortIdMap`` names the
+        ctlplane port, so that its IP can be reported) and ``ports``: the
+        full port dicts to attach, ctlplane first (the config drive's
+        network data is built from them).
     :raises: InvalidInput naming host, port and node.
     """
     node_for_host = node_for_host or {}
-    wanted = set()
+    wanted, to_complete = set(), set()
     for instance in instances:
-        wanted.update(_vif_port_ids(instance))
-    found = {}
+        wanted.update(deploy.vif_ports(instance))
+        to_complete.update(_vif_port_ids(instance))
+    found, vifs = {}, {}
     if wanted:
-        LOG.debug('Reading %d port(s) from Neutron', len(wanted))
-        ports = list(conn.network.ports(id=sorted(wanted)))
-        networks = {net.id: net for net in conn.network.networks(
-            id=sorted({port.network_id for port in ports}))}
-        subnet_ids = {ip['subnet_id'] for port in ports
-                      for ip in port.fixed_ips or () if ip.get('subnet_id')}
-        subnets = {sub.id: _subnet_dict(sub) for sub in conn.network.subnets(
-            id=sorted(subnet_ids))} if subnet_ids else {}
-        found = {port.id: _port_dict(port, networks, subnets)
-                 for port in ports}
-    vifs = attached_vifs(conn) if wanted else {}
+        if conn.has_service('network'):
+            found = _read_ports(conn, wanted, to_complete)
+        else:
+            found = _without_neutron(instances, wanted, to_complete)
+        vifs = attached_vifs(conn)
 
     errors, result = [], []
     for instance in instances:
         host = instance['hostname']
         instance = copy.deepcopy(instance)
-        for port_id in _vif_port_ids(instance):
+        port_ids = deploy.vif_ports(instance)
+        for port_id in port_ids:
             if port_id not in found:
                 errors.append('%s: port %s does not exist in Neutron'
                               % (host, port_id))
@@ -120,16 +179,18 @@ def resolve_ports(conn, instances, node_for_host=None):
                 errors.append('%s: port %s is already attached to node %s'
                               % (host, port_id, vifs[port_id]))
         ctlplane = instance.get('ctlplane_port')
-        if ctlplane and ctlplane['id'] in found:
-            merged = dict(found[ctlplane['id']])
-            merged.update({key: value for key, value in ctlplane.items()
-                           if value})
+        ctlplane_id = port_ids[0] if port_ids and (
+            ctlplane or (instance.get('network_ports') or {}).get(
+                'ctlplane')) else None
+        if ctlplane_id in found:
+            merged = copy.deepcopy(found[ctlplane_id])
+            merged.update({key: value for key, value in
+                           (ctlplane or {}).items() if value})
             instance['ctlplane_port'] = merged
         instance['ports'] = [
-            instance['ctlplane_port'] if ctlplane and port_id == ctlplane['id']
+            instance['ctlplane_port'] if port_id == ctlplane_id
             else found[port_id]
-            for port_id in deploy.vif_ports(instance)
-            if port_id in found or (ctlplane and port_id == ctlplane['id'])]
+            for port_id in port_ids if port_id in found]
         result.append(instance)
     if errors:
         raise exceptions.InvalidInput(errors)
