@@ -1,10 +1,10 @@
 """Deploy one reserved node: instance_info, VIFs, validation, ``active``.
 
-Five Ironic requests plus one per port for a node: read the node (is it
+Six Ironic requests plus one per port for a node: read the node (is it
 still ours, out of maintenance, available?), one PATCH for everything in
 ``instance_info``, a VIF attach per Heat port, one validate, the node's
-NICs (for the MACs in the config drive's network data) and the provision
-request carrying the config drive. Anything that fails before
+ports and port groups (for the MACs in the config drive's network data)
+and the provision request carrying the config drive. Anything that fails before
 ``active`` was accepted is undone (VIFs we attached, ``instance_info`` we
 set, the allocation) so the node goes back to the pool; a node that is
 not reserved for this instance is never written to.
@@ -155,22 +155,30 @@ def _undo(conn, node, instance, attached, info_keys, allocation_id):
 
 
 def _nic_ports(conn, node, ports):
-    """The node's Ironic ports, and ``ports`` each with a MAC address.
+    """The node's NICs (ports and port groups), and ``ports`` with MACs.
 
-    The Ironic port carrying a VIF gives its MAC (``network_data`` uses
-    it); a port Ironic has no record of (the ``noop`` network interface
-    stores no VIF) takes the MAC of a NIC no other port uses, in the
-    order Ironic lists them, so cloud-init can still match the link.
+    The Ironic port or port group (bond) carrying a VIF gives its MAC
+    (``network_data`` prefers it). A port Ironic has no record of (the
+    ``noop`` network interface stores no VIF) keeps its MAC only when it
+    is one of the node's NICs; otherwise it takes the MAC of a NIC no
+    other port uses, in the order Ironic lists them: a MAC Neutron made
+    up matches no NIC and cloud-init would configure nothing.
     """
     nics = [nic.to_dict() for nic in conn.baremetal.ports(node=node.id,
                                                           details=True)]
+    nics += [group.to_dict() for group in
+             conn.baremetal.port_groups(node=node.id, details=True)]
     carried = network_data.vif_macs(nics)
+    own = {(port.get('mac_address') or '').lower() for port in ports}
     spare = [nic['address'].lower() for nic in nics if nic.get('address')
-             and nic['address'].lower() not in carried.values()]
+             and nic['address'].lower() not in carried.values()
+             and nic['address'].lower() not in own]
     result = []
     for port in ports:
-        if port['id'] not in carried and not port.get('mac_address') \
-                and spare:
+        mac = (port.get('mac_address') or '').lower()
+        known = any((nic.get('address') or '').lower() == mac
+                    for nic in nics)
+        if port['id'] not in carried and not known and spare:
             port = dict(port, mac_address=spare.pop(0))
         result.append(port)
     return nics, result
