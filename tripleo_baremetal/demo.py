@@ -38,12 +38,16 @@ NODE_PROFILES = ['control'] * 4 + ['compute'] * 8
 
 
 def demo_nodes(count=len(NODE_PROFILES)):
-    """Node specs for the embedded Ironic."""
-    return [{'name': 'node-%02d' % index,
-             'capabilities': {'profile': NODE_PROFILES[index % len(
-                 NODE_PROFILES)]},
-             'local_gb': 100}
-            for index in range(count)]
+    """Node specs for the embedded Ironic (computes carry CUSTOM_COMPUTE)."""
+    specs = []
+    for index in range(count):
+        profile = NODE_PROFILES[index % len(NODE_PROFILES)]
+        specs.append({'name': 'node-%02d' % index,
+                      'capabilities': {'profile': profile},
+                      'traits': (['CUSTOM_COMPUTE'] if profile == 'compute'
+                                 else []),
+                      'local_gb': 100})
+    return specs
 
 
 def start_local_cloud(stack, work_dir, ironic_url, node_count):

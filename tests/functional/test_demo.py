@@ -1,0 +1,37 @@
+"""The README's main job: the demo runs deploy_roles end to end."""
+
+import contextlib
+import io
+import os
+import tempfile
+import unittest
+
+import yaml
+
+from tripleo_baremetal import demo
+
+
+class DemoTest(unittest.TestCase):
+
+    def test_demo(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            output = os.path.join(tmp, 'env.yaml')
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = demo.main(['--output', output])
+            text = out.getvalue()
+            self.assertEqual(0, code, text)
+            with open(output) as stream:
+                env = yaml.safe_load(stream)
+        params = env['parameter_defaults']
+        self.assertEqual(3, params['ControllerCount'])
+        self.assertEqual([{'resource_list': [1]}],
+                         params['ComputeRemovalPolicies'])
+        self.assertIn('overcloud-controller-0-ctlplane',
+                      params['DeployedServerPortMap'])
+        # Progress lines, then the table: node-00 is pinned to controller-0.
+        self.assertRegex(text, r'node-00\s+overcloud-controller-0\s+'
+                               r'deploying')
+        self.assertRegex(text, r'overcloud-controller-0\s+node-00\s+active'
+                               r'\s+192\.168\.24\.10')
+        self.assertIn('6 new, 0 existing instances', text)
