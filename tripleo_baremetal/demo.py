@@ -107,9 +107,9 @@ def load_workbook(client):
 class Progress:
     """Print node state changes as they happen, one line each."""
 
-    def __init__(self, conn, stream=sys.stdout):
+    def __init__(self, conn, stream=None):
         self.conn = conn
-        self.stream = stream
+        self.stream = stream or sys.stdout
         self.seen = {}
         self.started = time.monotonic()
 
@@ -153,7 +153,8 @@ def run_deploy(client, conn, roles_file, port_map, stack_name, timeout):
     return execution
 
 
-def print_table(output, stream=sys.stdout):
+def print_table(output, stream=None):
+    stream = stream or sys.stdout
     ips = output.get('ctlplane_ips') or {}
     rows = [('HOSTNAME', 'NODE', 'STATE', 'CTLPLANE IP')]
     for inst in sorted(output.get('instances') or (),
