@@ -22,6 +22,10 @@ from tripleo_baremetal import network_data
 
 LOG = logging.getLogger(__name__)
 
+#: Ironic API version of the provision request: a config drive given
+#: as a string or a dict (Stein and later).
+PROVISION_MICROVERSION = '1.56'
+
 #: Interfaces that must validate before a deploy is requested.
 REQUIRED_INTERFACES = ('boot', 'deploy', 'power', 'management')
 
@@ -184,6 +188,21 @@ def _nic_ports(conn, node, ports):
     return nics, result
 
 
+def _request_active(conn, node, configdrive):
+    """Ask Ironic to deploy ``node`` with ``configdrive``: one request.
+
+    The SDK's ``set_node_provision_state`` reads the whole node again
+    after the PUT; the wait polls in bulk anyway, so that GET is waste.
+    """
+    response = conn.baremetal.put(
+        'nodes/%s/states/provision' % node.id,
+        json={'target': 'active', 'configdrive': configdrive},
+        microversion=PROVISION_MICROVERSION)
+    sdk_exc.raise_from_response(
+        response, error_message='Failed to request deploy of node %s'
+        % node.id)
+
+
 def _build_drive(conn, instance, node, ssh_keys, user_name, stackname,
                  options):
     ports = instance.get('ports')
@@ -243,8 +262,7 @@ def deploy_node(conn, instance, node, allocation=None, configdrive=None,
         if configdrive is None:
             configdrive = _build_drive(conn, instance, node_obj, ssh_keys,
                                        user_name, stackname, options)
-        conn.baremetal.set_node_provision_state(node_obj, 'active',
-                                                config_drive=configdrive)
+        _request_active(conn, node_obj, configdrive)
     except Exception as exc:
         LOG.error('%s: deploy of node %s failed, releasing it: %s',
                   hostname, _node_label(node_obj), exc)
