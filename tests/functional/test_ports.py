@@ -24,6 +24,7 @@ import pycdlib
 
 from tests.functional import neutron_base
 from tripleo_baremetal import conf as baremetal_conf
+from tripleo_baremetal import deploy
 from tripleo_baremetal import environment
 from tripleo_baremetal import exceptions
 from tripleo_baremetal.localcloud import process
@@ -90,17 +91,14 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
     def setUp(self):
         super().setUp()
         self.drives = {}
-        original = self.conn.baremetal.set_node_provision_state
+        original = deploy._request_active
 
-        def capture(node, target, config_drive=None, **kwargs):
+        def capture(conn, node, configdrive):
             # The API shows the drive as '******': keep what was sent.
-            if target == 'active':
-                self.drives[getattr(node, 'id', node)] = config_drive
-            return original(node, target, config_drive=config_drive,
-                            **kwargs)
+            self.drives[node.id] = configdrive
+            return original(conn, node, configdrive)
 
-        patcher = mock.patch.object(self.conn.baremetal,
-                                    'set_node_provision_state',
+        patcher = mock.patch.object(deploy, '_request_active',
                                     side_effect=capture)
         patcher.start()
         self.addCleanup(patcher.stop)
