@@ -1,6 +1,8 @@
 """The workbook on a real Mistral engine driving a real Ironic."""
 
 import os
+import shutil
+import tempfile
 
 from tests.functional import base
 
@@ -159,3 +161,67 @@ class WorkflowTest(base.MistralTestCase):
         self.assertEqual('ERROR', execution.state)
         self.assertIn("role 'Controller': count: -1 must be at least 0",
                       execution.state_info)
+
+
+class WorkflowFailureTest(base.MistralTestCase):
+    """Failures on the real engine: readable state_info, nothing reserved.
+
+    Mistral here checks ``file://`` images (the default), as on an
+    undercloud where the conductor shares the file system.
+    """
+
+    WORKBOOKS = WorkflowTest.WORKBOOKS
+
+    def setUp(self):
+        super().setUp()
+        self.image_dir = tempfile.mkdtemp(prefix='tripleo-baremetal-img-')
+        self.addCleanup(shutil.rmtree, self.image_dir, ignore_errors=True)
+        self.image = os.path.join(self.image_dir, 'overcloud.raw')
+        with open(self.image, 'wb') as stream:
+            stream.write(b'image')
+
+    def run_deploy(self, roles_file):
+        return self.run_workflow(WB + 'deploy_roles', {'roles': roles_file},
+                                 timeout=120)
+
+    def assert_nothing_reserved(self):
+        self.assertEqual([], list(self.conn.baremetal.allocations()))
+        for node in self.conn.baremetal.nodes(details=True):
+            self.assertIn(node.provision_state, ('available', 'cleaning',
+                                                 'deleting', 'clean wait'))
+            self.assertFalse({key: value for key, value
+                              in (node.instance_info or {}).items()
+                              if key != 'traits'}, node.name)
+
+    def test_deploy_node_failure_releases_every_node(self):
+        self.enrol_nodes([{'name': 'cmp-%d' % i} for i in range(2)])
+        missing = 'file://%s/no-such.raw' % self.image_dir
+        execution = self.run_deploy([{'name': 'Compute', 'count': 2,
+                                      'defaults': {'image': {
+                                          'href': missing}}}])
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn('overcloud-novacompute-0', execution.state_info)
+        self.assertIn('overcloud-novacompute-1', execution.state_info)
+        self.assertIn('no-such.raw', execution.state_info)
+        self.assertIn('does not exist on this host', execution.state_info)
+        self.assert_nothing_reserved()
+
+    def test_ironic_deploy_failure_reports_last_error(self):
+        self.conn.baremetal.create_deploy_template(
+            name='CUSTOM_BROKEN', steps=[{'interface': 'deploy',
+                                          'step': 'deploy', 'args': {},
+                                          'priority': 0}])
+        self.addCleanup(self.conn.baremetal.delete_deploy_template,
+                        'CUSTOM_BROKEN')
+        self.enrol_nodes([{'name': 'broken', 'traits': ['CUSTOM_BROKEN']}])
+        execution = self.run_deploy([{'name': 'Compute', 'defaults': {
+            'traits': ['CUSTOM_BROKEN'],
+            'image': {'href': 'file://%s' % self.image}}}])
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn('overcloud-novacompute-0: node broken',
+                      execution.state_info)
+        self.assertIn('No deploy steps returned by the driver',
+                      execution.state_info)
+        self.conn.baremetal.wait_for_nodes_provision_state(
+            ['broken'], 'available', timeout=60)
+        self.assert_nothing_reserved()
