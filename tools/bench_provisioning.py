@@ -17,8 +17,6 @@ import shutil
 import sys
 import tempfile
 
-from oslo_config import cfg
-
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, TOP)
 
@@ -46,13 +44,8 @@ def ctlplane_port(index):
 
 
 def make_conf():
-    conf = cfg.ConfigOpts()
-    baremetal_conf.register_opts(conf)
-    conf([], default_config_files=[])
-    conf.set_override('poll_interval', 0.2, baremetal_conf.GROUP)
-    conf.set_override('poll_interval_max', 1.0, baremetal_conf.GROUP)
-    conf.set_override('check_local_images', False, baremetal_conf.GROUP)
-    return conf
+    return baremetal_conf.standalone_conf(
+        poll_interval=0.2, poll_interval_max=1.0, check_local_images=False)
 
 
 def run(service, count, conf):

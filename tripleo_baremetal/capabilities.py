@@ -58,7 +58,8 @@ def parse(value):
     if not value:
         return {}
     if isinstance(value, dict):
-        return {str(key): _text(val) for key, val in value.items()}
+        return {str(key): capability_text(val)
+                for key, val in value.items()}
     result = {}
     for item in str(value).split(','):
         key, sep, val = item.partition(':')
@@ -68,7 +69,8 @@ def parse(value):
     return result
 
 
-def _text(value):
+def capability_text(value):
+    """A capability value as Ironic stores it (``True`` -> ``'true'``)."""
     if isinstance(value, bool):
         return 'true' if value else 'false'
     return str(value)

@@ -74,3 +74,17 @@ def get_conf(conf=None):
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
         register_opts(conf)
     return conf[GROUP]
+
+
+def standalone_conf(**overrides):
+    """A private ConfigOpts with our options, read from no file.
+
+    For scripts, benchmarks and tests that call the core directly:
+    ``standalone_conf(poll_interval=0.1)``.
+    """
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    conf([], default_config_files=[])
+    for name, value in overrides.items():
+        conf.set_override(name, value, GROUP)
+    return conf

@@ -30,6 +30,7 @@ import sys
 
 import yaml
 
+from tripleo_baremetal import capabilities as capabilities_mod
 from tripleo_baremetal import environment as heat_env
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import hostnames
@@ -114,12 +115,6 @@ def _merge(defaults, raw):
     return merged
 
 
-def _capability_value(value):
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
-
-
 def _ssh_keys(value):
     if isinstance(value, str):
         return [line.strip() for line in value.splitlines() if line.strip()]
@@ -129,7 +124,8 @@ def _ssh_keys(value):
 def _build_instance(merged, role, index, hostname, generated, default_image,
                     report):
     """Turn merged roles-file keys into an instance dict."""
-    capabilities = {key: _capability_value(value) for key, value
+    capabilities = {key: capabilities_mod.capability_text(value)
+                    for key, value
                     in (merged.get('capabilities') or {}).items()}
     profile = merged.get('profile')
     if profile and capabilities.get('profile', profile) != profile:

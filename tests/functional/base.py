@@ -109,6 +109,18 @@ class IronicTestCase(unittest.TestCase):
         return nodes.enrol_nodes(self.conn, specs,
                                  timeout=self.ENROL_TIMEOUT)
 
+    def make_deploys_fail(self, trait):
+        """Make fake deploys of nodes with ``trait`` fail in Ironic.
+
+        A deploy template holding the ``deploy.deploy`` step at priority 0
+        leaves the fake driver no deploy step: the node ends ``deploy
+        failed`` with last_error "No deploy steps returned by the driver".
+        """
+        self.conn.baremetal.create_deploy_template(
+            name=trait, steps=[{'interface': 'deploy', 'step': 'deploy',
+                                'args': {}, 'priority': 0}])
+        self.addCleanup(self.conn.baremetal.delete_deploy_template, trait)
+
 
 class MistralTestCase(IronicTestCase):
     """IronicTestCase with a real Mistral, started alongside Ironic.

@@ -19,7 +19,6 @@ import tempfile
 from unittest import mock
 import uuid
 
-from oslo_config import cfg
 import pycdlib
 
 from tests.functional import neutron_base
@@ -49,13 +48,9 @@ HEAT_IPS = {
 
 
 def make_conf():
-    conf = cfg.ConfigOpts()
-    baremetal_conf.register_opts(conf)
-    conf([], default_config_files=[])
-    conf.set_override('poll_interval', 0.1, baremetal_conf.GROUP)
-    conf.set_override('poll_interval_max', 0.5, baremetal_conf.GROUP)
-    conf.set_override('undeploy_timeout', 60, baremetal_conf.GROUP)
-    return conf
+    return baremetal_conf.standalone_conf(poll_interval=0.1,
+                                          poll_interval_max=0.5,
+                                          undeploy_timeout=60)
 
 
 def read_network_data(packed):

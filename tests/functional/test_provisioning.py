@@ -5,7 +5,6 @@ import os
 import shutil
 import tempfile
 
-from oslo_config import cfg
 
 from tests.functional import base
 from tripleo_baremetal import conf as baremetal_conf
@@ -20,13 +19,9 @@ WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
 
 
 def make_conf():
-    conf = cfg.ConfigOpts()
-    baremetal_conf.register_opts(conf)
-    conf([], default_config_files=[])
-    conf.set_override('poll_interval', 0.1, baremetal_conf.GROUP)
-    conf.set_override('poll_interval_max', 0.5, baremetal_conf.GROUP)
-    conf.set_override('undeploy_timeout', 120, baremetal_conf.GROUP)
-    return conf
+    return baremetal_conf.standalone_conf(poll_interval=0.1,
+                                          poll_interval_max=0.5,
+                                          undeploy_timeout=120)
 
 
 class ProvisioningTest(base.IronicTestCase):
@@ -238,12 +233,7 @@ class ProvisioningTest(base.IronicTestCase):
         self.assert_released(reserved['node'])
 
     def test_ironic_deploy_failure_tolerated(self):
-        self.conn.baremetal.create_deploy_template(
-            name='CUSTOM_BROKEN', steps=[{'interface': 'deploy',
-                                          'step': 'deploy', 'args': {},
-                                          'priority': 0}])
-        self.addCleanup(self.conn.baremetal.delete_deploy_template,
-                        'CUSTOM_BROKEN')
+        self.make_deploys_fail('CUSTOM_BROKEN')
         self.enrol_nodes([
             {'name': 'good', 'capabilities': {'profile': 'compute'}},
             {'name': 'broken', 'capabilities': {'profile': 'compute'},

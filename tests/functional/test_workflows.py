@@ -207,12 +207,7 @@ class WorkflowFailureTest(base.MistralTestCase):
         self.assert_nothing_reserved()
 
     def test_ironic_deploy_failure_reports_last_error(self):
-        self.conn.baremetal.create_deploy_template(
-            name='CUSTOM_BROKEN', steps=[{'interface': 'deploy',
-                                          'step': 'deploy', 'args': {},
-                                          'priority': 0}])
-        self.addCleanup(self.conn.baremetal.delete_deploy_template,
-                        'CUSTOM_BROKEN')
+        self.make_deploys_fail('CUSTOM_BROKEN')
         self.enrol_nodes([{'name': 'broken', 'traits': ['CUSTOM_BROKEN']}])
         execution = self.run_deploy([{'name': 'Compute', 'defaults': {
             'traits': ['CUSTOM_BROKEN'],

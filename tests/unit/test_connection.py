@@ -3,8 +3,6 @@
 import unittest
 from unittest import mock
 
-from oslo_config import cfg
-
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import connection
 from tripleo_baremetal import exceptions
@@ -32,12 +30,7 @@ class Context:
 
 
 def make_conf(**overrides):
-    conf = cfg.ConfigOpts()
-    baremetal_conf.register_opts(conf)
-    conf([], default_config_files=[])
-    for key, value in overrides.items():
-        conf.set_override(key, value, baremetal_conf.GROUP)
-    return conf
+    return baremetal_conf.standalone_conf(**overrides)
 
 
 @mock.patch('openstack.connection.Connection', autospec=True)
