@@ -274,3 +274,80 @@ class ProvisioningTest(base.IronicTestCase):
         node = self.conn.baremetal.wait_for_nodes_provision_state(
             [name], 'available', timeout=60)[0]
         self.assertIsNone(node.allocation_id)
+
+
+class ExistingInstancesTest(base.IronicTestCase):
+    """Nodes deployed before us, and nodes an operator protects."""
+
+    def deploy_without_allocation(self, node, hostname):
+        """Deploy ``node`` the way Nova did: no allocation, a display_name."""
+        self.conn.baremetal.patch_node(node, [
+            {'op': 'add', 'path': '/instance_info/image_source',
+             'value': 'http://x/img.raw'},
+            {'op': 'add', 'path': '/instance_info/display_name',
+             'value': hostname},
+            {'op': 'add', 'path': '/instance_uuid',
+             'value': '11111111-2222-4333-8444-555555555555'}])
+        self.conn.baremetal.set_node_provision_state(node, 'active',
+                                                     wait=True, timeout=60)
+
+    def instances(self, **extra):
+        return roles.expand_roles([{'name': 'Controller', 'instances': [
+            dict({'hostname': 'overcloud-controller-0'}, **extra)]}],
+            default_image='http://images.example.com/overcloud.raw')[
+            'instances']
+
+    def writes(self):
+        counts = self.ironic.request_counts()
+        return sum(counts.get(method, 0) for method in WRITES)
+
+    def test_backfill_instead_of_redeploy(self):
+        node, spare = self.enrol_nodes([{'name': 'old'}, {'name': 'spare'}])
+        self.deploy_without_allocation(node, 'overcloud-controller-0')
+        self.ironic.reset_request_counts()
+        result = provision.deploy_instances(self.conn, self.instances(),
+                                            conf=make_conf())
+        self.assertEqual([], result['new_instances'])
+        self.assertEqual([node.id], [i['node'] for i in
+                                     result['existing_instances']])
+        counts = self.ironic.request_counts(by_path=True)
+        self.assertEqual(1, counts['POST /v1/allocations'])
+        self.assertNotIn('PUT /v1/nodes/*/states/provision', counts)
+        allocation = self.conn.baremetal.get_allocation(
+            'overcloud-controller-0')
+        self.assertEqual(node.id, allocation.node_id)
+        self.assertEqual('available', self.conn.baremetal.get_node(
+            spare.id).provision_state)
+        # From now on the node is found by its allocation: no more writes.
+        self.ironic.reset_request_counts()
+        provision.deploy_instances(self.conn, self.instances(),
+                                   conf=make_conf())
+        self.assertEqual(0, self.writes())
+
+    def test_pinned_node_carrying_another_hostname(self):
+        node, _ = self.enrol_nodes([{'name': 'old'}, {'name': 'spare'}])
+        self.deploy_without_allocation(node, 'legacy-controller')
+        self.ironic.reset_request_counts()
+        with self.assertRaises(exceptions.InvalidInput) as ctx:
+            provision.deploy_instances(self.conn,
+                                       self.instances(name='old'),
+                                       conf=make_conf())
+        self.assertIn('overcloud-controller-0', str(ctx.exception))
+        self.assertIn('old', str(ctx.exception))
+        self.assertIn('legacy-controller', str(ctx.exception))
+        self.assertEqual(0, self.writes())
+
+    def test_protected_node_is_not_undeployed(self):
+        self.enrol_nodes([{'name': 'prot'}])
+        provision.deploy_instances(self.conn, self.instances(),
+                                   conf=make_conf())
+        self.conn.baremetal.update_node('prot', is_protected=True,
+                                        protected_reason='production')
+        with self.assertRaises(exceptions.UndeployError) as ctx:
+            undeploy.undeploy_instances(self.conn, ['overcloud-controller-0'],
+                                        conf=make_conf())
+        self.assertIn('overcloud-controller-0: node prot', str(ctx.exception))
+        self.assertIn('protected', str(ctx.exception))
+        self.assertEqual('active',
+                         self.conn.baremetal.get_node('prot').provision_state)
+        self.conn.baremetal.update_node('prot', is_protected=False)
