@@ -100,17 +100,20 @@ class CheckExistingInstances(actions.Action):
 class PickNodes(actions.Action):
     """Plan and reserve nodes for all instances at once."""
 
-    def __init__(self, instances, concurrency=20, dry_run=False):
+    def __init__(self, instances, concurrency=20, dry_run=False,
+                 timeout=None):
         super().__init__()
         self.instances = instances
         self.concurrency = concurrency
         self.dry_run = dry_run
+        self.timeout = timeout
 
     @_errors_as_result
     def run(self, context):
         result = reservation.pick_nodes(
             connection.get_connection(context), self.instances,
-            concurrency=self.concurrency, dry_run=self.dry_run)
+            concurrency=self.concurrency, dry_run=self.dry_run,
+            timeout=self.timeout)
         by_host = {inst['hostname']: inst for inst in self.instances}
         for item in result['reservations']:
             item['instance'] = by_host[item['hostname']]
