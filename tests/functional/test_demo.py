@@ -8,6 +8,7 @@ import unittest
 
 import yaml
 
+from tests.functional import base
 from tripleo_baremetal import demo
 
 
@@ -35,3 +36,24 @@ class DemoTest(unittest.TestCase):
         self.assertRegex(text, r'overcloud-controller-0\s+node-00\s+active'
                                r'\s+192\.168\.24\.10')
         self.assertIn('6 new, 0 existing instances', text)
+
+
+class DemoOnExistingServicesTest(base.MistralTestCase):
+    """``--ironic-url``/``--mistral-url``: the same run, on given services."""
+
+    MISTRAL_OPTIONS = {'tripleo_baremetal': {'check_local_images': False}}
+
+    def test_demo_with_urls(self):
+        self.enrol_nodes(demo.demo_nodes())
+        with tempfile.TemporaryDirectory() as tmp:
+            output = os.path.join(tmp, 'env.yaml')
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = demo.main(['--output', output,
+                                  '--ironic-url', self.ironic.url,
+                                  '--mistral-url', self.mistral.url])
+            self.assertEqual(0, code, out.getvalue())
+            self.assertTrue(os.path.exists(output))
+        self.assertNotIn('Starting', out.getvalue())
+        self.assertEqual(6, sum(1 for node in self.conn.baremetal.nodes()
+                                if node.provision_state == 'active'))
