@@ -22,6 +22,7 @@ from tripleo_baremetal.localcloud import exceptions
 from tripleo_baremetal.localcloud import http
 from tripleo_baremetal.localcloud import inifile
 from tripleo_baremetal.localcloud import process
+from tripleo_baremetal.localcloud import service
 
 LOG = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def path_prefix(path):
     return '/'.join(parts) or '/'
 
 
-class IronicService:
+class IronicService(service.ApiService):
     """Ironic with the fake-hardware type, served on 127.0.0.1.
 
     :param base_dir: an existing directory; config, logs and locks go to an
@@ -86,30 +87,18 @@ class IronicService:
         is reported at once, this only bounds a hang or a very busy host.
     """
 
+    name = 'ironic'
+    log_name = 'ironic.log'
+    ready_what = 'Ironic to list fake-hardware'
+
     def __init__(self, base_dir, database_url, fake_deploy_delay=None,
                  config=None, port=None, start_timeout=120):
-        self.dir = os.path.join(base_dir, 'ironic')
+        super().__init__(base_dir, config=config, port=port,
+                         start_timeout=start_timeout)
         self.database_url = database_url
         self.fake_deploy_delay = fake_deploy_delay
-        self.extra_config = config or {}
-        self.port = port
-        self.start_timeout = start_timeout
         self.config_file = os.path.join(self.dir, 'ironic.conf')
-        self.log_file = os.path.join(self.dir, 'ironic.log')
-        self.console_log = os.path.join(self.dir, 'console.log')
-        self._service = None
-        self._started_at = None
         self._log_offset = 0
-
-    @property
-    def url(self):
-        """The API root, e.g. ``http://127.0.0.1:34567``."""
-        return 'http://%s:%s' % (process.LOOPBACK, self.port)
-
-    @property
-    def service(self):
-        """The process's Service, None before start()."""
-        return self._service
 
     def config(self):
         """The configuration written to ironic.conf, as nested dicts."""
@@ -139,46 +128,27 @@ class IronicService:
             config['fake'] = {'deploy_delay': self.fake_deploy_delay}
         return inifile.merge(config, self.extra_config)
 
-    def start(self, wait=True):
-        """Write the config, create the schema and start Ironic.
+    def prepare(self):
+        """Write the config and create the schema.
 
-        :param wait: wait until it is ready (see wait_ready()); with False,
-            other services can start meanwhile.
         :raises: ServiceError (with the command's output) when the schema
             cannot be created.
         """
-        self._started_at = time.monotonic()
-        os.makedirs(os.path.join(self.dir, 'locks'), exist_ok=True)
-        self.port = self.port or process.free_port()
         inifile.write(self.config_file, self.config())
         process.run([process.find_executable('ironic-dbsync'),
                      '--config-file', self.config_file, 'create_schema'],
                     self.console_log, timeout=self.start_timeout)
         LOG.debug('Ironic schema created in %.1f s',
                   time.monotonic() - self._started_at)
-        self._service = process.Service(
-            'ironic', [process.find_executable('ironic'),
-                       '--config-file', self.config_file],
-            self.console_log, extra_logs=[self.log_file])
-        self._service.start()
-        if wait:
-            self.wait_ready()
 
-    def wait_ready(self):
-        """Wait until ``GET /v1/drivers`` lists fake-hardware.
+    def command(self):
+        return [process.find_executable('ironic'), '--config-file',
+                self.config_file]
 
-        :raises: ServiceError or WaitTimeout with the end of the logs.
-        """
-        process.wait_until(self._ready, self.start_timeout, interval=0.1,
-                           what='Ironic to list fake-hardware at %s'
-                           % self.url,
-                           details=self._service.log_tail)
-        LOG.info('Ironic ready at %s in %.1f s', self.url,
-                 time.monotonic() - self._started_at)
-
-    def _ready(self):
-        self._service.check()
-        log = self._read_log(0).decode('utf-8', 'replace')
+    def is_ready(self):
+        """``GET /v1/drivers`` lists fake-hardware."""
+        log = service.read_complete_lines(self.log_file, 0).decode(
+            'utf-8', 'replace')
         if _CHILD_EXITED.search(log):
             raise exceptions.ServiceError(
                 'Ironic\'s service process exited during start\n%s'
@@ -199,25 +169,6 @@ class IronicService:
             baremetal_status_code_retries=0,
             load_yaml_config=False, load_envvars=False)
 
-    def log_tail(self, lines=process.TAIL_LINES, console=True):
-        """The last lines of the console log and of ironic.log.
-
-        :param console: include the console log (stdout and stderr: start
-            errors, ironic-dbsync's output).
-        """
-        logs = [self.console_log] if console else []
-        return process.format_tails(logs + [self.log_file], lines)
-
-    def _read_log(self, offset):
-        try:
-            with open(self.log_file, 'rb') as stream:
-                stream.seek(offset)
-                data = stream.read()
-        except FileNotFoundError:
-            return b''
-        # Only complete lines: a line being written is left for later.
-        return data[:data.rfind(b'\n') + 1]
-
     def requests(self):
         """API requests served since start or reset_request_counts().
 
@@ -225,8 +176,8 @@ class IronicService:
             first; ``path`` includes the query string.
         """
         found = []
-        for line in self._read_log(self._log_offset).decode(
-                'utf-8', 'replace').splitlines():
+        text = service.read_complete_lines(self.log_file, self._log_offset)
+        for line in text.decode('utf-8', 'replace').splitlines():
             match = _ACCESS_LOG.search(line)
             if match:
                 found.append(Request(match.group('method'),
@@ -249,9 +200,5 @@ class IronicService:
 
     def reset_request_counts(self):
         """Count requests from now on only."""
-        self._log_offset += len(self._read_log(self._log_offset))
-
-    def stop(self):
-        """Stop Ironic and its conductor process; idempotent."""
-        if self._service is not None:
-            self._service.stop()
+        self._log_offset += len(service.read_complete_lines(
+            self.log_file, self._log_offset))

@@ -15,20 +15,20 @@ Options of other projects read by those actions, e.g. a
 import logging
 import os
 import sys
-import time
 
 from mistralclient.api.v2 import client as mistral_client
 
 from tripleo_baremetal.localcloud import http
 from tripleo_baremetal.localcloud import inifile
 from tripleo_baremetal.localcloud import process
+from tripleo_baremetal.localcloud import service
 
 LOG = logging.getLogger(__name__)
 
 LAUNCHER = 'tripleo_baremetal.localcloud.mistral_launcher'
 
 
-class MistralService:
+class MistralService(service.ApiService):
     """Mistral served on 127.0.0.1 from this interpreter's environment.
 
     :param base_dir: an existing directory; config, logs and the SQLite
@@ -40,26 +40,14 @@ class MistralService:
         is reported at once, this only bounds a hang or a very busy host.
     """
 
+    name = 'mistral'
+    log_name = 'mistral.log'
+    ready_what = 'the Mistral API'
+
     def __init__(self, base_dir, config=None, port=None, start_timeout=120):
-        self.dir = os.path.join(base_dir, 'mistral')
-        self.extra_config = config or {}
-        self.port = port
-        self.start_timeout = start_timeout
+        super().__init__(base_dir, config=config, port=port,
+                         start_timeout=start_timeout)
         self.config_file = os.path.join(self.dir, 'mistral.conf')
-        self.log_file = os.path.join(self.dir, 'mistral.log')
-        self.console_log = os.path.join(self.dir, 'console.log')
-        self._service = None
-        self._started_at = None
-
-    @property
-    def url(self):
-        """The API root, e.g. ``http://127.0.0.1:34567``."""
-        return 'http://%s:%s' % (process.LOOPBACK, self.port)
-
-    @property
-    def service(self):
-        """The process's Service, None before start()."""
-        return self._service
 
     def config(self):
         """The configuration written to mistral.conf, as nested dicts."""
@@ -84,37 +72,15 @@ class MistralService:
         }
         return inifile.merge(config, self.extra_config)
 
-    def start(self, wait=True):
-        """Write the config and start Mistral.
-
-        :param wait: wait until the API answers (see wait_ready()); with
-            False, other services can start meanwhile.
-        """
-        self._started_at = time.monotonic()
-        os.makedirs(os.path.join(self.dir, 'locks'), exist_ok=True)
-        self.port = self.port or process.free_port()
+    def prepare(self):
         inifile.write(self.config_file, self.config())
-        self._service = process.Service(
-            'mistral', [sys.executable, '-m', LAUNCHER,
-                        '--config-file', self.config_file],
-            self.console_log, extra_logs=[self.log_file])
-        self._service.start()
-        if wait:
-            self.wait_ready()
 
-    def wait_ready(self):
-        """Wait until the API answers (engine and executor run by then).
+    def command(self):
+        return [sys.executable, '-m', LAUNCHER, '--config-file',
+                self.config_file]
 
-        :raises: ServiceError or WaitTimeout with the end of the logs.
-        """
-        process.wait_until(self._ready, self.start_timeout, interval=0.1,
-                           what='the Mistral API at %s' % self.url,
-                           details=self._service.log_tail)
-        LOG.info('Mistral ready at %s in %.1f s', self.url,
-                 time.monotonic() - self._started_at)
-
-    def _ready(self):
-        self._service.check()
+    def is_ready(self):
+        """The API answers (the engine and executor run by then)."""
         return http.get_json(self.url + '/v2/workbooks') is not None
 
     def action_load_errors(self):
@@ -134,17 +100,3 @@ class MistralService:
     def client(self):
         """A python-mistralclient v2 client for this Mistral, no auth."""
         return mistral_client.Client(mistral_url=self.url + '/v2')
-
-    def log_tail(self, lines=process.TAIL_LINES, console=True):
-        """The last lines of the console log and of mistral.log.
-
-        :param console: include the console log (stdout and stderr: start
-            errors).
-        """
-        logs = [self.console_log] if console else []
-        return process.format_tails(logs + [self.log_file], lines)
-
-    def stop(self):
-        """Stop Mistral; idempotent."""
-        if self._service is not None:
-            self._service.stop()

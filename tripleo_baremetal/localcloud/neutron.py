@@ -24,7 +24,6 @@ import collections
 import logging
 import os
 import sys
-import time
 
 import openstack
 
@@ -34,6 +33,7 @@ from tripleo_baremetal.localcloud import inifile
 from tripleo_baremetal.localcloud import ironic
 from tripleo_baremetal.localcloud import neutron_launcher
 from tripleo_baremetal.localcloud import process
+from tripleo_baremetal.localcloud import service
 
 LOG = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def paste_config():
     return path
 
 
-class NeutronService:
+class NeutronService(service.ApiService):
     """Neutron's API with ML2 and a fake switch, served on 127.0.0.1.
 
     :param base_dir: an existing directory; config, database and logs go
@@ -85,31 +85,19 @@ class NeutronService:
     :param start_timeout: seconds allowed for the API to answer.
     """
 
+    name = 'neutron'
+    log_name = 'neutron.log'
+    ready_what = 'Neutron to list networks'
+
     def __init__(self, base_dir, port=None, config=None, start_timeout=60):
-        self.dir = os.path.join(base_dir, 'neutron')
-        self.port = port
-        self.extra_config = config or {}
-        self.start_timeout = start_timeout
+        super().__init__(base_dir, config=config, port=port,
+                         start_timeout=start_timeout)
         self.config_file = os.path.join(self.dir, 'neutron.conf')
         self.ml2_config_file = os.path.join(self.dir, 'ml2_conf.ini')
         self.policy_file = os.path.join(self.dir, 'policy.yaml')
-        self.log_file = os.path.join(self.dir, 'neutron.log')
-        self.console_log = os.path.join(self.dir, 'console.log')
         self.request_log = os.path.join(self.dir,
                                         neutron_launcher.REQUEST_LOG)
-        self._service = None
-        self._started_at = None
         self._log_offset = 0
-
-    @property
-    def url(self):
-        """The API root, e.g. ``http://127.0.0.1:34567``."""
-        return 'http://%s:%s' % (process.LOOPBACK, self.port)
-
-    @property
-    def service(self):
-        """The process's Service, None before start()."""
-        return self._service
 
     def config(self):
         """neutron.conf as nested dicts."""
@@ -154,47 +142,22 @@ class NeutronService:
                                           'ngs_mac_address': SWITCH_MAC},
         }
 
-    def start(self, wait=True):
-        """Write the configuration and start Neutron.
-
-        The schema is created by the launcher, before the app loads.
-
-        :param wait: wait until it is ready (see wait_ready()); with False,
-            other services can start meanwhile.
-        """
-        if self._service is not None:
-            raise exceptions.ServiceError('Neutron was already started')
-        self._started_at = time.monotonic()
-        os.makedirs(os.path.join(self.dir, 'locks'), exist_ok=True)
-        self.port = self.port or process.free_port()
+    def prepare(self):
+        """Write the configuration (the launcher creates the schema)."""
         inifile.write(self.config_file, self.config())
         inifile.write(self.ml2_config_file, self.ml2_config())
         with open(self.policy_file, 'w') as stream:
             for rule, check in POLICY.items():
                 stream.write('"%s": "%s"\n' % (rule, check))
-        self._service = process.Service(
-            'neutron', [sys.executable, '-m', neutron_launcher.__name__,
-                        self.dir],
-            self.console_log, extra_logs=[self.log_file], cwd=self.dir)
-        self._service.start()
-        if wait:
-            self.wait_ready()
 
-    def wait_ready(self):
-        """Wait until ``GET /v2.0/networks`` answers.
+    def command(self):
+        return [sys.executable, '-m', neutron_launcher.__name__, self.dir]
 
-        :raises: ServiceError or WaitTimeout with the end of the logs.
-        """
-        if self._service is None:
-            raise exceptions.ServiceError('Neutron is not started')
-        process.wait_until(self._ready, self.start_timeout, interval=0.1,
-                           what='Neutron to list networks at %s' % self.url,
-                           details=self._service.log_tail)
-        LOG.info('Neutron ready at %s in %.1f s', self.url,
-                 time.monotonic() - self._started_at)
+    def process_options(self):
+        return {'cwd': self.dir}
 
-    def _ready(self):
-        self._service.check()
+    def is_ready(self):
+        """``GET /v2.0/networks`` answers."""
         body = http.get_json(self.url + '/v2.0/networks')
         return isinstance(body, dict) and 'networks' in body
 
@@ -227,20 +190,6 @@ class NeutronService:
                         'provisioning_network': provisioning_network_id},
         }
 
-    def log_tail(self, lines=process.TAIL_LINES):
-        """The last lines of the console log and of neutron.log."""
-        return process.format_tails([self.console_log, self.log_file],
-                                    lines)
-
-    def _read_log(self, offset):
-        try:
-            with open(self.request_log, 'rb') as stream:
-                stream.seek(offset)
-                data = stream.read()
-        except FileNotFoundError:
-            return b''
-        return data[:data.rfind(b'\n') + 1]
-
     def requests(self, user_agent=None):
         """API requests served since start or reset_request_counts().
 
@@ -250,8 +199,9 @@ class NeutronService:
             oldest first; ``path`` includes the query string.
         """
         found = []
-        for line in self._read_log(self._log_offset).decode(
-                'utf-8', 'replace').splitlines():
+        text = service.read_complete_lines(self.request_log,
+                                           self._log_offset)
+        for line in text.decode('utf-8', 'replace').splitlines():
             parts = line.split(' ', 3)
             if len(parts) == 4 and (user_agent is None
                                     or user_agent in parts[3]):
@@ -276,9 +226,5 @@ class NeutronService:
 
     def reset_request_counts(self):
         """Count requests from now on only."""
-        self._log_offset += len(self._read_log(self._log_offset))
-
-    def stop(self):
-        """Stop Neutron; idempotent."""
-        if self._service is not None:
-            self._service.stop()
+        self._log_offset += len(service.read_complete_lines(
+            self.request_log, self._log_offset))

@@ -1,0 +1,138 @@
+"""What every embedded API service shares: directory, port, process, waits.
+
+A service lives in ``<base_dir>/<name>``, listens on a free port of
+127.0.0.1, runs as one ``process.Service`` and is ready when its own
+check says so, within ``start_timeout``. Subclasses write their
+configuration (``prepare``), give their command line (``command``) and
+their readiness check (``is_ready``); nothing else differs.
+"""
+
+import logging
+import os
+import time
+
+from tripleo_baremetal.localcloud import exceptions
+from tripleo_baremetal.localcloud import process
+
+LOG = logging.getLogger(__name__)
+
+
+def read_complete_lines(path, offset):
+    """The bytes of ``path`` from ``offset`` up to its last full line.
+
+    A line still being written is left for the next read, so counting
+    requests from a growing log never sees half a line.
+    """
+    try:
+        with open(path, 'rb') as stream:
+            stream.seek(offset)
+            data = stream.read()
+    except FileNotFoundError:
+        return b''
+    return data[:data.rfind(b'\n') + 1]
+
+
+class ApiService:
+    """Base class of the embedded services (Ironic, Mistral, Neutron).
+
+    :param base_dir: an existing directory; the service's files go to a
+        ``name`` directory inside.
+    :param config: extra ``{section: {option: value}}`` merged over the
+        service's defaults (None removes an option).
+    :param port: API port; a free one by default.
+    :param start_timeout: seconds allowed for each start step; a crash
+        is reported at once, this only bounds a hang or a very busy host.
+    """
+
+    #: Directory and process name, e.g. ``'ironic'``.
+    name = None
+    #: Log file name inside the directory.
+    log_name = None
+    #: What ``is_ready`` waits for, for the timeout message.
+    ready_what = 'the API'
+
+    def __init__(self, base_dir, config=None, port=None, start_timeout=120):
+        self.dir = os.path.join(base_dir, self.name)
+        self.extra_config = config or {}
+        self.port = port
+        self.start_timeout = start_timeout
+        self.log_file = os.path.join(self.dir, self.log_name)
+        self.console_log = os.path.join(self.dir, 'console.log')
+        self._service = None
+        self._started_at = None
+
+    @property
+    def url(self):
+        """The API root, e.g. ``http://127.0.0.1:34567``."""
+        return 'http://%s:%s' % (process.LOOPBACK, self.port)
+
+    @property
+    def service(self):
+        """The process's Service, None before start()."""
+        return self._service
+
+    def prepare(self):
+        """Write configuration files (and anything else) before start."""
+
+    def command(self):
+        """The service's command line."""
+        raise NotImplementedError
+
+    def is_ready(self):
+        """Whether the API answers as expected."""
+        raise NotImplementedError
+
+    def process_options(self):
+        """Extra ``process.Service`` arguments (``cwd``, ``env``...)."""
+        return {}
+
+    def start(self, wait=True):
+        """Prepare and start the service.
+
+        :param wait: wait until it is ready (see wait_ready()); with False,
+            other services can start meanwhile.
+        """
+        if self._service is not None:
+            raise exceptions.ServiceError('%s was already started'
+                                          % self.name)
+        self._started_at = time.monotonic()
+        os.makedirs(os.path.join(self.dir, 'locks'), exist_ok=True)
+        self.port = self.port or process.free_port()
+        self.prepare()
+        self._service = process.Service(
+            self.name, self.command(), self.console_log,
+            extra_logs=[self.log_file], **self.process_options())
+        self._service.start()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self):
+        """Wait until ``is_ready()``.
+
+        :raises: ServiceError or WaitTimeout with the end of the logs.
+        """
+        if self._service is None:
+            raise exceptions.ServiceError('%s is not started' % self.name)
+        process.wait_until(self._ready, self.start_timeout, interval=0.1,
+                           what='%s at %s' % (self.ready_what, self.url),
+                           details=self._service.log_tail)
+        LOG.info('%s ready at %s in %.1f s', self.name, self.url,
+                 time.monotonic() - self._started_at)
+
+    def _ready(self):
+        self._service.check()
+        return self.is_ready()
+
+    def log_tail(self, lines=process.TAIL_LINES, console=True):
+        """The last lines of the console log and of the service's log.
+
+        :param console: include the console log (stdout and stderr: start
+            errors).
+        """
+        logs = [self.console_log] if console else []
+        return process.format_tails(logs + [self.log_file], lines)
+
+    def stop(self):
+        """Stop the service and its child processes; idempotent."""
+        if self._service is not None:
+            self._service.stop()
