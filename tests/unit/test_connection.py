@@ -1,7 +1,11 @@
-"""How the openstacksdk connection is built."""
+"""How the openstacksdk connection is built, and the options sample."""
 
+import os
+import tempfile
 import unittest
 from unittest import mock
+
+from oslo_config import generator
 
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import connection
@@ -119,3 +123,19 @@ class OptionsTest(unittest.TestCase):
         self.assertLessEqual({'cloud', 'baremetal_endpoint_override',
                               'poll_interval', 'auth_type', 'cafile',
                               'insecure'}, names)
+
+
+class SampleTest(unittest.TestCase):
+
+    def test_sample_is_up_to_date(self):
+        """etc/tripleo-baremetal.conf.sample is what the generator writes."""
+        top = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        sample = os.path.join(top, 'etc', 'tripleo-baremetal.conf.sample')
+        with tempfile.TemporaryDirectory() as tmp:
+            output = os.path.join(tmp, 'sample.conf')
+            generator.main(['--namespace', 'tripleo_baremetal',
+                            '--wrap-width', '79', '--output-file', output])
+            with open(output) as new, open(sample) as committed:
+                self.assertEqual(committed.read(), new.read(),
+                                 'regenerate with tox -e genconfig')
