@@ -19,6 +19,7 @@ from tripleo_baremetal import configdrive as config_drive
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import images
 from tripleo_baremetal import network_data
+from tripleo_baremetal import polling
 
 LOG = logging.getLogger(__name__)
 
@@ -28,11 +29,6 @@ PROVISION_MICROVERSION = '1.56'
 
 #: Interfaces that must validate before a deploy is requested.
 REQUIRED_INTERFACES = ('boot', 'deploy', 'power', 'management')
-
-
-def _node_label(node):
-    name = getattr(node, 'name', None)
-    return '%s (%s)' % (name, node.id) if name else node.id
 
 
 def check_image(instance, check_local_files=True):
@@ -70,7 +66,8 @@ def instance_info_for(instance, node):
                 raise exceptions.InvalidInput(
                     '%s: node %s reports local_gb %r, so the root partition '
                     'size cannot be derived; set root_size_gb'
-                    % (instance['hostname'], _node_label(node), local_gb))
+                    % (instance['hostname'], polling.node_label(node),
+                       local_gb))
             root_gb = local_gb - 1
         info['root_gb'] = root_gb
     elif instance.get('root_size_gb'):
@@ -106,17 +103,17 @@ def _check_reserved(instance, node, allocation_id):
         raise exceptions.DeployError(
             '%s: node %s is not reserved for this instance (its allocation '
             'is %s, expected %s); refusing to touch it'
-            % (hostname, _node_label(node), node.allocation_id,
+            % (hostname, polling.node_label(node), node.allocation_id,
                allocation_id))
     if node.is_maintenance:
         raise exceptions.DeployError(
             '%s: node %s is in maintenance (reason: %s)'
-            % (hostname, _node_label(node), node.maintenance_reason or
+            % (hostname, polling.node_label(node), node.maintenance_reason or
                'none given'))
     if node.provision_state != 'available':
         raise exceptions.DeployError(
             '%s: node %s is in provision state %r, expected available'
-            % (hostname, _node_label(node), node.provision_state))
+            % (hostname, polling.node_label(node), node.provision_state))
 
 
 def _attach_vifs(conn, node, port_ids, attached):
@@ -258,22 +255,24 @@ def deploy_node(conn, instance, node, allocation=None, configdrive=None,
         except sdk_exc.ValidationException as exc:
             raise exceptions.DeployError(
                 '%s: node %s failed validation: %s'
-                % (hostname, _node_label(node_obj), exc))
+                % (hostname, polling.node_label(node_obj), exc))
         if configdrive is None:
             configdrive = _build_drive(conn, instance, node_obj, ssh_keys,
                                        user_name, stackname, options)
         _request_active(conn, node_obj, configdrive)
     except Exception as exc:
         LOG.error('%s: deploy of node %s failed, releasing it: %s',
-                  hostname, _node_label(node_obj), exc)
+                  hostname, polling.node_label(node_obj), exc)
         keys = set(info) - {'traits'} if info else set()
         _undo(conn, node_obj, instance, attached, keys,
               node_obj.allocation_id)
         if isinstance(exc, exceptions.BaremetalError):
             raise
-        raise exceptions.DeployError('%s: deploy of node %s failed: %s'
-                                     % (hostname, _node_label(node_obj), exc))
-    LOG.info('%s: deploying on node %s', hostname, _node_label(node_obj))
+        raise exceptions.DeployError(
+            '%s: deploy of node %s failed: %s'
+            % (hostname, polling.node_label(node_obj), exc))
+    LOG.info('%s: deploying on node %s', hostname,
+             polling.node_label(node_obj))
     result = dict(instance)
     result.update(node=node_obj.id, node_name=node_obj.name,
                   allocation=node_obj.allocation_id, attached_vifs=attached)

@@ -17,16 +17,13 @@ import logging
 from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import polling
 from tripleo_baremetal import ports
 
 LOG = logging.getLogger(__name__)
 
 _FIELDS = ('uuid', 'name', 'provision_state', 'instance_uuid',
            'instance_info', 'maintenance', 'last_error')
-
-
-def _label(node):
-    return '%s (%s)' % (node.name, node.id) if node.name else node.id
 
 
 def _entry(instance, node, allocation_id):
@@ -68,13 +65,14 @@ def check_existing_instances(conn, instances):
         others = [n for n in carriers if node is None or n.id != node.id]
         if node is not None and others:
             errors.append('%s: allocation %s is on node %s but node %s also '
-                          'carries this hostname' % (host, alloc.id,
-                                                     _label(node),
-                                                     _label(others[0])))
+                          'carries this hostname'
+                          % (host, alloc.id, polling.node_label(node),
+                             polling.node_label(others[0])))
             continue
         if node is None and len(carriers) > 1:
             errors.append('%s: hostname is carried by nodes %s'
-                          % (host, ' and '.join(_label(n) for n in carriers)))
+                          % (host, ' and '.join(polling.node_label(n)
+                                                for n in carriers)))
             continue
         node = node or (carriers[0] if carriers else None)
         pinned = instance.get('name')
@@ -82,12 +80,13 @@ def check_existing_instances(conn, instances):
             pin = by_name.get(pinned) or by_id.get(pinned)
             if node is not None and pin is not None and pin.id != node.id:
                 errors.append('%s: pinned to node %s but already deployed on '
-                              'node %s' % (host, _label(pin), _label(node)))
+                              'node %s' % (host, polling.node_label(pin),
+                                           polling.node_label(node)))
                 continue
             pin_host = _carried_hostname(pin, alloc_by_node) if pin else None
             if pin_host and pin_host != host:
                 errors.append('%s: pinned node %s already carries hostname '
-                              '%s' % (host, _label(pin), pin_host))
+                              '%s' % (host, polling.node_label(pin), pin_host))
                 continue
         if node is None:
             if alloc is not None:
@@ -131,7 +130,7 @@ def _carried_hostname(node, alloc_by_node):
 def _backfill(conn, host, node):
     """Give an active node deployed without an allocation its allocation."""
     LOG.info('%s: node %s is active without an allocation; creating one',
-             host, _label(node))
+             host, polling.node_label(node))
     try:
         alloc = conn.baremetal.create_allocation(name=host, node=node.id)
         if alloc.state != 'active':
@@ -141,5 +140,5 @@ def _backfill(conn, host, node):
         conn.baremetal.delete_allocation(host, ignore_missing=True)
         raise exceptions.ReservationError(
             '%s: could not create an allocation for active node %s: %s'
-            % (host, _label(node), exc))
+            % (host, polling.node_label(node), exc))
     return alloc.id

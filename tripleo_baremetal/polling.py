@@ -23,6 +23,11 @@ POLL_FIELDS = ('uuid', 'name', 'provision_state', 'target_provision_state',
                'instance_uuid', 'instance_info', 'protected')
 
 
+def node_label(node):
+    """How messages name an SDK node: ``name (uuid)``, or the UUID alone."""
+    return '%s (%s)' % (node.name, node.id) if node.name else node.id
+
+
 def list_nodes(conn, node_ids, fields=POLL_FIELDS, **filters):
     """One node listing, narrowed to ``node_ids``: ``{uuid: node}``."""
     wanted = set(node_ids)

@@ -123,7 +123,7 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
                         'undeploy', host)
             not_found.append(host)
             continue
-        label = '%s (%s)' % (node.name, node.id) if node.name else node.id
+        label = polling.node_label(node)
         if node.is_protected:
             errors.append('%s: node %s is protected; unset protection '
                           '(baremetal node set --unprotected) to undeploy it'
@@ -132,7 +132,7 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
         if node.provision_state in _UNDEPLOYABLE:
             LOG.warning('%s: node %s is already %s', host, label,
                         node.provision_state)
-            started[node.id] = (host, node, alloc)
+            started[node.id] = (host, node)
             continue
         try:
             if node.provision_state in _TRANSITIONAL:
@@ -145,7 +145,7 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
                           % (host, label, exc))
             continue
         LOG.info('%s: undeploying node %s', host, label)
-        started[node.id] = (host, node, alloc)
+        started[node.id] = (host, node)
 
     undeployed = []
     if started:
@@ -155,7 +155,7 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
                               for n in nodes.values()),
             timeout, interval=options.poll_interval,
             max_interval=options.poll_interval_max)
-        for node_id, (host, node, alloc) in started.items():
+        for node_id, (host, node) in started.items():
             current = nodes.get(node_id)
             state = current.provision_state if current else None
             label = node.name or node_id
@@ -165,7 +165,7 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
                                  (current.last_error if current else None)
                                  or 'timed out after %ss' % timeout))
                 continue
-            _release(conn, current, alloc, host)
+            _release(conn, current, host)
             undeployed.append({'hostname': host, 'node': node_id,
                                'node_name': node.name,
                                'provision_state': state})
@@ -174,7 +174,7 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
     return {'undeployed': undeployed, 'not_found': not_found}
 
 
-def _release(conn, node, alloc, host):
+def _release(conn, node, host):
     """Ironic normally drops both itself; make sure of it."""
     if node.instance_id:
         # An allocation sets instance_uuid to its own UUID.

@@ -25,8 +25,8 @@ def _describe(instance, node):
     if node is None:
         return '%s: node %s is gone' % (instance['hostname'],
                                         instance['node'])
-    label = '%s (%s)' % (node.name, node.id) if node.name else node.id
-    return '%s: node %s is %s: %s' % (instance['hostname'], label,
+    return '%s: node %s is %s: %s' % (instance['hostname'],
+                                      polling.node_label(node),
                                       node.provision_state,
                                       node.last_error or 'no error recorded')
 
