@@ -67,10 +67,10 @@ def run(service, count, conf):
                                     concurrency=10)
     steps['pick'] = service.request_counts(by_path=True)
     service.reset_request_counts()
-    deploying, errors = provision.start_deploys(
+    deploying, not_started = provision.start_deploys(
         conn, picked['reservations'], found['not_found'], concurrency=10,
         conf=conf)
-    assert not errors, errors
+    assert not not_started, not_started
     wait.wait_for_deploy(conn, deploying, timeout=300, conf=conf)
     steps['deploy+wait'] = service.request_counts(by_path=True)
     return steps

@@ -22,22 +22,24 @@ LOG = logging.getLogger(__name__)
 def start_deploys(conn, reservations, instances, concurrency=20, **kwargs):
     """Run ``deploy_node`` for every reservation, ``concurrency`` at once.
 
-    :returns: ``(deploying, errors)``: instance dicts whose deploy started,
-        and error messages for the others (their nodes were released).
+    :returns: ``(deploying, failed)``: instance dicts whose deploy started,
+        and those whose deploy did not, each with ``error`` (their nodes
+        were released).
     """
     by_host = {inst['hostname']: inst for inst in instances}
-    deploying, errors = [], []
+    deploying, failed = [], []
     with futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        jobs = [pool.submit(deploy.deploy_node, conn,
-                            by_host[item['hostname']], item['node'],
-                            allocation=item.get('allocation'), **kwargs)
+        jobs = [(by_host[item['hostname']],
+                 pool.submit(deploy.deploy_node, conn,
+                             by_host[item['hostname']], item['node'],
+                             allocation=item.get('allocation'), **kwargs))
                 for item in reservations]
-        for job in jobs:
+        for instance, job in jobs:
             try:
                 deploying.append(job.result())
             except exceptions.BaremetalError as exc:
-                errors.append(str(exc))
-    return deploying, errors
+                failed.append(dict(instance, error=str(exc)))
+    return deploying, failed
 
 
 def deploy_instances(conn, instances, concurrency=20, timeout=None,
@@ -47,7 +49,8 @@ def deploy_instances(conn, instances, concurrency=20, timeout=None,
     :param kwargs: passed to ``deploy.deploy_node`` (``ssh_keys``,
         ``user_name``, ``stackname``, ``conf``).
     :returns: ``{'instances', 'new_instances', 'existing_instances',
-        'failed'}``.
+        'failed'}``; ``failed`` lists, with ``error``, the tolerated
+        failures, whether the deploy did not start or Ironic failed it.
     :raises: PlacementError when no complete plan exists (nothing is
         reserved), DeployError when deploys failed beyond the tolerance.
     """
@@ -56,19 +59,20 @@ def deploy_instances(conn, instances, concurrency=20, timeout=None,
     if found['not_found']:
         picked = reservation.pick_nodes(conn, found['not_found'],
                                         concurrency=concurrency)
-        deploying, errors = start_deploys(conn, picked['reservations'],
-                                          found['not_found'],
-                                          concurrency=concurrency, **kwargs)
-        if errors and len(errors) * 100 > max_fail_percentage * len(
+        deploying, not_started = start_deploys(
+            conn, picked['reservations'], found['not_found'],
+            concurrency=concurrency, **kwargs)
+        if not_started and len(not_started) * 100 > max_fail_percentage * len(
                 found['not_found']):
             raise exceptions.DeployError(
                 '%d of %d deploy(s) could not start: %s'
-                % (len(errors), len(found['not_found']), '; '.join(errors)))
+                % (len(not_started), len(found['not_found']),
+                   '; '.join(inst['error'] for inst in not_started)))
         result = wait.wait_for_deploy(
             conn, deploying, timeout=timeout,
             max_fail_percentage=max_fail_percentage,
             conf=kwargs.get('conf'), on_change=on_change)
-        new, failed = result['instances'], result['failed']
+        new, failed = result['instances'], not_started + result['failed']
     return {'instances': found['instances'] + new,
             'new_instances': new,
             'existing_instances': found['instances'],

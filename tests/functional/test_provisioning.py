@@ -270,6 +270,24 @@ class ProvisioningTest(base.IronicTestCase):
         names = [a.name for a in self.conn.baremetal.allocations()]
         self.assertEqual(['overcloud-novacompute-0'], names)
 
+    def test_tolerated_start_failure_is_reported(self):
+        self.enrol_pool(controllers=0, computes=2)
+        image = {'href': self.url('whole.raw')}
+        instances = roles.expand_roles([{
+            'name': 'Compute', 'count': 2,
+            'defaults': {'profile': 'compute', 'image': image}}])['instances']
+        instances[1]['image'] = {'href': self.url('no-such.raw')}
+        result = provision.deploy_instances(self.conn, instances, timeout=60,
+                                            max_fail_percentage=50,
+                                            conf=self.conf)
+        self.assertEqual(['overcloud-novacompute-0'],
+                         [i['hostname'] for i in result['new_instances']])
+        self.assertEqual(['overcloud-novacompute-1'],
+                         [i['hostname'] for i in result['failed']])
+        self.assertIn('no-such.raw', result['failed'][0]['error'])
+        self.assertEqual(['overcloud-novacompute-0'],
+                         [a.name for a in self.conn.baremetal.allocations()])
+
     def wait_for_available(self, name):
         node = self.conn.baremetal.wait_for_nodes_provision_state(
             [name], 'available', timeout=60)[0]
