@@ -46,6 +46,25 @@ _opts = [
                      'before deploying. Right on an undercloud, where the '
                      'Ironic conductor shares the file system; turn off '
                      'when the conductor runs elsewhere.'),
+    cfg.ListOpt('file_url_allowed_paths', default=['/var/lib/ironic'],
+                help='Directories file:// image URLs may point into. Keep '
+                     'it equal to the Ironic conductor\'s own [conductor] '
+                     'file_url_allowed_paths (same default): Ironic '
+                     'refuses any other file:// URL, but only after the '
+                     'node was reserved.'),
+    cfg.FloatOpt('api_timeout', default=60.0, min=1,
+                 help='Seconds one API request may take before it is '
+                      'abandoned (and retried when that is safe), so that '
+                      'a hung API cannot hang an action.'),
+    cfg.IntOpt('api_retries', default=5, min=0,
+               help='How many times a request that met a transient error '
+                    '(HTTP 5xx, a dropped connection, a timeout, a node '
+                    'locked by its conductor) is retried, with back-off. '
+                    'Reads and idempotent writes are retried as such; a '
+                    'create whose answer was lost is read back instead.'),
+    cfg.FloatOpt('api_retry_delay', default=0.5, min=0,
+                 help='First pause (seconds) before a retry; it doubles '
+                      'with each retry of the same request, up to 10 s.'),
     cfg.StrOpt('config_drive_ca_file',
                help='PEM bundle written into every config drive so that '
                     'deployed nodes trust it (e.g. the undercloud CA).'),
