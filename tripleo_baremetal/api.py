@@ -33,6 +33,10 @@ from urllib3.util import retry as urllib3_retry
 
 LOG = logging.getLogger(__name__)
 
+#: Ironic API version of provision requests: a config drive given as a
+#: string or a dict (Stein and later).
+PROVISION_MICROVERSION = '1.56'
+
 #: Every error an openstacksdk call can raise.
 ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
 
@@ -150,3 +154,27 @@ def retry(call, *args, what='API call', attempts=5, delay=0.5,
                       pause)
             sleep(pause)
             pause = min(max(pause, 0.05) * 2, MAX_DELAY)
+
+
+def set_provision_state(conn, node_id, target, what=None, **body):
+    """Request provision ``target`` for a node: one PUT, no read-back.
+
+    The SDK's ``set_node_provision_state`` reads the whole node again
+    after the PUT; our callers poll in bulk anyway, so that GET is waste.
+    Retried as ``retry`` says (a locked node, transient errors); when a
+    retry is refused because the first request did arrive (HTTP 400/409:
+    the node is already on its way), the caller reads the node back.
+
+    :param body: more of the request body, e.g. ``configdrive``.
+    :raises: one of ``ERRORS``.
+    """
+    what = what or 'provision %s of node %s' % (target, node_id)
+
+    def send():
+        response = conn.baremetal.put(
+            'nodes/%s/states/provision' % node_id,
+            json=dict(body, target=target),
+            microversion=PROVISION_MICROVERSION)
+        sdk_exc.raise_from_response(response, error_message=what)
+
+    retry(send, what=what)

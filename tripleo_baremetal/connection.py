@@ -13,7 +13,10 @@ In order of preference:
 TLS verification is on unless ``insecure`` is set. The SDK's automatic
 retries of HTTP 409 are turned off: the callers handle conflicts
 themselves (a node lock is waited for, an already attached VIF is
-expected), and a blind retry costs ~15 s per conflict.
+expected), and a blind retry costs ~15 s per conflict. Every connection
+gets our own retries of transient failures and a request timeout
+(``api.install_retries``, options ``api_retries``, ``api_retry_delay``
+and ``api_timeout``), whichever way it was made.
 """
 
 import json
@@ -24,6 +27,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 import openstack
 
+from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 
@@ -86,6 +90,13 @@ def get_connection(context=None, conf=None):
     :param conf: an oslo.config ConfigOpts (default: the global CONF).
     """
     options = baremetal_conf.get_conf(conf)
+    return api.install_retries(_connect(context, conf, options),
+                               retries=options.api_retries,
+                               delay=options.api_retry_delay,
+                               timeout=options.api_timeout)
+
+
+def _connect(context, conf, options):
     security = getattr(context, 'security', None)
     if security is not None and getattr(security, 'auth_token', None) and \
             getattr(security, 'service_catalog', None):

@@ -11,27 +11,26 @@ not reserved for this instance is never written to.
 """
 
 import logging
+import time
 
 from openstack import exceptions as sdk_exc
 
+from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import configdrive as config_drive
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import images
-from tripleo_baremetal import network_data
+from tripleo_baremetal import network_data as network_data_mod
 from tripleo_baremetal import polling
+from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)
-
-#: Ironic API version of the provision request: a config drive given
-#: as a string or a dict (Stein and later).
-PROVISION_MICROVERSION = '1.56'
 
 #: Interfaces that must validate before a deploy is requested.
 REQUIRED_INTERFACES = ('boot', 'deploy', 'power', 'management')
 
 
-def check_image(instance, check_local_files=True):
+def check_image(instance, check_local_files=True, allowed_paths=None):
     """Refuse an unusable image before any write. Raises InvalidInput."""
     image = instance.get('image') or {}
     problems = ['image.%s: %r %s' % problem
@@ -96,7 +95,7 @@ def vif_ports(instance):
 
 
 def _check_reserved(instance, node, allocation_id):
-    """Raise unless ``node`` is reserved for ``instance`` and deployable."""
+    """Raise unless ``node`` is reserved for ``instance``."""
     hostname = instance['hostname']
     if not node.allocation_id or (allocation_id
                                   and node.allocation_id != allocation_id):
@@ -105,25 +104,41 @@ def _check_reserved(instance, node, allocation_id):
             'is %s, expected %s); refusing to touch it'
             % (hostname, polling.node_label(node), node.allocation_id,
                allocation_id))
+
+
+def _check_deployable(instance, node):
+    """Raise unless our reserved ``node`` can take a deploy now."""
+    hostname = instance['hostname']
     if node.is_maintenance:
         raise exceptions.DeployError(
             '%s: node %s is in maintenance (reason: %s)'
             % (hostname, polling.node_label(node), node.maintenance_reason or
                'none given'))
-    if node.provision_state != 'available':
+    if node.provision_state != states.AVAILABLE:
         raise exceptions.DeployError(
             '%s: node %s is in provision state %r, expected available'
             % (hostname, polling.node_label(node), node.provision_state))
 
 
+def _deploy_started(node):
+    """Whether a deploy of ``node`` was requested and has not failed."""
+    return (node.provision_state in states.DEPLOY_IN_PROGRESS
+            or node.provision_state == states.ACTIVE
+            or (node.provision_state == states.AVAILABLE
+                and node.target_provision_state == states.ACTIVE))
+
+
 def _attach_vifs(conn, node, port_ids, attached):
     for port_id in port_ids:
         try:
-            conn.baremetal.attach_vif_to_node(node, port_id,
-                                              retry_on_conflict=False)
-        except sdk_exc.ConflictException:
-            # Already attached here (a re-run) is fine; elsewhere is not.
-            if port_id not in conn.baremetal.list_node_vifs(node):
+            api.retry(conn.baremetal.attach_vif_to_node, node, port_id,
+                      retry_on_conflict=False,
+                      what='attaching VIF %s to %s' % (port_id, node.id))
+        except sdk_exc.ConflictException as exc:
+            # Already attached here (a re-run, or a retry of a request
+            # whose answer was lost) is fine; elsewhere is not.
+            if api.is_locked(exc) or port_id not in api.retry(
+                    conn.baremetal.list_node_vifs, node):
                 raise
             continue
         attached.append(port_id)
@@ -134,25 +149,33 @@ def _undo(conn, node, instance, attached, info_keys, allocation_id):
     hostname = instance['hostname']
     for port_id in attached:
         try:
-            conn.baremetal.detach_vif_from_node(node, port_id)
-        except sdk_exc.SDKException as exc:
+            api.retry(conn.baremetal.detach_vif_from_node, node, port_id,
+                      what='detaching VIF %s' % port_id)
+        except api.ERRORS as exc:
             LOG.warning('%s: could not detach VIF %s from node %s: %s',
-                        hostname, port_id, node.id, exc)
+                        hostname, port_id, node.id, api.describe(exc))
     if info_keys:
         try:
-            conn.baremetal.patch_node(node, [
+            # Key by key, so that what the allocation wrote (traits) stays.
+            api.retry(conn.baremetal.patch_node, node.id, [
                 {'op': 'remove', 'path': '/instance_info/%s' % key}
-                for key in sorted(info_keys)])
-        except sdk_exc.SDKException as exc:
+                for key in sorted(info_keys)],
+                what='clearing instance_info of %s' % node.id)
+        except sdk_exc.BadRequestException:
+            # A retry of a request whose answer was lost: nothing left.
+            LOG.debug('%s: instance_info of node %s already cleared',
+                      hostname, node.id)
+        except api.ERRORS as exc:
             LOG.warning('%s: could not clear instance_info of node %s: %s',
-                        hostname, node.id, exc)
+                        hostname, node.id, api.describe(exc))
     if allocation_id:
         try:
-            conn.baremetal.delete_allocation(allocation_id,
-                                             ignore_missing=True)
-        except sdk_exc.SDKException as exc:
+            api.retry(conn.baremetal.delete_allocation, allocation_id,
+                      ignore_missing=True,
+                      what='deleting allocation %s' % allocation_id)
+        except api.ERRORS as exc:
             LOG.warning('%s: could not release allocation %s of node %s: %s',
-                        hostname, allocation_id, node.id, exc)
+                        hostname, allocation_id, node.id, api.describe(exc))
 
 
 def _nic_ports(conn, node, ports):
@@ -169,7 +192,7 @@ def _nic_ports(conn, node, ports):
                                                           details=True)]
     nics += [group.to_dict() for group in
              conn.baremetal.port_groups(node=node.id, details=True)]
-    carried = network_data.vif_macs(nics)
+    carried = network_data_mod.vif_macs(nics)
     own = {(port.get('mac_address') or '').lower() for port in ports}
     spare = [nic['address'].lower() for nic in nics if nic.get('address')
              and nic['address'].lower() not in carried.values()
@@ -188,81 +211,132 @@ def _nic_ports(conn, node, ports):
 def _request_active(conn, node, configdrive):
     """Ask Ironic to deploy ``node`` with ``configdrive``: one request.
 
-    The SDK's ``set_node_provision_state`` reads the whole node again
-    after the PUT; the wait polls in bulk anyway, so that GET is waste.
+    When the request fails, or its answer is lost, the node is read back:
+    a deploy that is under way (this request arrived, or another run of
+    the same request started it) counts as started; nothing is undone.
     """
-    response = conn.baremetal.put(
-        'nodes/%s/states/provision' % node.id,
-        json={'target': 'active', 'configdrive': configdrive},
-        microversion=PROVISION_MICROVERSION)
-    sdk_exc.raise_from_response(
-        response, error_message='Failed to request deploy of node %s'
-        % node.id)
+    try:
+        api.set_provision_state(conn, node.id, states.ACTIVE,
+                                what='deploy of node %s' % node.id,
+                                configdrive=configdrive)
+    except api.ERRORS as exc:
+        current = _read_back(conn, node.id)
+        if current is None or current.allocation_id != node.allocation_id \
+                or not _deploy_started(current):
+            raise
+        LOG.info('Deploy of node %s is under way although its request '
+                 'failed: %s', node.id, api.describe(exc))
 
 
-def _build_drive(conn, instance, node, ssh_keys, user_name, stackname,
-                 options):
-    ports = instance.get('ports')
-    ctlplane = instance.get('ctlplane_port') or {}
-    if not ports and ctlplane.get('fixed_ips') and ctlplane.get('subnets'):
-        ports = [ctlplane]
-    net_data = None
-    if ports:
-        nics, ports = _nic_ports(conn, node, ports)
-        net_data = network_data.build_network_data(ports, ironic_ports=nics)
+def _read_back(conn, node_id, timeout=30.0):
+    """The node once its conductor lock is released (None if unreadable).
+
+    A request whose answer was lost may still be running in the
+    conductor, which holds the node's lock until it is done.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            node = api.retry(conn.baremetal.get_node, node_id,
+                             what='reading node %s' % node_id)
+        except api.ERRORS as exc:
+            LOG.warning('Cannot read node %s back: %s', node_id,
+                        api.describe(exc))
+            return None
+        if not node.reservation or time.monotonic() >= deadline:
+            return node
+        time.sleep(0.2)
+
+
+def build_drive(conn, instance, node, ssh_keys=(), user_name=None,
+                stackname=None, options=None, network_data=None,
+                user_data=None, vendor_data=None):
+    """Build the config drive of ``instance`` for ``node`` (an SDK node).
+
+    The network data comes from the instance's ports (complete ports, or
+    Heat's ctlplane port when it carries fixed IPs and subnets) and the
+    node's NICs, unless ``network_data`` is given.
+
+    :returns: ``configdrive.build_configdrive``'s result.
+    """
+    options = options or baremetal_conf.get_conf()
+    if network_data is None:
+        ports = instance.get('ports')
+        ctlplane = instance.get('ctlplane_port') or {}
+        if not ports and ctlplane.get('fixed_ips') and \
+                ctlplane.get('subnets'):
+            ports = [ctlplane]
+        if ports:
+            nics, ports = _nic_ports(conn, node, ports)
+            network_data = network_data_mod.build_network_data(
+                ports, ironic_ports=nics)
     return config_drive.build_configdrive(
         instance, node.id, ssh_keys=ssh_keys, user_name=user_name,
-        network_data=net_data, stackname=stackname,
-        ca_file=options.config_drive_ca_file)['configdrive']
+        network_data=network_data, user_data=user_data,
+        vendor_data=vendor_data, stackname=stackname,
+        ca_file=options.config_drive_ca_file)
 
 
 def deploy_node(conn, instance, node, allocation=None, configdrive=None,
                 ssh_keys=(), user_name=None, stackname=None, conf=None):
     """Start deploying ``instance`` on its reserved ``node``.
 
+    Safe to run again for the same reservation: a node whose deploy is
+    already under way or done is returned as it is, without a write (an
+    interrupted run resumed, or two runs of one request at once).
+
+    :param instance: the instance, with ``config_drive`` (which only this
+        function reads, to build the drive) unless ``configdrive`` is
+        given.
     :param node: node UUID or name (from the reservation).
     :param allocation: the reservation's allocation UUID; when given the
         node must carry exactly this allocation.
     :param configdrive: a packed config drive; built here when None.
-    :returns: the instance dict with ``node``, ``node_name``,
-        ``allocation`` and ``attached_vifs`` added.
+    :returns: the instance, without ``config_drive``, with ``node``,
+        ``node_name``, ``allocation`` and ``attached_vifs`` added.
     :raises: InvalidInput or DeployError; the node is released first.
     """
     options = baremetal_conf.get_conf(conf)
     hostname = instance['hostname']
-    node_obj = conn.baremetal.get_node(node)
     try:
-        check_image(instance, options.check_local_images)
-        _check_reserved(instance, node_obj, allocation)
+        node_obj = api.retry(conn.baremetal.get_node, node,
+                             what='reading node %s' % node)
+    except api.ERRORS as exc:
+        raise exceptions.DeployError('%s: cannot read node %s: %s'
+                                     % (hostname, node, api.describe(exc)))
+    _check_reserved(instance, node_obj, allocation)
+    if _deploy_started(node_obj):
+        LOG.info('%s: node %s is already %s', hostname,
+                 polling.node_label(node_obj), node_obj.provision_state)
+        return _deploying(instance, node_obj, [])
+    if node_obj.provision_state in states.DEPLOY_FAILED:
+        _fail_earlier_deploy(conn, instance, node_obj)
+    try:
+        check_image(instance, options.check_local_images,
+                    allowed_paths=options.file_url_allowed_paths)
+        _check_deployable(instance, node_obj)
     except exceptions.BaremetalError:
-        ours = node_obj.allocation_id and (
-            not allocation or node_obj.allocation_id == allocation)
-        if ours:
-            _undo(conn, node_obj, instance, [], (), node_obj.allocation_id)
+        _undo(conn, node_obj, instance, [], (), node_obj.allocation_id)
         raise
 
     attached = []
     info = {}
     try:
         info = instance_info_for(instance, node_obj)
-        conn.baremetal.patch_node(node_obj, [
+        api.retry(conn.baremetal.patch_node, node_obj.id, [
             {'op': 'add', 'path': '/instance_info/%s' % key, 'value': value}
-            for key, value in sorted(info.items())])
+            for key, value in sorted(info.items())],
+            what='setting instance_info of %s' % node_obj.id)
         _attach_vifs(conn, node_obj, vif_ports(instance), attached)
-        try:
-            conn.baremetal.validate_node(node_obj,
-                                         required=REQUIRED_INTERFACES)
-        except sdk_exc.ValidationException as exc:
-            raise exceptions.DeployError(
-                '%s: node %s failed validation: %s'
-                % (hostname, polling.node_label(node_obj), exc))
+        _validate(conn, hostname, node_obj)
         if configdrive is None:
-            configdrive = _build_drive(conn, instance, node_obj, ssh_keys,
-                                       user_name, stackname, options)
+            configdrive = build_drive(conn, instance, node_obj, ssh_keys,
+                                      user_name, stackname,
+                                      options)['configdrive']
         _request_active(conn, node_obj, configdrive)
     except Exception as exc:
         LOG.error('%s: deploy of node %s failed, releasing it: %s',
-                  hostname, polling.node_label(node_obj), exc)
+                  hostname, polling.node_label(node_obj), _text(exc))
         keys = set(info) - {'traits'} if info else set()
         _undo(conn, node_obj, instance, attached, keys,
               node_obj.allocation_id)
@@ -270,10 +344,42 @@ def deploy_node(conn, instance, node, allocation=None, configdrive=None,
             raise
         raise exceptions.DeployError(
             '%s: deploy of node %s failed: %s'
-            % (hostname, polling.node_label(node_obj), exc))
+            % (hostname, polling.node_label(node_obj), _text(exc)))
     LOG.info('%s: deploying on node %s', hostname,
              polling.node_label(node_obj))
-    result = dict(instance)
-    result.update(node=node_obj.id, node_name=node_obj.name,
-                  allocation=node_obj.allocation_id, attached_vifs=attached)
+    return _deploying(instance, node_obj, attached)
+
+
+def _text(exc):
+    return api.describe(exc) if isinstance(exc, api.ERRORS) else str(exc)
+
+
+def _validate(conn, hostname, node):
+    try:
+        api.retry(conn.baremetal.validate_node, node,
+                  required=REQUIRED_INTERFACES,
+                  what='validating node %s' % node.id)
+    except sdk_exc.ValidationException as exc:
+        raise exceptions.DeployError(
+            '%s: node %s failed validation: %s'
+            % (hostname, polling.node_label(node), exc))
+
+
+def _fail_earlier_deploy(conn, instance, node):
+    """Our reserved node failed a deploy: undeploy it, which releases it."""
+    message = ('%s: node %s failed an earlier deploy (%s): %s; it is being '
+               'undeployed, a re-run picks another node'
+               % (instance['hostname'], polling.node_label(node),
+                  node.provision_state, node.last_error or 'no error'))
+    try:
+        api.set_provision_state(conn, node.id, 'deleted')
+    except api.ERRORS as exc:
+        message += ' (undeploy refused: %s)' % api.describe(exc)
+    raise exceptions.DeployError(message)
+
+
+def _deploying(instance, node, attached):
+    result = config_drive.without_secrets(instance)
+    result.update(node=node.id, node_name=node.name,
+                  allocation=node.allocation_id, attached_vifs=attached)
     return result

@@ -89,14 +89,37 @@ def build_environment(roles, instances, unprovisioned):
     return environment
 
 
-def populate_environment(environment, instances):
-    """Return a copy of ``environment`` with the instances' ctlplane ports.
+def populate_environment(environment, instances, failed=()):
+    """Return a copy of ``environment`` for the hosts that are deployed.
 
     Called after deploy, once every port carries its network and subnets
-    (read from Neutron where Heat's output lacked them). Existing entries
-    for other hosts are kept.
+    (read from Neutron where Heat's output lacked them): adds the
+    instances' ctlplane ports (existing entries for other hosts are
+    kept) and drops every host of ``failed`` (tolerated failures, see
+    ``max_fail_percentage``) from ``HostnameMap``,
+    ``DeployedServerPortMap`` and its role's count, so that the
+    deployed-server stage never waits for a server that does not exist.
+    No removal policy is written for them: Heat never reuses a removed
+    index, and a re-run deploys the host at its own index.
     """
     result = copy.deepcopy(environment or {})
-    result.setdefault('parameter_defaults', {})
+    params = result.setdefault('parameter_defaults', {})
+    for hostname in sorted({inst['hostname'] for inst in failed}):
+        instance = next(inst for inst in failed
+                        if inst['hostname'] == hostname)
+        _drop_host(params, instance)
     _add_ports(result, instances)
     return result
+
+
+def _drop_host(params, instance):
+    hostname_map = params.get('HostnameMap') or {}
+    generated = instance.get('generated_hostname')
+    if hostname_map.get(generated) != instance['hostname']:
+        return   # not in this environment (or already dropped)
+    del hostname_map[generated]
+    count = '%sCount' % instance['role']
+    if params.get(count):
+        params[count] -= 1
+    (params.get('DeployedServerPortMap') or {}).pop(
+        '%s-ctlplane' % instance['hostname'], None)

@@ -53,3 +53,16 @@ class DeployError(BaremetalError):
 
 class UndeployError(BaremetalError):
     """Undeploying an instance failed."""
+
+
+class NodeStateError(BaremetalError):
+    """A node of the request is in a state this run must not act on.
+
+    For example a host's node is being rescued or cleaned while it still
+    holds the host's allocation: the operator finishes or aborts that
+    first. The message names host, node and state.
+    """
+
+
+class ApiError(BaremetalError):
+    """An API call failed after its retries; names the host and node."""

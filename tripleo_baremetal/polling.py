@@ -12,6 +12,10 @@ import time
 
 from openstack import exceptions as sdk_exc
 
+from tripleo_baremetal import api
+from tripleo_baremetal import exceptions
+from tripleo_baremetal import states
+
 LOG = logging.getLogger(__name__)
 
 #: Node fields a poll asks for (keeps the response small). Not
@@ -21,6 +25,14 @@ LOG = logging.getLogger(__name__)
 POLL_FIELDS = ('uuid', 'name', 'provision_state', 'target_provision_state',
                'last_error', 'maintenance', 'maintenance_reason',
                'instance_uuid', 'instance_info', 'protected')
+
+
+#: Allocation fields the listings ask for (keeps responses small).
+ALLOCATION_FIELDS = ('uuid', 'name', 'state', 'last_error', 'node_uuid')
+
+#: Seconds between two allocation listings while waiting for allocations
+#: another run (or a crashed one) left ``allocating``.
+ALLOCATING_POLL = 0.5
 
 
 def node_label(node):
@@ -49,10 +61,20 @@ def poll_nodes(conn, node_ids, is_done, timeout, interval=1.0,
         ``is_done`` said so before ``timeout`` seconds passed.
     """
     deadline = clock() + timeout
+    nodes = {}
     while True:
-        nodes = list_nodes(conn, node_ids, fields=fields, **filters)
-        if is_done(nodes):
-            return nodes, True
+        try:
+            nodes = list_nodes(conn, node_ids, fields=fields, **filters)
+        except api.ERRORS as exc:
+            # The transport already retried; an API that stays away for a
+            # while must not end an hour-long wait: poll again later.
+            if not api.is_transient(exc) or clock() >= deadline:
+                raise
+            LOG.warning('Polling %d node(s) failed, will try again: %s',
+                        len(node_ids), api.describe(exc))
+        else:
+            if is_done(nodes):
+                return nodes, True
         remaining = deadline - clock()
         if remaining <= 0:
             return nodes, False
@@ -81,3 +103,34 @@ def retry_while_locked(call, *args, timeout=60.0, interval=0.5,
             LOG.debug('Node locked, retrying in %.1fs: %s', interval, exc)
             sleep(interval)
             interval = min(interval * 2, 5.0)
+
+
+def settled_allocations(conn, hostnames, timeout, clock=time.monotonic,
+                        sleep=time.sleep):
+    """``{name: allocation}`` of every named allocation, once settled.
+
+    Allocations of ``hostnames`` still being processed (by another run,
+    or one Ironic is finishing for a crashed run) are waited for, with one
+    listing per poll, for at most ``timeout`` seconds.
+
+    :raises: NodeStateError naming the hosts still allocating.
+    """
+    deadline = clock() + timeout
+    while True:
+        allocations = {alloc.name: alloc for alloc in
+                       conn.baremetal.allocations(
+                           fields=list(ALLOCATION_FIELDS))
+                       if alloc.name}
+        busy = sorted(host for host, alloc in allocations.items()
+                      if host in hostnames
+                      and alloc.state == states.ALLOCATING)
+        if not busy:
+            return allocations
+        if clock() >= deadline:
+            raise exceptions.NodeStateError(
+                'allocations of %s are still being processed by Ironic '
+                'after %ss (another run reserving the same hostnames?); '
+                're-run when it is done' % (', '.join(busy), timeout))
+        LOG.info('Waiting for Ironic to process the allocations of %s',
+                 ', '.join(busy))
+        sleep(ALLOCATING_POLL)

@@ -1,8 +1,9 @@
 """The whole deploy sequence in plain Python.
 
 These are the steps the ``deploy_instances`` workflow runs as Mistral
-tasks: find existing instances, reserve nodes for
-the rest in one plan, start every deploy concurrently, wait in bulk.
+tasks: find what exists (and repair what an earlier run left), reserve
+nodes for the rest in one plan, start every deploy concurrently, wait in
+bulk.
 Having them as functions lets the functional tests, the benchmarks and
 scripts drive the same core without a Mistral engine.
 """
@@ -10,6 +11,7 @@ scripts drive the same core without a Mistral engine.
 from concurrent import futures
 import logging
 
+from tripleo_baremetal import configdrive
 from tripleo_baremetal import deploy
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import existing
@@ -24,10 +26,12 @@ def start_deploys(conn, reservations, instances, concurrency=20, **kwargs):
 
     :returns: ``(deploying, failed)``: instance dicts whose deploy started,
         and those whose deploy did not, each with ``error`` (their nodes
-        were released).
+        were released); neither holds ``config_drive``.
     """
     by_host = {inst['hostname']: inst for inst in instances}
     deploying, failed = [], []
+    if not reservations:
+        return deploying, failed
     with futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         jobs = [(by_host[item['hostname']],
                  pool.submit(deploy.deploy_node, conn,
@@ -38,42 +42,49 @@ def start_deploys(conn, reservations, instances, concurrency=20, **kwargs):
             try:
                 deploying.append(job.result())
             except exceptions.BaremetalError as exc:
-                failed.append(dict(instance, error=str(exc)))
+                failed.append(dict(configdrive.without_secrets(instance),
+                                   error=str(exc)))
     return deploying, failed
 
 
 def deploy_instances(conn, instances, concurrency=20, timeout=None,
                      max_fail_percentage=0, on_change=None, **kwargs):
-    """Deploy every instance that does not exist yet and wait for it.
+    """Bring every instance to ``active``, whatever an earlier run left.
+
+    Follows the convergence rule (``existing``): deploys that are under
+    way are waited for, reservations an interrupted run left are
+    deployed, failed nodes are undeployed and replaced, and nodes are
+    picked for the rest.
 
     :param kwargs: passed to ``deploy.deploy_node`` (``ssh_keys``,
         ``user_name``, ``stackname``, ``conf``).
     :returns: ``{'instances', 'new_instances', 'existing_instances',
-        'failed'}``; ``failed`` lists, with ``error``, the tolerated
-        failures, whether the deploy did not start or Ironic failed it.
+        'failed', 'repaired'}``: ``instances`` are exactly the active
+        ones; ``failed`` lists, with ``error``, the tolerated failures,
+        whether the deploy did not start or Ironic failed it;
+        ``repaired`` says what an earlier run left that was cleaned up.
     :raises: PlacementError when no complete plan exists (nothing is
-        reserved), DeployError when deploys failed beyond the tolerance.
+        reserved), DeployError when deploys failed beyond the tolerance,
+        InvalidInput or NodeStateError before any write.
     """
-    found = existing.check_existing_instances(conn, instances)
-    new, failed = [], []
+    conf = kwargs.get('conf')
+    found = existing.check_existing_instances(conn, instances, conf=conf)
+    reservations = list(found['reserved'])
     if found['not_found']:
         picked = reservation.pick_nodes(conn, found['not_found'],
-                                        concurrency=concurrency)
-        deploying, not_started = start_deploys(
-            conn, picked['reservations'], found['not_found'],
-            concurrency=concurrency, **kwargs)
-        if not_started and len(not_started) * 100 > max_fail_percentage * len(
-                found['not_found']):
-            raise exceptions.DeployError(
-                '%d of %d deploy(s) could not start: %s'
-                % (len(not_started), len(found['not_found']),
-                   '; '.join(inst['error'] for inst in not_started)))
-        result = wait.wait_for_deploy(
-            conn, deploying, timeout=timeout,
-            max_fail_percentage=max_fail_percentage,
-            conf=kwargs.get('conf'), on_change=on_change)
-        new, failed = result['instances'], not_started + result['failed']
-    return {'instances': found['instances'] + new,
-            'new_instances': new,
+                                        concurrency=concurrency, conf=conf)
+        reservations += picked['reservations']
+    # The instances as check_existing_instances resolved their ports.
+    resolved = found['not_found'] + [item['instance']
+                                     for item in found['reserved']]
+    deploying, not_started = start_deploys(
+        conn, reservations, resolved, concurrency=concurrency, **kwargs)
+    result = wait.wait_for_deploy(
+        conn, found['deploying'] + deploying, timeout=timeout,
+        max_fail_percentage=max_fail_percentage, conf=conf,
+        on_change=on_change, not_started=not_started)
+    return {'instances': found['instances'] + result['instances'],
+            'new_instances': result['instances'],
             'existing_instances': found['instances'],
-            'failed': failed}
+            'failed': result['failed'],
+            'repaired': found['repaired']}

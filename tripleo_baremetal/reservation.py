@@ -18,6 +18,14 @@ complete set of reservations can be made, every allocation this run
 created is deleted before the error is raised: a failed run leaves
 nothing reserved.
 
+No host is ever dropped: a hostname that already has an allocation
+(left by an interrupted run, or made meanwhile by another run of the
+same request) is not reserved twice, and it is returned among the
+reservations all the same once Ironic has processed it, so that the
+caller deploys it (or, if its node is already deploying or active,
+waits for it). A create whose answer was lost (a dropped connection, a
+gateway timeout) is read back by name rather than repeated or deleted.
+
 Requests: one allocation listing (to find hostnames that already have
 an allocation), one node listing, one allocation creation per instance,
 and one allocation listing per poll (a poll per ``concurrency``
@@ -32,15 +40,23 @@ import time
 
 from openstack import exceptions as sdk_exc
 
+from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import node_filters
 from tripleo_baremetal import placement
+from tripleo_baremetal import polling
+from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)
 
 #: Allocation fields the listings ask for (keeps responses small).
-ALLOCATION_FIELDS = ('uuid', 'name', 'state', 'last_error', 'node_uuid')
+ALLOCATION_FIELDS = polling.ALLOCATION_FIELDS
+
+#: HTTP statuses after which Ironic keeps the allocation it was asked to
+#: create but never processes it (no free conductor worker, a crash): it
+#: is deleted by name and created again.
+_STUCK_STATUSES = frozenset([500, 503])
 
 #: Allocations take milliseconds with a local conductor: poll quickly,
 #: then back off.
@@ -83,7 +99,10 @@ def _validate(instances):
     for instance in instances:
         host = instance.get('hostname')
         if not host:
-            problems.append('an instance has no hostname: %r' % (instance,))
+            # Never quote the instance: its config_drive may hold secrets.
+            problems.append('an instance (role %s, index %s) has no '
+                            'hostname' % (instance.get('role'),
+                                          instance.get('index')))
             continue
         if host in seen:
             problems.append('%s: hostname requested twice' % host)
@@ -93,30 +112,34 @@ def _validate(instances):
         raise exceptions.InvalidInput(problems)
 
 
-def _entry(hostname, node, allocation_id):
-    return {'hostname': hostname, 'node': node['uuid'],
-            'node_name': node['name'], 'allocation': allocation_id}
+def _entry(hostname, node_id, node_name, allocation_id):
+    return {'hostname': hostname, 'node': node_id, 'node_name': node_name,
+            'allocation': allocation_id}
 
 
 def _sorted(entries):
     return sorted(entries, key=lambda e: placement.natural_key(e['hostname']))
 
 
-def _find_existing(conn, hostnames):
+def _find_existing(conn, hostnames, timeout):
     """Allocations already named after a hostname of the request.
 
-    :returns: ``(existing, stale)``: ``{hostname: allocation}`` holding or
-        getting a node (never created twice), and ``{hostname:
-        allocation}`` in ``error``, which hold nothing and are replaced.
+    Allocations still ``allocating`` (another run's, or a crashed run's
+    that Ironic is finishing) are waited for first, never deleted.
+
+    :returns: ``(existing, stale)``: ``{hostname: allocation}`` holding a
+        node (never created twice), and ``{hostname: allocation}`` in
+        ``error``, which hold nothing and are replaced.
     """
     existing, stale = {}, {}
-    for alloc in _list_allocations(conn):
-        if alloc.name not in hostnames:
+    for host, alloc in polling.settled_allocations(conn, hostnames,
+                                                   timeout).items():
+        if host not in hostnames:
             continue
-        if alloc.state == 'error' and not alloc.node_id:
-            stale[alloc.name] = alloc
+        if alloc.node_id:
+            existing[host] = alloc
         else:
-            existing[alloc.name] = alloc
+            stale[host] = alloc
     return existing, stale
 
 
@@ -134,8 +157,9 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
         global CONF).
     :returns: ``{'reservations': [{'hostname', 'node', 'node_name',
         'allocation'}], 'existing': [the same plus 'state', for hostnames
-        that already had an allocation], 'plan': {hostname: node name or
-        UUID}, 'report': str}``. With ``dry_run`` the reservations are
+        that already had an allocation: they are among the reservations
+        too, not created again], 'plan': {hostname: node name or UUID},
+        'report': str}``. With ``dry_run`` the reservations are
         empty and ``plan`` and ``report`` say what would be reserved (an
         impossible plan raises PlacementError all the same).
     :raises: InvalidInput for malformed requests, PlacementError (with
@@ -154,18 +178,18 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
         timeout = baremetal_conf.get_conf(conf).allocation_timeout
 
     existing, stale = _find_existing(conn, {inst['hostname']
-                                            for inst in wanted})
+                                            for inst in wanted}, timeout)
     nodes = list_nodes(conn)
-    by_uuid = {node['uuid']: node for node in nodes}
+    names = {node['uuid']: node['name'] for node in nodes}
     for host, alloc in existing.items():
-        node = by_uuid.get(alloc.node_id)
         LOG.warning('%s: allocation %s (%s) already exists; not picking a '
                     'node again', host, alloc.id, alloc.state)
-        result['existing'].append({
-            'hostname': host, 'node': alloc.node_id,
-            'node_name': node['name'] if node else None,
-            'allocation': alloc.id, 'state': alloc.state})
+        result['existing'].append(dict(
+            _entry(host, alloc.node_id, names.get(alloc.node_id), alloc.id),
+            state=alloc.state))
     result['existing'] = _sorted(result['existing'])
+    adopted = [{key: value for key, value in entry.items() if key != 'state'}
+               for entry in result['existing']]
 
     to_pick = [inst for inst in wanted if inst['hostname'] not in existing]
     planned = placement.plan(to_pick, nodes)
@@ -180,6 +204,7 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
             result['report'] += ('\nFailed allocations to replace: %s'
                                  % ', '.join(sorted(stale)))
         return result
+    result['reservations'] = _sorted(adopted)
     if not to_pick:
         return result
 
@@ -187,18 +212,16 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
         LOG.info('%s: deleting allocation %s left in error (%s)', host,
                  alloc.id, alloc.last_error)
         try:
-            conn.baremetal.delete_allocation(alloc.id, ignore_missing=True)
-        except sdk_exc.SDKException as exc:
+            api.retry(conn.baremetal.delete_allocation, alloc.id,
+                      ignore_missing=True, what='deleting %s' % alloc.id)
+        except api.ERRORS as exc:
             raise exceptions.ReservationError(
                 '%s: cannot delete failed allocation %s of an earlier run: '
-                '%s' % (host, alloc.id, exc))
+                '%s' % (host, alloc.id, api.describe(exc)))
 
-    reserver = _Reserver(conn, to_pick, concurrency, timeout)
+    reserver = _Reserver(conn, to_pick, concurrency, timeout, names=names)
     reservations = reserver.run(planned['assignments'])
-    result['reservations'] = _sorted(reservations)
-    for entry in reserver.taken:
-        node = by_uuid.get(entry['node'])
-        entry['node_name'] = node['name'] if node else None
+    result['reservations'] = _sorted(adopted + reservations)
     result['existing'] = _sorted(result['existing'] + reserver.taken)
     result['plan'] = {entry['hostname']: entry['node_name'] or entry['node']
                       for entry in result['reservations']}
@@ -235,9 +258,11 @@ def _describe_failures(failures, todo):
 class _Reserver(object):
     """One reservation run: what it created, so it can undo all of it."""
 
-    def __init__(self, conn, instances, concurrency, timeout,
+    def __init__(self, conn, instances, concurrency, timeout, names=None,
                  clock=time.monotonic, sleep=time.sleep):
         self.conn = conn
+        #: node uuid -> node name, for the reservations' ``node_name``.
+        self.names = dict(names or {})
         self.by_host = {inst['hostname']: inst for inst in instances}
         self.workers = max(1, min(int(concurrency or 1), len(instances)))
         self.clock = clock
@@ -246,10 +271,13 @@ class _Reserver(object):
         self.timeout = timeout
         #: hostname -> allocation id of every live allocation we created.
         self.created = {}
-        #: existing entries for hostnames another client allocated first.
+        #: entries (with ``state``) for hostnames whose allocation another
+        #: client made first; they are reserved all the same.
         self.taken = []
         #: report lines about re-plans.
         self.replanned = []
+        #: hostname -> planned node view of the current attempt.
+        self.planned = {}
         #: hostnames whose creation Ironic answered with 503 (busy).
         self.throttled = []
 
@@ -281,6 +309,7 @@ class _Reserver(object):
 
     def _replan(self, hostnames, attempt, text):
         nodes = list_nodes(self.conn)
+        self.names.update((node['uuid'], node['name']) for node in nodes)
         salt = '%s/%d' % (','.join(sorted(self.by_host)), attempt)
         planned = placement.plan([self.by_host[h] for h in hostnames], nodes,
                                  salt=salt)
@@ -294,9 +323,13 @@ class _Reserver(object):
     def _create(self, host, node):
         """Create one allocation; ``(allocation, None)`` or ``(None, error)``.
 
-        HTTP 503 means the conductor has no free worker (Ironic then keeps
-        the allocation, stuck in ``allocating``): it is deleted and created
-        again after a pause, until the deadline.
+        HTTP 503 means the conductor has no free worker, and after a 500
+        Ironic may have stored the allocation too (it then stays
+        ``allocating`` for ever): it is deleted by name and created again
+        after a pause, until the deadline. No answer at all (a dropped
+        connection, a timeout, a gateway error) means the request may
+        have arrived: the allocation is read back by name and used when
+        it exists, else created again. HTTP 409 is the caller's.
         """
         req = node_filters.requirements(self.by_host[host])
         delay = THROTTLE_DELAY
@@ -306,28 +339,52 @@ class _Reserver(object):
                     name=host, resource_class=req.resource_class,
                     traits=sorted(req.traits),
                     candidate_nodes=[node['uuid']])
-            except sdk_exc.HttpException as exc:
-                status = exc.status_code or 0
-                if status < 500:
+            except api.ERRORS as exc:
+                status = getattr(exc, 'status_code', None) or 0
+                if 400 <= status < 500 or not api.is_transient(exc):
                     return None, exc
-                # Ironic may have stored it before failing; no one else
-                # uses our hostname (checked before), so delete by name.
-                self._delete(host)
-                if status != 503 or self.clock() + delay >= self.deadline:
+                if status in _STUCK_STATUSES:
+                    # No one else uses our hostname (checked before).
+                    self._delete(host)
+                else:
+                    found = self._read_back(host, node)
+                    if found is not None:
+                        return found, None
+                if self.clock() + delay >= self.deadline:
                     return None, exc
-                LOG.debug('%s: Ironic is busy (%s); retrying in %.1fs',
-                          host, exc, delay)
-                self.throttled.append(host)
+                LOG.debug('%s: %s; creating the allocation again in %.1fs',
+                          host, api.describe(exc), delay)
+                if status == 503:
+                    self.throttled.append(host)
                 self.sleep(delay)
                 delay = min(delay * 2, THROTTLE_DELAY_MAX)
                 continue
-            except sdk_exc.SDKException as exc:
-                # No answer (e.g. a timeout): the request may have arrived.
-                self._delete(host)
-                return None, exc
             # Recorded at once, so a failure anywhere later releases it.
             self.created[host] = alloc.id
             return alloc, None
+
+    def _read_back(self, host, node):
+        """The allocation named ``host``, if a lost request created it.
+
+        One made for our planned node is taken as ours (released on
+        failure like one we saw created); None when there is none.
+        """
+        try:
+            alloc = api.retry(self.conn.baremetal.get_allocation, host,
+                              fields=list(ALLOCATION_FIELDS)
+                              + ['candidate_nodes'],
+                              what='reading back allocation %s' % host)
+        except sdk_exc.NotFoundException:
+            return None
+        except api.ERRORS as exc:
+            LOG.warning('%s: cannot read back the allocation: %s', host,
+                        api.describe(exc))
+            return None
+        if list(alloc.candidate_nodes or ()) == [node['uuid']]:
+            LOG.info('%s: allocation %s was created although its answer '
+                     'was lost', host, alloc.id)
+            self.created[host] = alloc.id
+        return alloc
 
     def _attempt(self, todo, done):
         """Create and wait for allocations; ``{hostname: error}`` refused.
@@ -341,23 +398,26 @@ class _Reserver(object):
         queue = collections.deque(sorted(todo, key=placement.natural_key))
         interval = POLL_INTERVAL
 
+        self.planned = todo
+
         def create(host):
             return (host,) + self._create(host, todo[host])
 
         with futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
             while True:
                 waiting = [host for host, alloc in pending.items()
-                           if alloc.state == 'allocating']
+                           if alloc.state == states.ALLOCATING]
                 room = min(self.workers - len(waiting), len(queue))
                 if room > 0:
                     batch = [queue.popleft() for _ in range(room)]
                     for host, alloc, error in pool.map(create, batch):
+                        if alloc is None and isinstance(
+                                error, sdk_exc.ConflictException):
+                            alloc = self._conflict(host, error, failures)
                         if alloc is not None:
                             pending[host] = alloc
-                        elif isinstance(error, sdk_exc.ConflictException):
-                            self._conflict(host, error, failures)
-                        else:
-                            failures[host] = str(error)
+                        elif host not in failures:
+                            failures[host] = api.describe(error)
                     continue
                 if not waiting:
                     break
@@ -376,51 +436,59 @@ class _Reserver(object):
                                    POLL_INTERVAL_MAX)
 
         for host, alloc in pending.items():
-            if alloc.state == 'active':
-                done[host] = _entry(host, todo[host], alloc.id)
+            if alloc.state == states.ALLOCATION_ACTIVE:
+                done[host] = _entry(host, alloc.node_id,
+                                    self.names.get(alloc.node_id), alloc.id)
             else:
                 failures[host] = alloc.last_error or 'allocation failed'
                 LOG.info('%s: allocation %s for node %s failed: %s', host,
                          alloc.id, node_filters.label(todo[host]),
                          failures[host])
-                self._delete(host, self.created.pop(host))
+                self.created.pop(host, None)
+                self._delete(host, alloc.id)
         return failures
 
     def _poll(self, pending):
         """One allocation listing; update ``pending``; True if any ended."""
         ours = {alloc.id: host for host, alloc in pending.items()
-                if alloc.state == 'allocating'}
+                if alloc.state == states.ALLOCATING}
         ended = False
         for alloc in _list_allocations(self.conn):
             host = ours.get(alloc.id)
             if host is not None:
                 pending[host] = alloc
-                ended = ended or alloc.state != 'allocating'
+                ended = ended or alloc.state != states.ALLOCATING
         return ended
 
     def _conflict(self, host, error, failures):
-        """HTTP 409 on creation: usually the name is already taken."""
-        try:
-            alloc = self.conn.baremetal.get_allocation(
-                host, fields=list(ALLOCATION_FIELDS))
-        except sdk_exc.NotFoundException:
-            failures[host] = str(error)
-            return
-        LOG.warning('%s: allocation %s appeared meanwhile (another client?); '
-                    'not creating a second one', host, alloc.id)
-        self.taken.append({'hostname': host, 'node': alloc.node_id,
-                           'node_name': None, 'allocation': alloc.id,
-                           'state': alloc.state})
+        """HTTP 409 on creation: usually the name is already taken.
+
+        By this run's own request whose answer was lost, or by another
+        run of the same request: either way the allocation is used (and
+        polled like ours), never created twice and never dropped.
+        """
+        alloc = self._read_back(host, self.planned[host])
+        if alloc is None:
+            failures[host] = api.describe(error)
+            return None
+        if host not in self.created:
+            LOG.warning('%s: allocation %s appeared meanwhile (another '
+                        'client?); using it', host, alloc.id)
+            self.taken.append(dict(
+                _entry(host, alloc.node_id, self.names.get(alloc.node_id),
+                       alloc.id), state=alloc.state))
+        return alloc
 
     def _delete(self, host, allocation=None):
         """Delete one allocation (by id, else by the hostname); log errors."""
         try:
-            self.conn.baremetal.delete_allocation(allocation or host,
-                                                  ignore_missing=True)
+            api.retry(self.conn.baremetal.delete_allocation,
+                      allocation or host, ignore_missing=True,
+                      what='deleting allocation %s' % (allocation or host))
             return True
-        except sdk_exc.SDKException as exc:
+        except api.ERRORS as exc:
             LOG.error('%s: could not delete allocation %s: %s', host,
-                      allocation or host, exc)
+                      allocation or host, api.describe(exc))
             return False
 
     def release_all(self):
@@ -441,36 +509,63 @@ class _Reserver(object):
 
 
 def release_nodes(conn, reservations, concurrency=20):
-    """Delete the allocations of ``reservations``; gone ones are fine.
+    """Release reservations whose deploy never started.
 
-    :param reservations: entries with ``allocation`` (or at least
-        ``hostname``, the allocation's name), e.g. from ``pick_nodes``.
-    :returns: ``{'released': [hostname or allocation]}``.
-    :raises: ReservationError naming every allocation Ironic refused to
-        delete (e.g. its node is active: undeploy it instead), after
-        trying all of them.
+    For the workflow's clean-up after its deploy step failed as a whole
+    (an executor lost, say): a reservation whose node is still
+    ``available`` loses its allocation and any ``instance_info`` a
+    half-done deploy set; a node whose deploy did start (deploying,
+    active) is left alone (a re-run waits for it), and a failed one is
+    undeployed, which releases it too. Gone allocations are fine.
+
+    :param reservations: entries with ``hostname`` (the allocation's
+        name) and, when known, ``allocation`` and ``node``.
+    :returns: ``{'released': [hostname...], 'left': [hostname...]}``.
+    :raises: ReservationError naming every reservation that could not be
+        released, after trying all of them.
     """
-    targets = [(item.get('hostname') or item['allocation'],
-                item.get('allocation') or item['hostname'])
-               for item in reservations]
-    if not targets:
-        return {'released': []}
-
-    def delete(target):
-        try:
-            conn.baremetal.delete_allocation(target[1], ignore_missing=True)
-        except sdk_exc.SDKException as exc:
-            return '%s: allocation %s: %s' % (target[0], target[1], exc)
-        return None
-
-    workers = max(1, min(int(concurrency or 1), len(targets)))
+    if not reservations:
+        return {'released': [], 'left': []}
+    node_ids = {item['node'] for item in reservations if item.get('node')}
+    nodes = polling.list_nodes(conn, node_ids) if node_ids else {}
+    workers = max(1, min(int(concurrency or 1), len(reservations)))
     with futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        errors = list(pool.map(delete, targets))
-    failed = [error for error in errors if error]
+        outcomes = list(pool.map(
+            lambda item: _release_one(conn, item, nodes.get(item.get(
+                'node'))), reservations))
+    failed = [text for done, text in outcomes if done is None]
     if failed:
         raise exceptions.ReservationError(
-            'Could not release %d of %d allocation(s): %s'
-            % (len(failed), len(targets), '; '.join(failed)))
-    released = [target[0] for target in targets]
-    LOG.info('Released %d allocation(s)', len(released))
-    return {'released': released}
+            'Could not release %d of %d reservation(s): %s'
+            % (len(failed), len(reservations), '; '.join(failed)))
+    released = [text for done, text in outcomes if done]
+    left = [text for done, text in outcomes if done is False]
+    LOG.info('Released %d reservation(s), left %d deploying', len(released),
+             len(left))
+    return {'released': released, 'left': left}
+
+
+def _release_one(conn, item, node):
+    """``(True, host)`` released, ``(False, host)`` left, ``(None, error)``."""
+    host = item.get('hostname') or item['allocation']
+    target = item.get('allocation') or item['hostname']
+    state = node.provision_state if node is not None else None
+    try:
+        if state in states.DEPLOY_IN_PROGRESS or state == states.ACTIVE:
+            LOG.info('%s: node %s is %s; not releasing it', host,
+                     polling.node_label(node), state)
+            return False, host
+        if state in states.DEPLOY_FAILED:
+            api.set_provision_state(conn, node.id, 'deleted')
+            return True, host
+        if node is not None and (node.instance_info or {}).get(
+                'display_name') == host:
+            api.retry(conn.baremetal.patch_node, node.id, [
+                {'op': 'replace', 'path': '/instance_info', 'value': {}}],
+                what='clearing instance_info of %s' % node.id)
+        api.retry(conn.baremetal.delete_allocation, target,
+                  ignore_missing=True, what='deleting allocation %s' % target)
+    except api.ERRORS as exc:
+        return None, '%s: allocation %s: %s' % (host, target,
+                                                api.describe(exc))
+    return True, host

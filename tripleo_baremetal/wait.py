@@ -10,15 +10,15 @@ as existing instances instead of deploying them twice.
 
 import logging
 
-from openstack import exceptions as sdk_exc
-
+from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import polling
+from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)
 
-FAILED_STATES = frozenset(['deploy failed', 'error'])
+FAILED_STATES = states.DEPLOY_FAILED
 
 
 def _describe(instance, node):
@@ -32,21 +32,27 @@ def _describe(instance, node):
 
 
 def _release_failed(conn, failed):
+    """Undeploy failed nodes: tear-down also drops their allocations."""
     for instance in failed:
         try:
-            conn.baremetal.set_node_provision_state(instance['node'],
-                                                    'deleted')
-        except sdk_exc.SDKException as exc:
+            api.set_provision_state(conn, instance['node'], 'deleted')
+        except api.ERRORS as exc:
+            # A re-run finds the node failed and undeploys it then.
             LOG.warning('%s: could not undeploy failed node %s: %s',
-                        instance['hostname'], instance['node'], exc)
+                        instance['hostname'], instance['node'],
+                        api.describe(exc))
 
 
 def wait_for_deploy(conn, instances, timeout=None, max_fail_percentage=0,
-                    conf=None, on_change=None):
+                    conf=None, on_change=None, not_started=()):
     """Wait until ``instances`` (with ``node`` set) are deployed.
 
     :param max_fail_percentage: share of instances (0-100) allowed to fail
-        while the run still counts as a success.
+        while the run still counts as a success; the share is of
+        ``instances`` and ``not_started`` together.
+    :param not_started: instances (with ``hostname`` and ``error``) whose
+        deploy could not even start; they count as failures and are
+        listed in ``failed``.
     :param on_change: optional ``on_change(instance, node)`` called when a
         node's provision state changes (progress display).
     :returns: ``{'instances': [active...], 'failed': [...]}``; each failed
@@ -57,36 +63,41 @@ def wait_for_deploy(conn, instances, timeout=None, max_fail_percentage=0,
     options = baremetal_conf.get_conf(conf)
     timeout = timeout or options.deploy_timeout
     by_node = {inst['node']: inst for inst in instances}
-    allowed = int(len(instances) * (max_fail_percentage or 0) / 100)
+    not_started = [dict(inst) for inst in not_started]
+    total = len(instances) + len(not_started)
+    allowed = int(total * (max_fail_percentage or 0) / 100)
     last_state = {}
 
     def is_done(nodes):
-        states = {}
+        seen = {}
         for node_id, instance in by_node.items():
             node = nodes.get(node_id)
             state = node.provision_state if node else None
-            states[node_id] = state
+            seen[node_id] = state
             if on_change and last_state.get(node_id) != state:
                 on_change(instance, node)
-        last_state.update(states)
-        failed = [n for n, state in states.items()
+        last_state.update(seen)
+        failed = [n for n, state in seen.items()
                   if state in FAILED_STATES or state is None]
-        if len(failed) > allowed:
+        if len(failed) + len(not_started) > allowed:
             return True
-        return all(state == 'active' or state in FAILED_STATES
-                   or state is None for state in states.values())
+        return all(state == states.ACTIVE or state in FAILED_STATES
+                   or state is None for state in seen.values())
 
-    nodes, done = polling.poll_nodes(
-        conn, list(by_node), is_done, timeout,
-        interval=options.poll_interval,
-        max_interval=options.poll_interval_max)
+    if by_node:
+        nodes, done = polling.poll_nodes(
+            conn, list(by_node), is_done, timeout,
+            interval=options.poll_interval,
+            max_interval=options.poll_interval_max)
+    else:
+        nodes, done = {}, True
 
     active, failed, pending = [], [], []
     for node_id, instance in by_node.items():
         node = nodes.get(node_id)
         state = node.provision_state if node else None
         entry = dict(instance, provision_state=state)
-        if state == 'active':
+        if state == states.ACTIVE:
             active.append(entry)
         elif state in FAILED_STATES or node is None:
             entry['error'] = _describe(instance, node)
@@ -95,17 +106,18 @@ def wait_for_deploy(conn, instances, timeout=None, max_fail_percentage=0,
             pending.append((entry, node))
 
     _release_failed(conn, [inst for inst in failed if inst['provision_state']])
+    failed = not_started + failed
     if not done:
         raise exceptions.DeployError(
             'timed out after %ss waiting for %d of %d node(s): %s%s'
-            % (timeout, len(pending), len(instances),
+            % (timeout, len(pending), total,
                '; '.join(_describe(inst, node) for inst, node in pending),
                ''.join('; %s' % inst['error'] for inst in failed)))
     if len(failed) > allowed:
         raise exceptions.DeployError(
             '%d of %d deploy(s) failed (max_fail_percentage %s allows %d); '
             'failed nodes were undeployed and released: %s'
-            % (len(failed), len(instances), max_fail_percentage or 0,
+            % (len(failed), total, max_fail_percentage or 0,
                allowed, '; '.join(inst['error'] for inst in failed)))
     for inst in failed:
         LOG.warning('Tolerated failure: %s', inst['error'])

@@ -19,9 +19,11 @@ WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
 
 
 def make_conf():
-    return baremetal_conf.standalone_conf(poll_interval=0.1,
-                                          poll_interval_max=0.5,
-                                          undeploy_timeout=120)
+    # The test images live in a temporary directory: let file:// URLs
+    # point there, as an operator would set file_url_allowed_paths.
+    return baremetal_conf.standalone_conf(
+        poll_interval=0.1, poll_interval_max=0.5, undeploy_timeout=120,
+        file_url_allowed_paths=['/var/lib/ironic', tempfile.gettempdir()])
 
 
 class ProvisioningTest(base.IronicTestCase):
@@ -276,7 +278,8 @@ class ProvisioningTest(base.IronicTestCase):
         instances = roles.expand_roles([{
             'name': 'Compute', 'count': 2,
             'defaults': {'profile': 'compute', 'image': image}}])['instances']
-        instances[1]['image'] = {'href': self.url('no-such.raw')}
+        # Its config drive cannot be built: the deploy does not start.
+        instances[1]['config_drive']['meta_data'] = {'uuid': 'not-a-node'}
         result = provision.deploy_instances(self.conn, instances, timeout=60,
                                             max_fail_percentage=50,
                                             conf=self.conf)
@@ -284,7 +287,8 @@ class ProvisioningTest(base.IronicTestCase):
                          [i['hostname'] for i in result['new_instances']])
         self.assertEqual(['overcloud-novacompute-1'],
                          [i['hostname'] for i in result['failed']])
-        self.assertIn('no-such.raw', result['failed'][0]['error'])
+        self.assertIn('may not set uuid', result['failed'][0]['error'])
+        self.assertNotIn('config_drive', result['failed'][0])
         self.assertEqual(['overcloud-novacompute-0'],
                          [a.name for a in self.conn.baremetal.allocations()])
 

@@ -488,7 +488,11 @@ class PickNodesTest(unittest.TestCase):
                            'node_name': 'cmp-node-0',
                            'allocation': self.baremetal._find('compute-0').id,
                            'state': 'active'}], result['existing'])
-        self.assertEqual({'compute-1': 'cmp-node-1'}, result['plan'])
+        # Not created twice, and not dropped: it is reserved all the same.
+        self.assertEqual({'compute-0': 'cmp-node-0',
+                          'compute-1': 'cmp-node-1'}, result['plan'])
+        self.assertEqual(['compute-0', 'compute-1'],
+                         [r['hostname'] for r in result['reservations']])
         self.assertEqual(1, self.baremetal.calls['create_allocation'])
 
     def test_failed_allocation_of_earlier_run_is_replaced(self):
@@ -503,7 +507,7 @@ class PickNodesTest(unittest.TestCase):
                          [r['hostname'] for r in result['reservations']])
         self.assertNotIn('old', self.baremetal.allocs)
 
-    def test_name_taken_meanwhile_is_reported_as_existing(self):
+    def test_name_taken_meanwhile_is_reserved_not_dropped(self):
         original = self.baremetal.create_allocation
 
         def create(**kwargs):
@@ -512,8 +516,10 @@ class PickNodesTest(unittest.TestCase):
             return original(**kwargs)
         self.baremetal.create_allocation = create
         result = self.pick([inst('compute-0'), inst('compute-1')])
-        self.assertEqual(['compute-0'],
-                         [r['hostname'] for r in result['reservations']])
+        self.assertEqual([('compute-0', 'cmp-node-0'),
+                          ('compute-1', 'cmp-node-5')],
+                         [(r['hostname'], r['node_name'])
+                          for r in result['reservations']])
         self.assertEqual([('compute-1', 'cmp-node-5')],
                          [(e['hostname'], e['node_name'])
                           for e in result['existing']])
@@ -536,7 +542,8 @@ class ReleaseNodesTest(unittest.TestCase):
             {'hostname': 'a', 'allocation': self.baremetal._find('a').id},
             {'hostname': 'b'},
             {'hostname': 'gone', 'allocation': 'no-such-allocation'}])
-        self.assertEqual({'released': ['a', 'b', 'gone']}, result)
+        self.assertEqual({'released': ['a', 'b', 'gone'], 'left': []},
+                         result)
         self.assertEqual({}, dict(self.baremetal.allocs))
 
     def test_refused_release_is_reported_after_trying_all(self):
@@ -544,11 +551,11 @@ class ReleaseNodesTest(unittest.TestCase):
         with self.assertRaises(exceptions.ReservationError) as ctx:
             reservation.release_nodes(self.conn, [{'hostname': 'a'},
                                                   {'hostname': 'b'}])
-        self.assertIn('Could not release 1 of 2 allocation(s): a: '
+        self.assertIn('Could not release 1 of 2 reservation(s): a: '
                       'allocation a: node is active', str(ctx.exception))
         self.assertEqual(['a'], [alloc.name for alloc
                                  in self.baremetal.allocs.values()])
 
     def test_empty(self):
-        self.assertEqual({'released': []},
+        self.assertEqual({'released': [], 'left': []},
                          reservation.release_nodes(self.conn, []))

@@ -353,6 +353,11 @@ class FaultProxy:
         self._handlers = {}
         self.reset_stats()
 
+    def reseed(self, seed):
+        """Start a new random sequence, e.g. for the next scenario."""
+        with self._lock:
+            self._random = random.Random(seed)
+
     @property
     def share(self):
         """Probability (0 to 1) that a request gets a fault."""
