@@ -6,16 +6,24 @@ caller's Keystone token when the context has one, else the
 ``[tripleo_baremetal]`` options of the executor's configuration), calls
 one core function and returns its result. A failure the core explains
 comes back as ``Result(error=message)`` so that the workflow can put the
-message in the execution's ``state_info``; nothing else is added to
-outputs, so no secret leaves an action unless the caller passed it in.
+message in the execution's ``state_info``, except per-node deploy
+failures, which ``deploy_node`` returns as a result with ``error`` so
+that one failed item does not fail the whole ``with-items`` step (the
+wait step applies ``max_fail_percentage`` to them).
+
+Secrets: an instance's ``config_drive`` (cloud-config passwords, meta
+data) leaves ``expand_roles`` separately, as ``config_drives``, and is
+given to ``deploy_node`` alone (it builds the drive) and
+``build_configdrive``; no other action takes or returns it.
 """
 
 import functools
 import logging
 
 from mistral_lib import actions
-from openstack import exceptions as sdk_exc
 
+from tripleo_baremetal import api
+from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import configdrive
 from tripleo_baremetal import connection
 from tripleo_baremetal import deploy
@@ -39,10 +47,10 @@ def _errors_as_result(run):
         except exceptions.BaremetalError as exc:
             LOG.error('%s failed: %s', type(self).__name__, exc)
             return actions.Result(error=str(exc))
-        except sdk_exc.SDKException as exc:
+        except api.ERRORS as exc:
             LOG.error('%s failed with an API error: %s',
-                      type(self).__name__, exc)
-            return actions.Result(error='API error: %s' % exc)
+                      type(self).__name__, api.describe(exc))
+            return actions.Result(error='API error: %s' % api.describe(exc))
         except Exception as exc:
             # A bug or an unexpected library error: keep the traceback in
             # the executor's log, give the workflow a readable message.
@@ -72,14 +80,18 @@ class ExpandRoles(actions.Action):
             self.roles, stackname=self.stackname,
             role_net_port_id_map=self.role_net_port_id_map,
             role_ctlplane_port_map=self.role_ctlplane_port_map,
-            default_image=self.default_image)
+            default_image=self.default_image,
+            file_url_allowed_paths=baremetal_conf.get_conf(
+            ).file_url_allowed_paths)
         if self.provisioned:
             instances = [inst for inst in result['instances']
                          if inst['managed']]
         else:
             instances = [inst for inst in result['unprovisioned']
                          if inst['managed']]
+        instances, drives = configdrive.split_secrets(instances)
         return {'instances': instances,
+                'config_drives': drives if self.provisioned else {},
                 'environment': result['environment'],
                 'warnings': result['warnings']}
 
@@ -93,8 +105,22 @@ class CheckExistingInstances(actions.Action):
 
     @_errors_as_result
     def run(self, context):
-        return existing.check_existing_instances(
+        result = existing.check_existing_instances(
             connection.get_connection(context), self.instances)
+        result['not_found'] = [configdrive.without_secrets(inst)
+                               for inst in result['not_found']]
+        for item in result['reserved']:
+            item['instance'] = configdrive.without_secrets(item['instance'])
+        return result
+
+
+def _attach_instances(reservations, instances):
+    """Give each reservation its instance, as ``deploy_node`` takes it."""
+    by_host = {}
+    for instance in instances:
+        by_host.setdefault(instance['hostname'], instance)
+    for item in reservations:
+        item['instance'] = by_host[item['hostname']]
 
 
 class PickNodes(actions.Action):
@@ -114,20 +140,24 @@ class PickNodes(actions.Action):
             connection.get_connection(context), self.instances,
             concurrency=self.concurrency, dry_run=self.dry_run,
             timeout=self.timeout)
-        by_host = {inst['hostname']: inst for inst in self.instances}
-        for item in result['reservations']:
-            item['instance'] = by_host[item['hostname']]
+        _attach_instances(result['reservations'],
+                          [configdrive.without_secrets(inst)
+                           for inst in self.instances])
         return result
 
 
 class BuildConfigDrive(actions.Action):
-    """Build one config drive (gzip+base64) for an instance on a node."""
+    """Build one config drive (gzip+base64) for an instance on a node.
+
+    The network data comes from the instance's ports, as ``deploy_node``
+    builds it, unless ``network_data`` is given.
+    """
 
     def __init__(self, instance, node, ssh_keys=None, user_name=None,
                  network_data=None, user_data=None, vendor_data=None,
-                 stackname=None):
+                 stackname=None, config_drive=None):
         super().__init__()
-        self.instance = instance
+        self.instance = _with_drive(instance, config_drive)
         self.node = node
         self.ssh_keys = ssh_keys or []
         self.user_name = user_name
@@ -138,23 +168,35 @@ class BuildConfigDrive(actions.Action):
 
     @_errors_as_result
     def run(self, context):
+        conn = connection.get_connection(context)
         # The node UUID becomes the instance ID: resolve a name first.
-        node = connection.get_connection(context).baremetal.get_node(
-            self.node, fields=['uuid'])
-        return configdrive.build_configdrive(
-            self.instance, node.id, ssh_keys=self.ssh_keys,
+        node = conn.baremetal.get_node(self.node)
+        return deploy.build_drive(
+            conn, self.instance, node, ssh_keys=self.ssh_keys,
             user_name=self.user_name, network_data=self.network_data,
             user_data=self.user_data, vendor_data=self.vendor_data,
             stackname=self.stackname)
 
 
+def _with_drive(instance, config_drive):
+    if config_drive:
+        return dict(instance, config_drive=config_drive)
+    return instance
+
+
 class DeployNode(actions.Action):
-    """Deploy an instance on its reserved node (does not wait)."""
+    """Deploy an instance on its reserved node (does not wait).
+
+    A failure of this node is a result with ``error`` (its node was
+    released), not an action error: ``wait_for_deploy`` counts it against
+    ``max_fail_percentage``.
+    """
 
     def __init__(self, instance, node, allocation=None, configdrive=None,
-                 ssh_keys=None, user_name=None, stackname=None):
+                 ssh_keys=None, user_name=None, stackname=None,
+                 config_drive=None):
         super().__init__()
-        self.instance = instance
+        self.instance = _with_drive(instance, config_drive)
         self.node = node
         self.allocation = allocation
         self.configdrive = configdrive
@@ -162,8 +204,20 @@ class DeployNode(actions.Action):
         self.user_name = user_name
         self.stackname = stackname
 
-    @_errors_as_result
     def run(self, context):
+        try:
+            return self._deploy(context)
+        except Exception as exc:
+            if not isinstance(exc, exceptions.BaremetalError):
+                LOG.exception('deploy_node failed unexpectedly')
+            message = str(exc) if isinstance(
+                exc, exceptions.BaremetalError) else '%s: %s: %s' % (
+                    self.instance.get('hostname'), type(exc).__name__, exc)
+            LOG.error('%s', message)
+            return dict(configdrive.without_secrets(self.instance),
+                        error=message)
+
+    def _deploy(self, context):
         return deploy.deploy_node(
             connection.get_connection(context), self.instance, self.node,
             allocation=self.allocation, configdrive=self.configdrive,
@@ -174,18 +228,21 @@ class DeployNode(actions.Action):
 class WaitForDeploy(actions.Action):
     """Wait for deploying instances with one node listing per poll."""
 
-    def __init__(self, instances, timeout=None, max_fail_percentage=0):
+    def __init__(self, instances, timeout=None, max_fail_percentage=0,
+                 not_started=None):
         super().__init__()
         self.instances = instances
         self.timeout = timeout
         self.max_fail_percentage = max_fail_percentage
+        self.not_started = not_started or []
 
     @_errors_as_result
     def run(self, context):
         return wait.wait_for_deploy(
             connection.get_connection(context), self.instances,
             timeout=self.timeout,
-            max_fail_percentage=self.max_fail_percentage)
+            max_fail_percentage=self.max_fail_percentage,
+            not_started=self.not_started)
 
 
 class UndeployInstance(actions.Action):
@@ -222,14 +279,15 @@ class ReleaseNodes(actions.Action):
 
 
 class PopulateEnvironment(actions.Action):
-    """Add the deployed instances' ctlplane ports to the environment."""
+    """Make the environment list exactly the deployed instances."""
 
-    def __init__(self, environment, instances):
+    def __init__(self, environment, instances, failed=None):
         super().__init__()
         self.environment = environment
         self.instances = instances
+        self.failed = failed or []
 
     @_errors_as_result
     def run(self, context):
-        return environment.populate_environment(self.environment,
-                                                self.instances)
+        return environment.populate_environment(
+            self.environment, self.instances, failed=self.failed)

@@ -98,5 +98,6 @@ class WorkbookTest(unittest.TestCase):
              'ssh_user_name': 'tripleo-admin', 'timeout': 3600,
              'concurrency': 20, 'max_fail_percentage': 0}, inputs)
         self.assertEqual({'environment', 'instances', 'new_instances',
-                          'existing_instances', 'ctlplane_ips'},
+                          'existing_instances', 'failed_instances',
+                          'repaired', 'ctlplane_ips'},
                          set(workflows['deploy_roles'].get_output()))
