@@ -227,8 +227,8 @@ def check_existing_instances(conn, instances, conf=None):
     hostnames = {inst['hostname'] for inst in wanted}
     allocations = polling.settled_allocations(
         conn, hostnames, options.allocation_timeout) if wanted else {}
-    view = _Inventory(allocations, conn.baremetal.nodes(fields=list(
-        _FIELDS)))
+    view = _Inventory(allocations, list(conn.baremetal.nodes(
+        fields=list(_FIELDS))))
     found, problems, blocked = [], [], []
     for instance in wanted:
         kind, node, alloc, problem = _classify(instance, view)
