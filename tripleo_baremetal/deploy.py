@@ -31,13 +31,20 @@ REQUIRED_INTERFACES = ('boot', 'deploy', 'power', 'management')
 
 
 def check_image(instance, check_local_files=True, allowed_paths=None):
-    """Refuse an unusable image before any write. Raises InvalidInput."""
+    """Refuse an unusable image before any write. Raises InvalidInput.
+
+    :param allowed_paths: directories ``file://`` URLs may point into
+        (the conductor's ``file_url_allowed_paths``); only files there are
+        looked for on this host.
+    """
     image = instance.get('image') or {}
     problems = ['image.%s: %r %s' % problem
-                for problem in images.image_problems(image)]
+                for problem in images.image_problems(
+                    image, allowed_paths=allowed_paths)]
     if check_local_files and not problems:
         problems = ['image.%s: %r does not exist on this host' % missing
-                    for missing in images.missing_local_files(image)]
+                    for missing in images.missing_local_files(
+                        image, allowed_paths=allowed_paths)]
     if problems:
         raise exceptions.InvalidInput(
             ['%s: %s' % (instance['hostname'], problem)
