@@ -6,22 +6,51 @@ come together and make it a partition image; ``checksum`` is an md5,
 sha256 or sha512 hex digest (optionally prefixed ``sha256:`` etc.) or the
 URL of a checksums file. Checking all this locally means a typo fails
 before any node is touched, not half-way through a deploy.
+
+``file://`` URLs are checked as the Ironic conductor checks them: a path
+under ``/boot``, ``/dev``, ``/etc``, ``/proc``, ``/run`` or ``/sys`` is
+always refused, and any other must be inside one of the directories of
+its ``[conductor] file_url_allowed_paths`` (our ``[tripleo_baremetal]
+file_url_allowed_paths`` mirrors it). We also refuse ``..`` in such a
+path. Problems never quote a URL's password: values are returned with
+it masked (``redacted``).
 """
 
 import os
+import posixpath
 import re
 from urllib import parse
 
 DEFAULT_IMAGE = {'href': 'file:///var/lib/ironic/images/overcloud-full.raw'}
 
+#: The default of Ironic's ``[conductor] file_url_allowed_paths``.
+FILE_URL_ALLOWED_PATHS = ('/var/lib/ironic',)
+
+#: Directories Ironic never reads a ``file://`` image from.
+BLOCKED_PATHS = ('/boot', '/dev', '/etc', '/proc', '/run', '/sys')
+
+#: Image keys that may hold a URL, in the order they are checked.
+URL_KEYS = ('href', 'kernel', 'ramdisk', 'checksum')
+
 _URL_SCHEMES = ('http', 'https', 'file')
 _DIGEST_LENGTHS = {'md5': 32, 'sha256': 64, 'sha512': 128}
 _HEX = re.compile(r'^[0-9a-fA-F]+$')
+_USERINFO = re.compile(r'^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*):[^/@]*@')
+
+
+def redacted(url):
+    """``url`` with the password of its user info masked."""
+    if not isinstance(url, str):
+        return url
+    return _USERINFO.sub(r'\1:***@', url)
 
 
 def url_problem(url):
     """Why ``url`` is not a usable image URL, or None."""
-    parsed = parse.urlparse(url)
+    try:
+        parsed = parse.urlparse(url)
+    except ValueError:
+        return 'is not a valid URL'
     if parsed.scheme not in _URL_SCHEMES:
         return 'is not an http, https or file URL'
     if parsed.scheme == 'file':
@@ -38,8 +67,8 @@ def checksum_problem(checksum):
         return url_problem(checksum)
     algorithm, sep, digest = checksum.rpartition(':')
     if sep and algorithm not in _DIGEST_LENGTHS:
-        return ('has an unknown algorithm prefix %r (use md5, sha256 or '
-                'sha512)' % algorithm)
+        return ('has an unknown algorithm prefix before ":" (use md5, '
+                'sha256 or sha512)')
     allowed = ([_DIGEST_LENGTHS[algorithm]] if sep
                else sorted(_DIGEST_LENGTHS.values()))
     if not _HEX.match(digest) or len(digest) not in allowed:
@@ -48,29 +77,88 @@ def checksum_problem(checksum):
     return None
 
 
-def image_problems(image):
-    """List ``(key, value, problem)`` for everything wrong with ``image``."""
+def _normal_dirs(allowed_paths):
+    if allowed_paths is None:
+        allowed_paths = FILE_URL_ALLOWED_PATHS
+    return [posixpath.normpath(path) for path in allowed_paths
+            if path and path.startswith('/')]
+
+
+def _inside(path, directory):
+    return path == directory or path.startswith(directory.rstrip('/') + '/')
+
+
+def _file_paths(url):
+    """The path of a ``file://`` URL as given and percent-decoded."""
+    path = parse.urlparse(url).path
+    return [path, parse.unquote(path)]
+
+
+def file_url_problem(url, allowed_paths=None):
+    """Why the Ironic conductor will refuse to read a ``file://`` URL.
+
+    :param allowed_paths: the conductor's ``file_url_allowed_paths``
+        (None: ``FILE_URL_ALLOWED_PATHS``; empty: no file URL at all).
+    :returns: the problem, or None (also for other URLs).
+    """
+    if url_problem(url) or parse.urlparse(url).scheme != 'file':
+        return None
+    dirs = _normal_dirs(allowed_paths)
+    where = ('([tripleo_baremetal] file_url_allowed_paths, which must match '
+             'the conductor\'s [conductor] file_url_allowed_paths)')
+    if not dirs:
+        return ('is a file URL, but file URLs are disabled: no directory '
+                'is allowed %s' % where)
+    paths = _file_paths(url)
+    for path in paths:
+        if '..' in path.split('/'):
+            return 'must not contain ".." (Ironic refuses such file URLs)'
+        for blocked in BLOCKED_PATHS:
+            if _inside(path, blocked):
+                return ('is under %s, which Ironic never reads file URLs '
+                        'from' % blocked)
+    for path in paths:
+        if not any(_inside(path, directory) for directory in dirs):
+            return ('is not inside the directories the Ironic conductor may '
+                    'read file URLs from: %s %s'
+                    % (', '.join(dirs), where))
+    return None
+
+
+def _url_problems(image, allowed_paths):
+    problems = []
+    for key in URL_KEYS:
+        value = image.get(key)
+        if not value:
+            continue
+        if key == 'checksum':
+            problem = checksum_problem(value)
+        else:
+            problem = url_problem(value)
+        problem = problem or file_url_problem(value, allowed_paths)
+        if problem:
+            problems.append((key, redacted(value), problem))
+    return problems
+
+
+def image_problems(image, allowed_paths=None):
+    """List ``(key, value, problem)`` for everything wrong with ``image``.
+
+    :param allowed_paths: directories ``file://`` URLs may point into
+        (None: ``FILE_URL_ALLOWED_PATHS``).
+    :returns: values with any URL password masked, for messages.
+    """
     problems = []
     href = image.get('href')
     if not href:
         problems.append(('href', href, 'is required'))
-    for key in ('href', 'kernel', 'ramdisk'):
-        value = image.get(key)
-        if value:
-            problem = url_problem(value)
-            if problem:
-                problems.append((key, value, problem))
+    problems.extend(_url_problems(image, allowed_paths))
     if bool(image.get('kernel')) != bool(image.get('ramdisk')):
         missing = 'ramdisk' if image.get('kernel') else 'kernel'
         problems.append((missing, image.get(missing),
                          'is required when %s is set (a partition image '
                          'needs both)' % ('kernel' if missing == 'ramdisk'
                                           else 'ramdisk')))
-    checksum = image.get('checksum')
-    if checksum:
-        problem = checksum_problem(checksum)
-        if problem:
-            problems.append(('checksum', checksum, problem))
     return problems
 
 
@@ -79,17 +167,25 @@ def is_whole_disk(image):
     return not (image.get('kernel') and image.get('ramdisk'))
 
 
-def missing_local_files(image):
+def missing_local_files(image, allowed_paths=None):
     """The ``file://`` paths of ``image`` that do not exist on this host.
 
-    Only meaningful where the Ironic conductor shares this file system
-    (the undercloud), which the caller decides.
+    Only paths the conductor may read (``file_url_problem`` finds nothing
+    wrong with them) are looked at: the answer must not tell whether a
+    file exists anywhere else on this host. Only meaningful where the
+    Ironic conductor shares this file system (the undercloud), which the
+    caller decides.
+
+    :returns: ``[(key, value)]``, values with any password masked.
     """
     missing = []
-    for key in ('href', 'kernel', 'ramdisk', 'checksum'):
-        value = image.get(key) or ''
-        if value.startswith('file://'):
-            path = parse.unquote(parse.urlparse(value).path)
-            if not os.path.exists(path):
-                missing.append((key, value))
+    for key in URL_KEYS:
+        value = image.get(key)
+        if (not isinstance(value, str) or url_problem(value)
+                or parse.urlparse(value).scheme != 'file'
+                or file_url_problem(value, allowed_paths)):
+            continue
+        path = parse.unquote(parse.urlparse(value).path)
+        if not os.path.exists(path):
+            missing.append((key, redacted(value)))
     return missing
