@@ -156,7 +156,8 @@ def retry(call, *args, what='API call', attempts=5, delay=0.5,
             pause = min(max(pause, 0.05) * 2, MAX_DELAY)
 
 
-def set_provision_state(conn, node_id, target, what=None, **body):
+def set_provision_state(conn, node_id, target, what=None, attempts=5,
+                        delay=0.5, **body):
     """Request provision ``target`` for a node: one PUT, no read-back.
 
     The SDK's ``set_node_provision_state`` reads the whole node again
@@ -165,6 +166,8 @@ def set_provision_state(conn, node_id, target, what=None, **body):
     retry is refused because the first request did arrive (HTTP 400/409:
     the node is already on its way), the caller reads the node back.
 
+    :param attempts: retries of transient errors (``retry``).
+    :param delay: first pause between two tries.
     :param body: more of the request body, e.g. ``configdrive``.
     :raises: one of ``ERRORS``.
     """
@@ -177,4 +180,4 @@ def set_provision_state(conn, node_id, target, what=None, **body):
             microversion=PROVISION_MICROVERSION)
         sdk_exc.raise_from_response(response, error_message=what)
 
-    retry(send, what=what)
+    retry(send, what=what, attempts=attempts, delay=delay)

@@ -10,8 +10,6 @@ ends as soon as the caller's check says so.
 import logging
 import time
 
-from openstack import exceptions as sdk_exc
-
 from tripleo_baremetal import api
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import states
@@ -82,27 +80,6 @@ def poll_nodes(conn, node_ids, is_done, timeout, interval=1.0,
                   len(node_ids))
         sleep(min(interval, remaining))
         interval = min(interval * 2, max_interval)
-
-
-def retry_while_locked(call, *args, timeout=60.0, interval=0.5,
-                       clock=time.monotonic, sleep=time.sleep, **kwargs):
-    """Call ``call(*args, **kwargs)``, retrying while the node is locked.
-
-    Ironic answers 409 "Node ... is locked by host ..." while its
-    conductor works on a node (a deploy step, a power action). The SDK's
-    own 409 retries are off on our connections because most conflicts
-    are real; this retries only the lock, for at most ``timeout`` seconds.
-    """
-    deadline = clock() + timeout
-    while True:
-        try:
-            return call(*args, **kwargs)
-        except sdk_exc.ConflictException as exc:
-            if 'is locked' not in str(exc) or clock() >= deadline:
-                raise
-            LOG.debug('Node locked, retrying in %.1fs: %s', interval, exc)
-            sleep(interval)
-            interval = min(interval * 2, 5.0)
 
 
 def settled_allocations(conn, hostnames, timeout, clock=time.monotonic,

@@ -34,7 +34,6 @@ import collections
 import logging
 import time
 
-from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
@@ -45,8 +44,6 @@ from tripleo_baremetal import states
 LOG = logging.getLogger(__name__)
 
 #: Ironic API version of the provision request.
-PROVISION_MICROVERSION = '1.56'
-
 #: Free nodes: nothing is deployed on them.
 DONE_STATES = states.NOT_DEPLOYED
 #: States a deploy (or rebuild, or undeploy) leaves by itself: wait for
@@ -326,18 +323,10 @@ class _Run(object):
 
     def request_deleted(self, node_id):
         """One PUT: the SDK's call would read the node back (one more GET)."""
-        what = 'undeploy of node %s' % node_id
-
-        def send():
-            response = self.conn.baremetal.put(
-                'nodes/%s/states/provision' % node_id,
-                json={'target': 'deleted'},
-                microversion=PROVISION_MICROVERSION)
-            sdk_exc.raise_from_response(
-                response, error_message='Failed to request undeploy of '
-                'node %s' % node_id)
-
-        self.retry(send, what=what)
+        api.set_provision_state(self.conn, node_id, 'deleted',
+                                what='undeploy of node %s' % node_id,
+                                attempts=self.options.api_retries,
+                                delay=self.options.api_retry_delay)
 
     # Wait
 

@@ -607,8 +607,8 @@ class UndeployTest(unittest.TestCase):
     def test_request_refused_in_a_state_ironic_cannot_undeploy(self):
         self.ironic.add('node-0', state='clean failed', host='host-0')
         self.assertFailed(['host-0'], 'host-0: undeploy of node node-0 '
-                          '(uuid-node-0) (clean failed) failed: Failed to '
-                          'request undeploy of node uuid-node-0: Client Error'
+                          '(uuid-node-0) (clean failed) failed: undeploy of '
+                          'node uuid-node-0: Client Error'
                           ' for url: http://ironic.test/v1/nodes/uuid-node-0/'
                           'states/provision, The requested action "deleted" '
                           'can not be performed')
