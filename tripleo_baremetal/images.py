@@ -35,6 +35,7 @@ URL_KEYS = ('href', 'kernel', 'ramdisk', 'checksum')
 _URL_SCHEMES = ('http', 'https', 'file')
 _DIGEST_LENGTHS = {'md5': 32, 'sha256': 64, 'sha512': 128}
 _HEX = re.compile(r'^[0-9a-fA-F]+$')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 _USERINFO = re.compile(r'^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*):[^/@]*@')
 
 
@@ -47,6 +48,8 @@ def redacted(url):
 
 def url_problem(url):
     """Why ``url`` is not a usable image URL, or None."""
+    if _CONTROL.search(url):
+        return 'contains control characters'
     try:
         parsed = parse.urlparse(url)
     except ValueError:

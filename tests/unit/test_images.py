@@ -26,7 +26,8 @@ class ImageProblemsTest(unittest.TestCase):
                  'checksum': 'http://x/SHA256SUMS',
                  'kernel': 'http://x/k', 'ramdisk': 'http://x/r'},
                 {'href': 'file://localhost/var/lib/ironic/img.raw'},
-                {'href': 'file:///var/lib/ironic'}]:
+                {'href': 'file:///var/lib/ironic'},
+                {'href': 'file:///var/lib/ironic/my image.raw'}]:
             with self.subTest(image=image):
                 self.assertEqual([], images.image_problems(image))
 
@@ -37,6 +38,9 @@ class ImageProblemsTest(unittest.TestCase):
             ({'href': 'http:///x'}, 'href', 'no host'),
             ({'href': 'http://[::1/x'}, 'href', 'not a valid URL'),
             ({'href': 'file://server/x'}, 'href', 'absolute path'),
+            ({'href': 'file:///var/lib/ironic/a\0b'}, 'href',
+             'control characters'),
+            ({'href': 'http://x/a\nb'}, 'href', 'control characters'),
             ({'href': 'http://x/y', 'checksum': 'z' * 32}, 'checksum',
              'hex digest'),
             ({'href': 'http://x/y', 'checksum': 'a' * 40}, 'checksum',
