@@ -8,12 +8,16 @@ resource, so a format without ``%index%`` cannot name more than one server.
 
 import re
 
+from tripleo_baremetal import roles_schema as schema
+
 STACKNAME = '%stackname%'
 INDEX = '%index%'
 
 _PLACEHOLDER = re.compile(r'%[^%]*%')
 _LABEL = re.compile(r'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
 _MAX_LENGTH = 253
+_LABEL_RULES = ('labels of 1-63 characters a-z, 0-9 and "-", not starting '
+                'or ending with "-"')
 
 
 def default_format(role_name):
@@ -35,9 +39,21 @@ def hostname_problem(hostname):
         return 'is longer than %d characters' % _MAX_LENGTH
     for label in hostname.split('.'):
         if not _LABEL.match(label):
-            return ('is not a valid RFC 1123 hostname (labels of 1-63 '
-                    'characters a-z, 0-9 and "-", not starting or ending '
-                    'with "-")')
+            return 'is not a valid RFC 1123 hostname (%s)' % _LABEL_RULES
+    return None
+
+
+def stackname_problem(stackname):
+    """Why ``stackname`` cannot be part of hostnames, or None.
+
+    It must be one RFC 1123 label once lowercased: ``%stackname%`` is
+    substituted into every hostname of the default formats.
+    """
+    if not isinstance(stackname, str) or not stackname:
+        return 'must be a non-empty string'
+    if not _LABEL.match(stackname.lower()):
+        return ('is not usable in hostnames: it must be one RFC 1123 label '
+                '(%s; upper case is lowered)' % _LABEL_RULES)
     return None
 
 
@@ -46,10 +62,29 @@ def format_problem(hostname_format):
     unknown = sorted(set(_PLACEHOLDER.findall(hostname_format))
                      - {STACKNAME, INDEX})
     if unknown:
+        names = ', '.join(schema.cut(name, 20) for name in unknown[:5])
+        if len(unknown) > 5:
+            names += ' and %d more' % (len(unknown) - 5)
         return ('uses unknown placeholder(s) %s (only %s and %s are allowed)'
-                % (', '.join(unknown), STACKNAME, INDEX))
+                % (names, STACKNAME, INDEX))
     if INDEX not in hostname_format:
         return 'must contain %s so that every server gets its own name' % INDEX
+    return None
+
+
+def rendered_problem(hostname_format, stackname, index):
+    """Why the hostname ``hostname_format`` gives at ``index`` is invalid.
+
+    The caller checks the largest index it uses: a hostname only grows
+    with the number of digits of its index, and digits are valid
+    anywhere in a label, so a format valid there is valid at every
+    smaller index.
+    """
+    hostname = render(hostname_format, stackname, index).lower()
+    problem = hostname_problem(hostname)
+    if problem:
+        return 'gives hostname %s at index %d, which %s' % (
+            schema.shown(hostname), index, problem)
     return None
 
 

@@ -5,10 +5,20 @@ Each check is a function ``check(value, path, report)`` that calls
 pass over a roles file can list every mistake with its exact key path.
 The checks here know nothing of roles or indexes; ``roles`` adds that
 context to each report.
+
+Values shown in messages go through ``shown``, which cuts them to a
+readable length, and the contents of ``config_drive`` (user data,
+passwords) are never shown at all (``secret``). ``depth_problem`` finds
+input nested deeper than ``MAX_DEPTH`` without recursion, so that it can
+run before anything recursive (copies, merges, validation) touches the
+input.
 """
 
+import ipaddress
 import re
+import reprlib
 
+from tripleo_baremetal import capabilities as caps
 from tripleo_baremetal import images
 
 _TRAIT = re.compile(r'^[A-Z0-9_]{1,255}$')
@@ -16,12 +26,160 @@ _TRAIT = re.compile(r'^[A-Z0-9_]{1,255}$')
 #: Passed as the value of a report when there is no value to show.
 MISSING = object()
 
+#: Characters of a value shown in a message before it is cut.
+MAX_SHOWN = 100
+
+#: Characters of a mapping key shown in a key path before it is cut.
+MAX_KEY_SHOWN = 40
+
+#: Deepest nesting of lists and mappings accepted in any input, counted
+#: from the top (the roles list itself is level 1).
+MAX_DEPTH = 32
+
+#: Longest Ironic node name (Ironic's own limit), for pinned nodes.
+MAX_NODE_NAME = 255
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = MAX_SHOWN
+_REPR.maxother = MAX_SHOWN
+_REPR.maxlong = MAX_SHOWN
+
+
+class Hidden(object):
+    """A value that must not appear in messages; ``shown`` describes it."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        kind = type(self.value).__name__
+        if isinstance(self.value, (str, bytes, list, dict)):
+            return '<hidden %s of length %d>' % (kind, len(self.value))
+        return '<hidden %s>' % kind
+
+
+def cut(text, limit=MAX_SHOWN):
+    """``text`` itself, or its first ``limit`` characters and its length."""
+    if len(text) <= limit:
+        return text
+    return '%s... (%d characters)' % (text[:limit], len(text))
+
+
+def shown(value, limit=MAX_SHOWN):
+    """How a message shows ``value``: its repr, cut to about ``limit``.
+
+    Strings longer than ``limit`` show their start and their length;
+    containers show at most a few items and levels (``reprlib``), so that
+    neither a 10 MB string nor a huge or deep structure makes a huge
+    message. Never raises.
+    """
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return '%r... (%d characters)' % (value[:limit], len(value))
+    if isinstance(value, Hidden):
+        return repr(value)
+    try:
+        text = _REPR.repr(value)
+    except Exception:   # a repr that fails, e.g. an int of 5000 digits
+        text = '<%s>' % type(value).__name__
+    if len(text) > limit:
+        size = len(value) if isinstance(value, (list, dict, tuple)) else None
+        text = '%s...%s' % (text[:limit], ' (%d items)' % size
+                            if size is not None else '')
+    return text
+
+
+def key_text(key):
+    """A mapping key as text for a key path (any key, never raises)."""
+    return key if isinstance(key, str) else shown(key, MAX_KEY_SHOWN)
+
 
 def join(path, key):
-    """Extend a key path: ``join('image', 'href') == 'image.href'``."""
-    if isinstance(key, int):
+    """Extend a key path: ``join('image', 'href') == 'image.href'``.
+
+    An int is a list index (``path[3]``); give mapping keys as text
+    (``key_text``). Long keys are cut (``MAX_KEY_SHOWN``) so that a key
+    path stays short.
+    """
+    if isinstance(key, int) and not isinstance(key, bool):
         return '%s[%d]' % (path, key)
+    key = key_text(key)
+    if len(key) > MAX_KEY_SHOWN:
+        key = '%s...' % key[:MAX_KEY_SHOWN]
     return '%s.%s' % (path, key) if path else key
+
+
+def _children(value):
+    if isinstance(value, dict):
+        return ((key_text(key), item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return enumerate(value)
+    return None
+
+
+def depth_problem(value, path, limit=MAX_DEPTH):
+    """The key path of a list or mapping nested deeper than ``limit``.
+
+    Iterative (the input may be nested far deeper than Python's recursion
+    limit) and linear even when parts of the input are shared (YAML
+    aliases): a container is walked again only when reached deeper than
+    before. A cycle is nested infinitely deep, so it is found too.
+
+    :returns: the key path (``join`` syntax, starting at ``path``) of the
+        first container found at depth ``limit + 1``, or None.
+    """
+    if _children(value) is None:
+        return None
+    deepest = {}
+    # Entries: (container, depth, parent entry, key in parent).
+    stack = [(value, 1, None, None)]
+    while stack:
+        entry = stack.pop()
+        container, depth = entry[0], entry[1]
+        if depth > limit:
+            return _entry_path(entry, path)
+        if deepest.get(id(container), 0) >= depth:
+            continue
+        deepest[id(container)] = depth
+        for key, child in _children(container):
+            if isinstance(child, (dict, list, tuple)):
+                stack.append((child, depth + 1, entry, key))
+    return None
+
+
+def _entry_path(entry, path):
+    keys = []
+    while entry[2] is not None:
+        keys.append(entry[3])
+        entry = entry[2]
+    for key in reversed(keys):
+        path = join(path, key)
+    return path or '(top level)'
+
+
+def depth_report(value, path, report, limit=MAX_DEPTH):
+    """Report ``value`` nested deeper than ``limit``; True if it is."""
+    where = depth_problem(value, path, limit)
+    if where is None:
+        return False
+    report(where, MISSING, 'is nested too deeply: lists and mappings may '
+           'be nested at most %d levels deep, counted from the top of the '
+           'input' % limit)
+    return True
+
+
+def secret(check):
+    """``check``, with the values it reports hidden (``Hidden``).
+
+    For config drive contents: user data may hold passwords, so problems
+    there name the key path and the kind of value only.
+    """
+    def hidden_check(value, path, report):
+        check(value, path, lambda where, item, problem: report(
+            where, item if item is MISSING else Hidden(item), problem))
+    return hidden_check
 
 
 def string(value, path, report):
@@ -31,19 +189,43 @@ def string(value, path, report):
         report(path, value, 'must not be empty')
 
 
+def bounded_string(maximum):
+    """A check for a non-empty string of at most ``maximum`` characters."""
+    def check(value, path, report):
+        if isinstance(value, str) and len(value) > maximum:
+            report(path, value, 'is longer than %d characters' % maximum)
+        else:
+            string(value, path, report)
+    return check
+
+
 def boolean(value, path, report):
     if not isinstance(value, bool):
         report(path, value, 'must be true or false')
 
 
-def integer(minimum):
-    """A check for an integer of at least ``minimum`` (booleans refused)."""
+def integer(minimum, maximum=None, unit=''):
+    """A check for an integer in ``[minimum, maximum]`` (booleans refused).
+
+    :param unit: words after the maximum in the message, e.g.
+        ``'instances per role'``.
+    """
     def check(value, path, report):
         if isinstance(value, bool) or not isinstance(value, int):
             report(path, value, 'must be an integer')
         elif value < minimum:
             report(path, value, 'must be at least %d' % minimum)
+        elif maximum is not None and value > maximum:
+            report(path, value, 'is more than the maximum of %d%s'
+                   % (maximum, ' %s' % unit if unit else ''))
     return check
+
+
+def ip_address(value, path, report):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        report(path, value, 'is not an IP address')
 
 
 def trait(value, path, report):
@@ -78,22 +260,31 @@ def free_mapping(value, path, report):
         return
     for key in value:
         if not isinstance(key, str):
-            report(join(path, str(key)), key, 'key must be a string')
+            report(join(path, key_text(key)), key, 'key must be a string')
 
 
 def capability_mapping(value, path, report):
-    """Capabilities: ``{name: scalar}``, written to Ironic as ``k:v,...``."""
+    """Capabilities: ``{name: scalar}``, written to Ironic as ``k:v,...``.
+
+    Operator requirements (``>= 8``, ``<or> a <or> b``) are checked here
+    too, once per roles-file entry rather than once per instance.
+    """
     if not isinstance(value, dict):
         report(path, value, 'must be a mapping')
         return
     for key, item in value.items():
-        item_path = join(path, str(key))
+        item_path = join(path, key_text(key))
         if not isinstance(key, str) or not key or set(key) & set(':,'):
             report(item_path, key, 'is not a capability name (no ":" or ",")')
         elif isinstance(item, (dict, list)) or item is None:
             report(item_path, item, 'must be a string, number or boolean')
-        elif ',' in str(item):
+        elif ',' in caps.capability_text(item):
             report(item_path, item, 'must not contain ","')
+        else:
+            problem = caps.validate(caps.capability_text(item))
+            if problem:
+                report(item_path, item, 'is not a valid requirement: %s'
+                       % cut(problem, 2 * MAX_SHOWN))
 
 
 def mapping(fields, required=(), forbidden=None):
@@ -104,6 +295,7 @@ def mapping(fields, required=(), forbidden=None):
     :param forbidden: ``{key: reason}`` for keys refused here with a reason.
     """
     forbidden = forbidden or {}
+    known = ', '.join(sorted(set(fields) - set(forbidden)))
 
     def check(value, path, report):
         if not isinstance(value, dict):
@@ -113,27 +305,15 @@ def mapping(fields, required=(), forbidden=None):
             if key not in value:
                 report(join(path, key), MISSING, 'is required')
         for key, item in value.items():
-            item_path = join(path, str(key))
+            item_path = join(path, key_text(key))
             if key in forbidden:
                 report(item_path, item, forbidden[key])
             elif key not in fields:
                 report(item_path, item, 'is not a known key (known keys: %s)'
-                       % ', '.join(sorted(set(fields) - set(forbidden))))
+                       % known)
             else:
                 fields[key](item, item_path, report)
     return check
-
-
-def _image_check(value, path, report):
-    problems = []
-    mapping(IMAGE_FIELDS, required=('href',))(
-        value, path, lambda *args: problems.append(args))
-    if not problems:
-        problems = [(join(path, key), MISSING if item is None else item,
-                     problem)
-                    for key, item, problem in images.image_problems(value)]
-    for problem in problems:
-        report(*problem)
 
 
 IMAGE_FIELDS = {
@@ -143,11 +323,32 @@ IMAGE_FIELDS = {
     'ramdisk': string,
 }
 
+
+def image_check(allowed_paths=None):
+    """A check for an image mapping (``images.image_problems``).
+
+    :param allowed_paths: directories ``file://`` URLs may point into
+        (None: ``images.FILE_URL_ALLOWED_PATHS``).
+    """
+    def check(value, path, report):
+        problems = []
+        mapping(IMAGE_FIELDS, required=('href',))(
+            value, path, lambda *args: problems.append(args))
+        if not problems:
+            problems = [
+                (join(path, key), MISSING if item is None else item, problem)
+                for key, item, problem in images.image_problems(
+                    value, allowed_paths=allowed_paths)]
+        for problem in problems:
+            report(*problem)
+    return check
+
+
 NETWORK_FIELDS = {
     'network': string,
     'port': string,
     'subnet': string,
-    'fixed_ip': string,
+    'fixed_ip': ip_address,
     'vif': boolean,
 }
 
@@ -158,7 +359,7 @@ CONFIG_DRIVE_FIELDS = {
 
 INSTANCE_FIELDS = {
     'hostname': string,
-    'name': string,
+    'name': bounded_string(MAX_NODE_NAME),
     'provisioned': boolean,
     'managed': boolean,
     'resource_class': string,
@@ -167,12 +368,12 @@ INSTANCE_FIELDS = {
     'traits': list_of(trait),
     'forbidden_traits': list_of(trait),
     'conductor_group': string,
-    'image': _image_check,
+    'image': image_check(),
     'root_size_gb': integer(4),
     'swap_size_mb': integer(64),
     'nics': list_of(mapping(NETWORK_FIELDS)),
     'networks': list_of(mapping(NETWORK_FIELDS)),
-    'config_drive': mapping(CONFIG_DRIVE_FIELDS),
+    'config_drive': secret(mapping(CONFIG_DRIVE_FIELDS)),
     'ssh_public_keys': string_or_list,
     'user_name': string,
     'passwordless_sudo': boolean,
@@ -184,12 +385,31 @@ NOT_IN_DEFAULTS = {
     for key in ('hostname', 'name', 'provisioned')
 }
 
-instance = mapping(INSTANCE_FIELDS)
-defaults = mapping(INSTANCE_FIELDS, forbidden=NOT_IN_DEFAULTS)
+
+def instance_fields(allowed_paths=None):
+    """``INSTANCE_FIELDS`` with images checked against ``allowed_paths``."""
+    return dict(INSTANCE_FIELDS, image=image_check(allowed_paths))
+
+
+def instance_check(allowed_paths=None):
+    """The check of one entry of a role's ``instances``."""
+    return mapping(instance_fields(allowed_paths))
+
+
+def defaults_check(allowed_paths=None):
+    """The check of a role's ``defaults``."""
+    return mapping(instance_fields(allowed_paths), forbidden=NOT_IN_DEFAULTS)
+
+
+instance = instance_check()
+defaults = defaults_check()
+
+#: Largest ``count`` of a role.
+MAX_COUNT = 10000
 
 ROLE_FIELDS = {
     'name': string,
-    'count': integer(0),
+    'count': integer(0, MAX_COUNT, 'instances per role'),
     'hostname_format': string,
     'defaults': lambda value, path, report: None,    # checked per role
     'instances': lambda value, path, report: None,   # checked per instance

@@ -386,7 +386,7 @@ class InvalidInputTest(unittest.TestCase):
         'cloud config not mapping': (
             [{'name': 'Controller', 'defaults': {'config_drive': {
                 'cloud_config': '#cloud-config'}}}],
-            ['defaults.config_drive.cloud_config', "'#cloud-config'",
+            ['defaults.config_drive.cloud_config', '<hidden str',
              'must be a mapping']),
         'ssh keys wrong type': (
             [{'name': 'Controller', 'defaults': {'ssh_public_keys': 42}}],
