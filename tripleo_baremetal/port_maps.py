@@ -11,6 +11,14 @@ layout of Heat's ``RoleNetIpMap``):
     server's ctlplane port (see ``doc/instances.md``). Keys we do not use
     are ignored; ``network`` and ``subnets`` may be missing and are then
     read from Neutron at deploy time.
+
+Once assigned, ``instance_port_problems`` checks the ports of all
+instances together: a Neutron port belongs to one server and one
+network, ``vif: true`` needs a port, and ``networks[].fixed_ip`` and
+``networks[].subnet`` are assertions about Heat's port (we create no
+port, so we cannot ask for an IP): checked here when the port map gives
+the port's fixed IPs, and by ``ports.resolve_ports`` against Neutron
+when only its id is known.
 """
 
 import copy
@@ -22,11 +30,7 @@ from tripleo_baremetal import roles_schema as schema
 _MAC = re.compile(r'^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$')
 
 
-def _ip_address(value, path, report):
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        report(path, value, 'is not an IP address')
+_ip_address = schema.ip_address
 
 
 def _cidr(value, path, report):
@@ -102,27 +106,27 @@ def check_port_maps(net_port_id_map, ctlplane_port_map, report):
         report('role_net_port_id_map', net_port_id_map, 'must be a mapping')
     else:
         for role, networks in net_port_id_map.items():
-            path = 'role_net_port_id_map.%s' % role
+            path = schema.join('role_net_port_id_map', schema.key_text(role))
             if not isinstance(networks, dict):
                 report(path, networks, 'must be a mapping of network name '
                        'to a list of port ids')
                 continue
             for network, ids in networks.items():
                 schema.list_of(schema.string)(
-                    ids, schema.join(path, network), report)
+                    ids, schema.join(path, schema.key_text(network)), report)
     if not isinstance(ctlplane_port_map, dict):
         report('role_ctlplane_port_map', ctlplane_port_map,
                'must be a mapping')
     else:
         for role, ports in ctlplane_port_map.items():
-            schema.list_of(port)(
-                ports, 'role_ctlplane_port_map.%s' % role, report)
+            schema.list_of(port)(ports, schema.join(
+                'role_ctlplane_port_map', schema.key_text(role)), report)
 
 
 def _length_problem(got, role, want):
     return ('has %d port(s) but role %s has %d provisioned instance(s); Heat '
             'lists one port per provisioned instance, in index order'
-            % (got, role, want))
+            % (got, schema.cut(role), want))
 
 
 def assign_ports(role, instances, net_port_id_map, ctlplane_port_map,
@@ -138,14 +142,14 @@ def assign_ports(role, instances, net_port_id_map, ctlplane_port_map,
     ctlplane = ctlplane_port_map.get(role) or []
     networks = net_port_id_map.get(role) or {}
     if ctlplane and len(ctlplane) != len(ordered):
-        report('role_ctlplane_port_map.%s' % role, schema.MISSING,
+        report(schema.join('role_ctlplane_port_map', role), schema.MISSING,
                _length_problem(len(ctlplane), role, len(ordered)))
         ctlplane = []
     usable = {}
     for network, ids in networks.items():
         if ids and len(ids) != len(ordered):
-            report('role_net_port_id_map.%s.%s' % (role, network),
-                   schema.MISSING,
+            report(schema.join(schema.join('role_net_port_id_map', role),
+                               schema.key_text(network)), schema.MISSING,
                    _length_problem(len(ids), role, len(ordered)))
         elif ids:
             usable[network] = ids
@@ -157,3 +161,185 @@ def assign_ports(role, instances, net_port_id_map, ctlplane_port_map,
         if instance['ctlplane_port'] and 'ctlplane' not in usable:
             instance['network_ports']['ctlplane'] = (
                 instance['ctlplane_port']['id'])
+
+
+CTLPLANE = 'ctlplane'
+
+
+def _port_sources(instance):
+    """``[(port id, network name or None, where it comes from)]``."""
+    sources = []
+    ctlplane = instance.get('ctlplane_port') or {}
+    network_ports = instance.get('network_ports') or {}
+    if ctlplane.get('id'):
+        sources.append((ctlplane['id'], CTLPLANE, 'role_ctlplane_port_map'))
+    for network, port_id in sorted(network_ports.items()):
+        if network == CTLPLANE and port_id == ctlplane.get('id'):
+            continue    # the ctlplane port, under its network name
+        sources.append((port_id, network, 'role_net_port_id_map (network '
+                        '%s)' % schema.cut(network)))
+    for position, entry in enumerate(instance.get('networks') or ()):
+        if entry.get('port'):
+            sources.append((entry['port'], entry.get('network'),
+                            'networks[%d].port' % position))
+    return sources
+
+
+def _conflicts(host, sources):
+    """Problems with the ports of one instance: one port, one network."""
+    problems = []
+    network_of, port_of = {}, {}
+    for port_id, network, where in sources:
+        if port_id in network_of:
+            other_network, other_where = network_of[port_id]
+            if network and other_network and network != other_network:
+                problems.append(
+                    '%s: port %s is given for network %s by %s and for '
+                    'network %s by %s; a port is on one network only'
+                    % (host, schema.shown(port_id), schema.shown(
+                        other_network), other_where, schema.shown(network),
+                       where))
+        else:
+            network_of[port_id] = (network, where)
+        if not network:
+            continue
+        if network in port_of and port_of[network][0] != port_id:
+            other_id, other_where = port_of[network]
+            problems.append(
+                '%s: network %s is given two ports: %s by %s and %s by %s'
+                % (host, schema.shown(network), schema.shown(other_id),
+                   other_where, schema.shown(port_id), where))
+        port_of.setdefault(network, (port_id, where))
+    return problems
+
+
+def _shared_ports(instances):
+    """Problems for Neutron ports given to more than one instance."""
+    problems = []
+    owner = {}
+    for instance in instances:
+        host = instance['hostname']
+        sources = _port_sources(instance)
+        problems.extend(_conflicts(host, sources))
+        for port_id, _network, where in sources:
+            if port_id not in owner:
+                owner[port_id] = (host, where)
+            elif owner[port_id][0] != host:
+                problems.append(
+                    'port %s is given to two instances: %s (%s) and %s (%s); '
+                    'a Neutron port belongs to one server'
+                    % (schema.shown(port_id), owner[port_id][0],
+                       owner[port_id][1], host, where))
+    return problems
+
+
+def network_port_id(instance, entry):
+    """The port id of one ``networks`` entry of ``instance``, or None."""
+    network_ports = instance.get('network_ports') or {}
+    return entry.get('port') or network_ports.get(entry.get('network'))
+
+
+def has_assertions(entry):
+    """Whether a ``networks`` entry asserts a fixed IP or subnet."""
+    return bool(entry.get('fixed_ip') or entry.get('subnet'))
+
+
+def _same_ip(one, two):
+    try:
+        return ipaddress.ip_address(one) == ipaddress.ip_address(two)
+    except ValueError:
+        return one == two
+
+
+def _subnet_names(port, fixed_ips):
+    """Ids and names of the subnets of ``fixed_ips`` (of ``port``)."""
+    ids = {ip.get('subnet_id') for ip in fixed_ips if ip.get('subnet_id')}
+    names = set(ids)
+    for subnet in port.get('subnets') or ():
+        if subnet.get('id') in ids or not subnet.get('id'):
+            names.update(subnet.get(key) for key in ('id', 'name')
+                         if subnet.get(key))
+    return names
+
+
+def assertion_problems(entry, port):
+    """How ``port`` differs from what a ``networks`` entry asserts.
+
+    :returns: ``[(key, asked, what the port has)]``; a subnet is not
+        compared when the port gives no subnet id or name to compare with.
+    """
+    fixed_ips = [ip for ip in port.get('fixed_ips') or ()
+                 if isinstance(ip, dict)]
+    problems = []
+    matching = fixed_ips
+    asked_ip = entry.get('fixed_ip')
+    if asked_ip:
+        matching = [ip for ip in fixed_ips
+                    if _same_ip(ip.get('ip_address'), asked_ip)]
+        if not matching:
+            problems.append(('fixed_ip', asked_ip, 'fixed IP(s) %s' % (
+                ', '.join(str(ip.get('ip_address')) for ip in fixed_ips)
+                or 'none')))
+    subnet = entry.get('subnet')
+    names = _subnet_names(port, matching)
+    if subnet and matching and names and subnet not in names:
+        problems.append(('subnet', subnet, 'subnet(s) %s' % ', '.join(
+            sorted(schema.cut(str(name), 40) for name in names))))
+    return problems
+
+
+def _entry_label(position, entry):
+    return 'networks[%d] (network %s)' % (
+        position, schema.shown(entry.get('network')) if entry.get('network')
+        else 'not named')
+
+
+def _entry_problems(instance, position, entry):
+    host = instance['hostname']
+    port_id = network_port_id(instance, entry)
+    label = _entry_label(position, entry)
+    if port_id is None:
+        problems = []
+        if entry.get('vif'):
+            problems.append(
+                '%s: %s: vif is true but no port is given for this network '
+                '(no networks[%d].port and nothing for it in '
+                'role_net_port_id_map or role_ctlplane_port_map); Heat '
+                'creates the ports: pass them in the port maps'
+                % (host, label, position))
+        if has_assertions(entry):
+            problems.append(
+                '%s: %s: asks for %s but no port is given for this network; '
+                'Heat creates the ports, so Heat must create this port (with '
+                'that fixed IP) and pass it in the port maps '
+                '(role_net_port_id_map, or role_ctlplane_port_map for '
+                'ctlplane)' % (host, label, ' and '.join(
+                    '%s %s' % (key, schema.shown(entry[key]))
+                    for key in ('fixed_ip', 'subnet') if entry.get(key))))
+        return problems
+    ctlplane = instance.get('ctlplane_port') or {}
+    if not has_assertions(entry) or ctlplane.get('id') != port_id:
+        return []   # only a port id: checked against Neutron later
+    return ['%s: networks[%d].%s %s (network %s) does not match port %s '
+            'from role_ctlplane_port_map, which has %s'
+            % (host, position, key, schema.shown(asked),
+               schema.shown(entry.get('network')), schema.shown(port_id),
+               has)
+            for key, asked, has in assertion_problems(entry, ctlplane)]
+
+
+def instance_port_problems(instances):
+    """Problems with the ports of provisioned ``instances``, as sentences.
+
+    A port given to two instances, or to two networks of one, or two ports
+    for one network; for managed instances also ``vif: true`` and
+    ``fixed_ip``/``subnet`` on a network without a port, and assertions
+    that the ctlplane port map contradicts.
+    """
+    problems = _shared_ports(instances)
+    for instance in instances:
+        if not instance.get('managed', True):
+            continue
+        for position, entry in enumerate(instance.get('networks') or ()):
+            problems.extend(_entry_problems(instance, position, entry))
+    return problems

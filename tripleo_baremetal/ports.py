@@ -13,6 +13,11 @@ otherwise. Complete Heat ports are checked too: a port deleted since
 Heat's outputs were written is as fatal as a mistyped id. Only without
 any Neutron endpoint (a standalone Ironic) are complete ports trusted as
 given, with a warning.
+
+The same read checks what the roles file asserts about Heat's ports
+(``networks[].fixed_ip`` and ``networks[].subnet``) where expansion could
+not: a port known only by its id (``RoleNetPortIdMap``) must carry that
+fixed IP, on that subnet, in Neutron.
 """
 
 import copy
@@ -21,6 +26,8 @@ import logging
 
 from tripleo_baremetal import deploy
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import port_maps
+from tripleo_baremetal import roles_schema as schema
 
 LOG = logging.getLogger(__name__)
 
@@ -139,6 +146,67 @@ def _without_neutron(instances, wanted, to_complete):
         if instance.get('ctlplane_port')}
 
 
+def _asserted(instance):
+    """``[(position, networks entry, port id)]`` asserting IP or subnet."""
+    result = []
+    for position, entry in enumerate(instance.get('networks') or ()):
+        port_id = port_maps.network_port_id(instance, entry)
+        if port_id and port_maps.has_assertions(entry):
+            result.append((position, entry, port_id))
+    return result
+
+
+def _assertion_errors(instance, found, neutron):
+    """Where Neutron's port differs from the roles file's assertions."""
+    host = instance['hostname']
+    errors = []
+    for position, entry, port_id in _asserted(instance):
+        port = found.get(port_id)
+        if port is None:
+            if neutron and port_id not in deploy.vif_ports(instance):
+                errors.append('%s: port %s (networks[%d], network %s) does '
+                              'not exist in Neutron' % (
+                                  host, port_id, position,
+                                  schema.shown(entry.get('network'))))
+            elif not neutron:
+                LOG.warning('%s: cannot check networks[%d] against port %s '
+                            'without Neutron', host, position, port_id)
+            continue
+        errors.extend(
+            '%s: port %s (network %s): networks[%d].%s %s does not match '
+            'Neutron, where the port has %s' % (
+                host, port_id, schema.shown(entry.get('network')), position,
+                key, schema.shown(asked), has)
+            for key, asked, has in port_maps.assertion_problems(entry, port))
+    return errors
+
+
+def _read_all(conn, instances):
+    """``(ports by id, attached VIFs, whether Neutron was read)``.
+
+    One bulk read of every port to attach or asserted about (see
+    ``_read_ports``), and of the VIFs attached in Ironic when any port is
+    to be attached.
+    """
+    wanted, to_complete, asserted = set(), set(), set()
+    for instance in instances:
+        wanted.update(deploy.vif_ports(instance))
+        to_complete.update(_vif_port_ids(instance))
+        for _position, entry, port_id in _asserted(instance):
+            asserted.add(port_id)
+            if entry.get('subnet'):
+                to_complete.add(port_id)    # subnet names are read too
+    found, vifs = {}, {}
+    neutron = bool(wanted or asserted) and conn.has_service('network')
+    if neutron:
+        found = _read_ports(conn, wanted | asserted, to_complete)
+    elif wanted:
+        found = _without_neutron(instances, wanted, to_complete)
+    if wanted:
+        vifs = attached_vifs(conn)
+    return found, vifs, neutron
+
+
 def resolve_ports(conn, instances, node_for_host=None):
     """Complete the instances' ports from Neutron and check attachments.
 
@@ -150,20 +218,12 @@ def resolve_ports(conn, instances, node_for_host=None):
         ctlplane port, so that its IP can be reported) and ``ports``: the
         full port dicts to attach, ctlplane first (the config drive's
         network data is built from them).
-    :raises: InvalidInput naming host, port and node.
+    :raises: InvalidInput naming host, port and node, or host, port,
+        network and both values for a ``networks`` entry whose
+        ``fixed_ip`` or ``subnet`` the port in Neutron does not have.
     """
     node_for_host = node_for_host or {}
-    wanted, to_complete = set(), set()
-    for instance in instances:
-        wanted.update(deploy.vif_ports(instance))
-        to_complete.update(_vif_port_ids(instance))
-    found, vifs = {}, {}
-    if wanted:
-        if conn.has_service('network'):
-            found = _read_ports(conn, wanted, to_complete)
-        else:
-            found = _without_neutron(instances, wanted, to_complete)
-        vifs = attached_vifs(conn)
+    found, vifs, neutron = _read_all(conn, instances)
 
     errors, result = [], []
     for instance in instances:
@@ -191,6 +251,7 @@ def resolve_ports(conn, instances, node_for_host=None):
             instance['ctlplane_port'] if port_id == ctlplane_id
             else found[port_id]
             for port_id in port_ids if port_id in found]
+        errors.extend(_assertion_errors(instance, found, neutron))
         result.append(instance)
     if errors:
         raise exceptions.InvalidInput(errors)
