@@ -16,6 +16,8 @@ otherwise fit, which is what an operator fixing capacity wants to know.
 import collections
 
 from tripleo_baremetal import capabilities as caps
+from tripleo_baremetal import images
+from tripleo_baremetal import roles_schema as schema
 
 #: Node fields planning needs; the listing asks for these only. Not
 #: ``allocation_uuid``: Ironic (39.x) answers HTTP 500 when a node listing
@@ -25,9 +27,17 @@ NODE_FIELDS = ('uuid', 'name', 'provision_state', 'power_state',
                'resource_class', 'traits', 'properties', 'conductor_group')
 
 #: What an instance asks of a node; hashable so instances can share it.
+#: ``root_size_gb`` is the instance's (or None) and ``partition`` whether
+#: its image is a partition image (kernel and ramdisk): without
+#: ``root_size_gb`` such an image needs the node's ``local_gb`` (deploy
+#: makes a root partition of ``local_gb - 1``).
 Requirements = collections.namedtuple(
     'Requirements', ['name', 'resource_class', 'traits', 'forbidden_traits',
-                     'capabilities', 'conductor_group'])
+                     'capabilities', 'conductor_group', 'root_size_gb',
+                     'partition'])
+
+#: Smallest ``local_gb`` a partition image without root_size_gb needs.
+MIN_LOCAL_GB = 2
 
 NOT_PINNED_NODE = 'not the pinned node'
 NO_POWER_STATE = 'no power state yet'
@@ -66,7 +76,16 @@ def node_view(node):
         'traits': frozenset(get('traits') or ()),
         'capabilities': caps.parse(properties.get('capabilities')),
         'conductor_group': get('conductor_group') or '',
+        'local_gb': _local_gb(properties),
     }
+
+
+def _local_gb(properties):
+    """A node's ``properties.local_gb`` as an int; 0 when unknown."""
+    try:
+        return max(int(properties.get('local_gb') or 0), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def label(node):
@@ -77,6 +96,7 @@ def label(node):
 def requirements(instance):
     """The ``Requirements`` of an instance dict (see doc/instances.md)."""
     group = instance.get('conductor_group')
+    image = instance.get('image') or {}
     return Requirements(
         name=instance.get('name') or None,
         resource_class=instance.get('resource_class') or 'baremetal',
@@ -85,7 +105,9 @@ def requirements(instance):
         capabilities=tuple(sorted(
             (str(key), str(value))
             for key, value in (instance.get('capabilities') or {}).items())),
-        conductor_group=None if group is None else str(group))
+        conductor_group=None if group is None else str(group),
+        root_size_gb=instance.get('root_size_gb') or None,
+        partition=not images.is_whole_disk(image))
 
 
 def validate(instance):
@@ -96,7 +118,8 @@ def validate(instance):
         problem = caps.validate(requirement)
         if problem:
             problems.append('%s: capability %s: %s'
-                            % (instance.get('hostname'), key, problem))
+                            % (instance.get('hostname'), schema.cut(str(key)),
+                               schema.cut(problem, 2 * schema.MAX_SHOWN)))
     both = (set(instance.get('traits') or ())
             & set(instance.get('forbidden_traits') or ()))
     if both:
@@ -165,6 +188,30 @@ def state_reason(node):
     return None
 
 
+def _disk_check(req):
+    """A check of the node's ``local_gb`` for ``req``, or None."""
+    if req.partition and not req.root_size_gb:
+        reason = ('local_gb too small for a partition image without '
+                  'root_size_gb (at least %d needed)' % MIN_LOCAL_GB)
+
+        def check(node):
+            if node['local_gb'] < MIN_LOCAL_GB:
+                return reason, ('local_gb %d' % node['local_gb']
+                                if node['local_gb'] else 'no local_gb')
+            return None
+        return check
+    if req.root_size_gb:
+        reason = 'local_gb smaller than root_size_gb %d' % req.root_size_gb
+
+        def check(node):
+            # Unknown (0) is let through: Ironic is then told root_gb.
+            if 0 < node['local_gb'] < req.root_size_gb:
+                return reason, 'local_gb %d' % node['local_gb']
+            return None
+        return check
+    return None
+
+
 def checker(req):
     """A function ``node -> (reason, detail) or None`` for ``req``.
 
@@ -176,6 +223,7 @@ def checker(req):
         req.conductor_group.lower()
     traits, forbidden = req.traits, req.forbidden_traits
     cap_checks = caps.compile_checks(dict(req.capabilities))
+    disk = _disk_check(req)
 
     def check(node):
         if name is not None and name != node['name'] \
@@ -197,7 +245,8 @@ def checker(req):
             reason = caps.first_mismatch(cap_checks, node['capabilities'])
             if reason:
                 return reason, None
-        return state_reason(node)
+        reason = disk(node) if disk else None
+        return reason or state_reason(node)
 
     return check
 
@@ -206,8 +255,9 @@ def reject_reason(req, node):
     """Why ``node`` cannot host an instance with ``req``, or None if it can.
 
     Checks in order: pinned node, resource class, conductor group,
-    required traits, forbidden traits, capabilities, then the node's state
-    (``state_reason``).
+    required traits, forbidden traits, capabilities, disk size
+    (``local_gb`` against a partition image or ``root_size_gb``), then the
+    node's state (``state_reason``).
 
     :returns: ``(reason, detail)`` as ``state_reason`` does.
     """

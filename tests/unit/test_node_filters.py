@@ -20,6 +20,14 @@ def make_node(**fields):
     return node_filters.node_view(node)
 
 
+PARTITION_IMAGE = {'href': 'http://x/img.qcow2', 'kernel': 'http://x/k',
+                   'ramdisk': 'http://x/r'}
+
+
+def disk(local_gb):
+    return {'capabilities': 'profile:compute', 'local_gb': local_gb}
+
+
 def make_req(**fields):
     instance = {'hostname': 'compute-0', 'resource_class': 'baremetal',
                 'capabilities': {'profile': 'compute'}, 'traits': [],
@@ -55,7 +63,7 @@ class NodeViewTest(unittest.TestCase):
              'allocation_uuid': 'a1', 'resource_class': 'gpu',
              'traits': frozenset(['CUSTOM_GPU']),
              'capabilities': {'profile': 'control'},
-             'conductor_group': 'rack1'}, view)
+             'conductor_group': 'rack1', 'local_gb': 0}, view)
 
     def test_sdk_dict_names(self):
         view = node_filters.node_view({'id': 'u', 'is_maintenance': True,
@@ -64,6 +72,14 @@ class NodeViewTest(unittest.TestCase):
         self.assertEqual(('u', True, 'i', 'a'),
                          (view['uuid'], view['maintenance'],
                           view['instance_uuid'], view['allocation_uuid']))
+
+    def test_local_gb(self):
+        for value, expected in ((40, 40), ('40', 40), (None, 0), ('x', 0),
+                                (-1, 0), ([], 0)):
+            with self.subTest(value=value):
+                self.assertEqual(expected, make_node(properties={
+                    'local_gb': value})['local_gb'])
+        self.assertEqual(0, make_node(properties=None)['local_gb'])
 
     def test_label(self):
         self.assertEqual('node-1', node_filters.label(make_node()))
@@ -155,6 +171,37 @@ class RejectReasonTest(unittest.TestCase):
         self.assertEqual((node_filters.NOT_PINNED_NODE, None),
                          self.reason(make_req(name='node-2')))
 
+    def test_partition_image_without_root_size_needs_local_gb(self):
+        req = make_req(image=PARTITION_IMAGE)
+        reason = 'local_gb too small for a partition image without ' \
+            'root_size_gb (at least 2 needed)'
+        self.assertEqual((reason, 'no local_gb'), self.reason(req))
+        self.assertEqual((reason, 'local_gb 1'), self.reason(
+            req, properties=disk(1)))
+        self.assertIsNone(self.reason(req, properties=disk(2)))
+        # Whole-disk images need nothing of local_gb.
+        self.assertIsNone(self.reason(make_req(image={'href': 'http://x/y'})))
+
+    def test_root_size_larger_than_local_gb(self):
+        for image in (PARTITION_IMAGE, {'href': 'http://x/y'}):
+            req = make_req(image=image, root_size_gb=50)
+            with self.subTest(image=image):
+                self.assertEqual(
+                    ('local_gb smaller than root_size_gb 50', 'local_gb 40'),
+                    self.reason(req, properties=disk(40)))
+                self.assertIsNone(self.reason(req, properties=disk(50)))
+                # Unknown local_gb: root_gb is given to Ironic anyway.
+                self.assertIsNone(self.reason(req))
+
+    def test_disk_before_state(self):
+        req = make_req(image=PARTITION_IMAGE)
+        self.assertEqual('local_gb too small', self.reason(
+            req, maintenance=True)[0][:18])
+        self.assertEqual("capability profile is 'compute' (want 'x')",
+                         self.reason(make_req(image=PARTITION_IMAGE,
+                                              capabilities={'profile': 'x'})
+                                     )[0])
+
     def test_requirements_before_state(self):
         # A node that does not fit anyway is reported for that, so that
         # state reasons name only nodes that would otherwise fit.
@@ -186,6 +233,19 @@ class RequirementsTest(unittest.TestCase):
         self.assertEqual(('baremetal', None, None, (), frozenset()),
                          (req.resource_class, req.name, req.conductor_group,
                           req.capabilities, req.traits))
+
+    def test_disk_requirements(self):
+        req = make_req(image=PARTITION_IMAGE, root_size_gb=40)
+        self.assertEqual((40, True), (req.root_size_gb, req.partition))
+        req = node_filters.requirements({'hostname': 'x'})
+        self.assertEqual((None, False), (req.root_size_gb, req.partition))
+
+    def test_validate_cuts_long_values(self):
+        problems = node_filters.validate({
+            'hostname': 'ctl-0',
+            'capabilities': {'cpus': '>= ' + 'x' * 10**6}})
+        self.assertEqual(1, len(problems))
+        self.assertLess(len(problems[0]), 400)
 
     def test_validate(self):
         problems = node_filters.validate({

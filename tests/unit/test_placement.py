@@ -280,6 +280,36 @@ class ReportTest(unittest.TestCase):
             report)
         self.assertIn('Capacity: Controller needs 1, 0 eligible', report)
 
+    def test_disk_too_small_for_partition_image(self):
+        small = node('small')
+        small['local_gb'] = 1
+        nodes = [node('unknown'), small]
+        image = {'href': 'http://x/p.qcow2', 'kernel': 'http://x/k',
+                 'ramdisk': 'http://x/r'}
+        result = placement.plan([inst('cmp-0', image=image)], nodes)
+        self.assertFalse(result['complete'])
+        self.assertEqual({}, result['assignments'])
+        self.assertIn(
+            '- cmp-0: 0 of 2 nodes fit: 2 local_gb too small for a partition '
+            'image without root_size_gb (at least 2 needed): small '
+            '(local_gb 1), unknown (no local_gb)', result['report'])
+        big = node('big')
+        big['local_gb'] = 100
+        result = placement.plan([inst('cmp-0', image=image)], nodes + [big])
+        self.assertEqual({'cmp-0': 'big'}, names(result))
+
+    def test_root_size_larger_than_disk(self):
+        nodes = []
+        for name, size in (('n40', 40), ('n60', 60)):
+            nodes.append(node(name))
+            nodes[-1]['local_gb'] = size
+        result = placement.plan(
+            [inst('cmp-0', root_size_gb=50), inst('cmp-1', root_size_gb=50)],
+            nodes)
+        self.assertEqual({'cmp-0': 'n60'}, names(result))
+        self.assertIn('local_gb smaller than root_size_gb 50: n40 '
+                      '(local_gb 40)', result['report'])
+
     def test_at_most_ten_names_per_reason(self):
         nodes = [node('node-%d' % i, traits=['CUSTOM_X'])
                  for i in range(1000)]
