@@ -19,12 +19,19 @@ the instances (see ``doc/instances.md``) and the environment for the
 deployed-server stage. It makes no API call, so it is safe to run on any
 input, and the same input always gives the same output.
 
+Any input gives a result or an InvalidInput, quickly: values in messages
+are cut (``roles_schema.shown``), nesting is limited (MAX_DEPTH, checked
+without recursion before anything else), and so are ``count``
+(MAX_COUNT per role), the instances in all (MAX_INSTANCES) and the
+values copied into them (MAX_EXPANDED_VALUES). ``load_roles_file`` also
+limits the file (MAX_FILE_BYTES, UTF-8 text, MAX_YAML_NODES once YAML
+aliases are expanded).
+
 Run ``python -m tripleo_baremetal.roles FILE --stack NAME`` to print the
 expansion as YAML.
 """
 
 import argparse
-import copy
 import logging
 import sys
 
@@ -46,6 +53,30 @@ _DEFAULTS = {
     'resource_class': 'baremetal',
 }
 
+#: Largest ``count`` of one role.
+MAX_COUNT = schema.MAX_COUNT
+
+#: Most instances a roles file may expand to, all roles together
+#: (``count`` plus listed ``provisioned: false`` instances).
+MAX_INSTANCES = 2 * MAX_COUNT
+
+#: Most values (list and mapping items, counted recursively) that the
+#: instances may carry from ``defaults`` and ``instances`` in all: each
+#: instance gets its own copy of its role's defaults.
+MAX_EXPANDED_VALUES = 1000000
+
+#: Deepest nesting of lists and mappings in any input.
+MAX_DEPTH = schema.MAX_DEPTH
+
+#: Largest roles (or port map) file, in bytes.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+#: Most YAML nodes a file may hold once its aliases are expanded.
+MAX_YAML_NODES = 1000000
+
+#: Problems listed in one error; the others are counted.
+MAX_LISTED_PROBLEMS = 50
+
 
 class _Problems:
     """Collects problems, each prefixed with where in the file it is."""
@@ -59,9 +90,9 @@ class _Problems:
             if value is schema.MISSING:
                 text = '%s %s' % (path, problem)
             elif path:
-                text = '%s: %r %s' % (path, value, problem)
+                text = '%s: %s %s' % (path, schema.shown(value), problem)
             else:
-                text = '%r %s' % (value, problem)
+                text = '%s %s' % (schema.shown(value), problem)
             self.errors.append('%s: %s' % (where, text) if where else text)
         return report
 
@@ -69,27 +100,74 @@ class _Problems:
         LOG.warning('%s', message)
         self.warnings.append(message)
 
+    def raise_errors(self):
+        """Raise InvalidInput listing the errors, if there are any.
+
+        At most ``MAX_LISTED_PROBLEMS`` are listed (a mistake in the
+        defaults of a large role is the same mistake for every instance);
+        a last line counts the others.
+        """
+        if not self.errors:
+            return
+        errors = self.errors[:MAX_LISTED_PROBLEMS]
+        if len(self.errors) > MAX_LISTED_PROBLEMS:
+            errors.append('... and %d more problem(s) not listed (%d in all)'
+                          % (len(self.errors) - MAX_LISTED_PROBLEMS,
+                             len(self.errors)))
+        raise exceptions.InvalidInput(errors)
+
 
 def _role_where(role, position):
     if isinstance(role, dict) and isinstance(role.get('name'), str):
-        return 'role %r' % role['name']
+        return 'role %s' % schema.shown(role['name'])
     return 'roles[%d]' % position
 
 
 def _instance_where(role_name, position, raw):
-    where = 'role %r instance %d' % (role_name, position)
+    where = 'role %s instance %d' % (schema.shown(role_name), position)
     if isinstance(raw, dict) and isinstance(raw.get('hostname'), str):
-        where += ' (hostname %r)' % raw['hostname']
+        where += ' (hostname %s)' % schema.shown(raw['hostname'])
     return where
 
 
+def _copy(value):
+    """A copy of plain data: new lists and mappings, shared scalars.
+
+    Much cheaper than ``copy.deepcopy`` (no memo), and safe: the input was
+    checked to be nested at most MAX_DEPTH deep.
+    """
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+def _size(value, limit=MAX_EXPANDED_VALUES):
+    """How many values ``value`` holds, itself included (for budgets).
+
+    Values shared in the input (the same list twice) count each time, as
+    they will be copied each time; counting stops past ``limit``.
+    """
+    count = 0
+    stack = [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
 def _deep_merge(base, override):
-    result = copy.deepcopy(base)
+    result = _copy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(result.get(key), dict):
             result[key] = _deep_merge(result[key], value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = _copy(value)
     return result
 
 
@@ -106,12 +184,12 @@ def _normalise_level(level, path, report):
 
 
 def _merge(defaults, raw):
-    merged = copy.deepcopy(defaults)
+    merged = _copy(defaults)
     for key, value in raw.items():
         if key == 'config_drive':
             merged[key] = _deep_merge(merged.get(key) or {}, value)
         else:
-            merged[key] = copy.deepcopy(value)
+            merged[key] = _copy(value)
     return merged
 
 
@@ -123,14 +201,14 @@ def _ssh_keys(value):
 
 def _build_instance(merged, role, index, hostname, generated, default_image,
                     report):
-    """Turn merged roles-file keys into an instance dict."""
+    """Turn merged roles-file keys (a private copy) into an instance dict."""
     capabilities = {key: capabilities_mod.capability_text(value)
                     for key, value
                     in (merged.get('capabilities') or {}).items()}
     profile = merged.get('profile')
     if profile and capabilities.get('profile', profile) != profile:
-        report('profile', profile, 'conflicts with capabilities.profile %r'
-               % capabilities['profile'])
+        report('profile', profile, 'conflicts with capabilities.profile %s'
+               % schema.shown(capabilities['profile']))
     if profile:
         capabilities['profile'] = profile
     config_drive = merged.get('config_drive') or {}
@@ -148,10 +226,10 @@ def _build_instance(merged, role, index, hostname, generated, default_image,
         'traits': list(merged.get('traits') or []),
         'forbidden_traits': list(merged.get('forbidden_traits') or []),
         'conductor_group': merged.get('conductor_group'),
-        'image': copy.deepcopy(merged.get('image') or default_image),
+        'image': merged.get('image') or _copy(default_image),
         'root_size_gb': merged.get('root_size_gb'),
         'swap_size_mb': merged.get('swap_size_mb'),
-        'networks': copy.deepcopy(merged.get('networks') or []),
+        'networks': merged.get('networks') or [],
         'config_drive': {
             'cloud_config': config_drive.get('cloud_config') or {},
             'meta_data': config_drive.get('meta_data') or {},
@@ -164,97 +242,167 @@ def _build_instance(merged, role, index, hostname, generated, default_image,
     }
 
 
-def _lowest_free(taken):
-    index = 0
-    while index in taken:
-        index += 1
-    taken.add(index)
-    return index
+class _Indexes(object):
+    """Hands out the lowest free indexes, in linear time overall.
+
+    Indexes are only ever taken, never freed, so the lowest free one only
+    moves up: one pointer replaces a scan from 0 per index.
+    """
+
+    def __init__(self, taken):
+        self.taken = set(taken)
+        self.next = 0
+
+    def take(self):
+        while self.next in self.taken:
+            self.next += 1
+        self.taken.add(self.next)
+        return self.next
 
 
 def _normal_hostname(hostname, where, problems):
     lowered = hostname.lower()
     if lowered != hostname:
-        problems.warn('%s: hostname %r normalised to %r (hostnames are '
-                      'lower case)' % (where, hostname, lowered))
+        problems.warn('%s: hostname %s normalised to %s (hostnames are '
+                      'lower case)' % (where, schema.shown(hostname),
+                                       schema.shown(lowered)))
     return lowered
 
 
-def _expand_role(role, stackname, default_image, problems):
-    """Expand one already shape-checked role into instances."""
-    name = role['name']
-    where = 'role %r' % name
-    report = problems.reporter(where)
-    hostname_format = role.get('hostname_format') or hostnames.default_format(
-        name)
-    problem = hostnames.format_problem(hostname_format)
-    if not problem:
-        sample = hostnames.render(hostname_format, stackname, 0).lower()
-        problem = hostnames.hostname_problem(sample)
+class _RolePlan(object):
+    """One role, checked and with an index for every instance, not built.
+
+    ``slots`` are ``[position in instances or None, raw entry, index]``;
+    ``weight`` is how many values building the instances will copy.
+    """
+
+    def __init__(self, role, stackname, problems):
+        self.name = role['name']
+        self.where = 'role %s' % schema.shown(self.name)
+        self.report = problems.reporter(self.where)
+        self.hostname_format = role.get('hostname_format') or \
+            hostnames.default_format(self.name)
+        self.stackname = stackname
+        self.slots = []
+        self.weight = 0
+        self.generated = 0
+        self.generated_max = None
+        self.ok = self._format_ok(0)
+        if not self.ok:
+            return
+        self.defaults = _normalise_level(role.get('defaults') or {},
+                                         'defaults', self.report)
+        self._assign_indexes(role.get('instances') or [], problems)
+        count = role.get('count', 1)
+        provisioned = sum(1 for raw in role.get('instances') or []
+                          if raw.get('provisioned', True))
+        if provisioned > count:
+            self.report('count', count, 'is less than the %d provisioned '
+                        'instance(s) listed under instances; raise count or '
+                        'set provisioned: false on the ones to remove'
+                        % provisioned)
+        self.generated = max(count - provisioned, 0)
+        defaults_size = _size(self.defaults)
+        self.weight = (defaults_size * (self.generated + len(self.slots))
+                       + sum(_size(raw) for _, raw, _ in self.slots))
+
+    def _format_ok(self, index):
+        problem = hostnames.format_problem(self.hostname_format) or \
+            hostnames.rendered_problem(self.hostname_format, self.stackname,
+                                       index)
         if problem:
-            problem = 'gives hostname %r, which %s' % (sample, problem)
-    if problem:
-        report('hostname_format', hostname_format, problem)
-        return hostname_format, []
+            self.report('hostname_format', self.hostname_format, problem)
+        return not problem
 
-    defaults = _normalise_level(role.get('defaults') or {}, 'defaults',
-                                report)
-    raw_instances = role.get('instances') or []
-    match = hostnames.index_matcher(hostname_format, stackname)
-    taken = set()
-    slots = []   # (position or None, raw, index)
-    for position, raw in enumerate(raw_instances):
-        hostname = raw.get('hostname')
-        index = match(hostname) if hostname else None
-        if index is not None:
-            taken.add(index)
-        if raw.get('provisioned') is False and not hostname:
-            problems.reporter(_instance_where(name, position, raw))(
-                'instances[%d].hostname' % position, schema.MISSING,
-                'is required when provisioned is false (it names the '
-                'server to remove)')
-        slots.append([position, raw, index])
-    for slot in slots:
-        if slot[2] is None:
-            slot[2] = _lowest_free(taken)
+    def _assign_indexes(self, raw_instances, problems):
+        match = hostnames.index_matcher(self.hostname_format, self.stackname)
+        taken = []
+        for position, raw in enumerate(raw_instances):
+            hostname = raw.get('hostname')
+            index = match(hostname) if hostname else None
+            if index is not None:
+                taken.append(index)
+            if raw.get('provisioned') is False and not hostname:
+                problems.reporter(_instance_where(self.name, position, raw))(
+                    'instances[%d].hostname' % position, schema.MISSING,
+                    'is required when provisioned is false (it names the '
+                    'server to remove)')
+            self.slots.append([position, raw, index])
+        self.indexes = _Indexes(taken)
+        for slot in self.slots:
+            if slot[2] is None:
+                slot[2] = self.take_index()
 
-    count = role.get('count', 1)
-    provisioned = sum(1 for raw in raw_instances
-                      if raw.get('provisioned', True))
-    if provisioned > count:
-        report('count', count, 'is less than the %d provisioned instance(s) '
-               'listed under instances; raise count or set provisioned: '
-               'false on the ones to remove' % provisioned)
-    for _ in range(count - provisioned):
-        slots.append([None, {}, _lowest_free(taken)])
+    def take_index(self):
+        index = self.indexes.take()
+        self.generated_max = max(index, self.generated_max or 0)
+        return index
 
-    result = []
-    for position, raw, index in slots:
+    @property
+    def instance_count(self):
+        return len(self.slots) + self.generated
+
+    def expand(self, default_image, problems):
+        """Build the role's instances, in index order."""
+        if not self.ok:
+            return []
+        slots = self.slots + [[None, {}, self.take_index()]
+                              for _ in range(self.generated)]
+        # Generated names are checked at the largest index handed out, the
+        # longest name (custom hostnames take such indexes too, and their
+        # generated name is a HostnameMap key).
+        if self.generated_max:
+            self.ok = self._format_ok(self.generated_max)
+            if not self.ok:
+                return []
+        generated_base = _merge(self.defaults, {})
+        result = []
+        for position, raw, index in slots:
+            result.append(self._instance(position, raw, index,
+                                         generated_base, default_image,
+                                         problems))
+        result.sort(key=lambda inst: inst['index'])
+        return result
+
+    def _instance(self, position, raw, index, generated_base, default_image,
+                  problems):
         if position is None:
-            where_inst = '%s generated instance %d' % (where, index)
+            where = '%s generated instance %d' % (self.where, index)
             path = ''
+            report = problems.reporter(where)
+            merged = _copy(generated_base)
         else:
-            where_inst = _instance_where(name, position, raw)
+            where = _instance_where(self.name, position, raw)
             path = 'instances[%d]' % position
-        inst_report = problems.reporter(where_inst)
-        raw = _normalise_level(raw, path, inst_report)
-        merged = _merge(defaults, raw)
-        generated = hostnames.render(hostname_format, stackname, index)
-        hostname = _normal_hostname(raw.get('hostname') or generated,
-                                    where_inst, problems)
+            report = problems.reporter(where)
+            raw = _normalise_level(raw, path, report)
+            merged = _merge(self.defaults, raw)
+        generated = hostnames.render(self.hostname_format, self.stackname,
+                                     index)
+        hostname = _normal_hostname(raw.get('hostname') or generated, where,
+                                    problems)
         problem = hostnames.hostname_problem(hostname)
         if problem:
-            inst_report(schema.join(path, 'hostname'), hostname, problem)
-        result.append(_build_instance(merged, name, index, hostname,
-                                      generated, default_image, inst_report))
-    result.sort(key=lambda inst: inst['index'])
-    return hostname_format, result
+            report(schema.join(path, 'hostname'), hostname, problem)
+        return _build_instance(merged, self.name, index, hostname, generated,
+                               default_image, report)
 
 
-def _check_shapes(roles, problems):
+def _check_role_name(name, names, report):
+    if name in names:
+        report('name', name, 'is used by another role')
+    elif not name.replace('_', '').isalnum() or not name[0].isalpha():
+        report('name', name, 'is not a role name (letters, digits and "_", '
+               'starting with a letter)')
+    names.add(name)
+
+
+def _check_shapes(roles, problems, allowed_paths):
     """Check every role, defaults and instance; return usable roles."""
     usable = []
     names = set()
+    defaults_check = schema.defaults_check(allowed_paths)
+    instance_check = schema.instance_check(allowed_paths)
     for position, role in enumerate(roles):
         where = _role_where(role, position)
         report = problems.reporter(where)
@@ -263,23 +411,18 @@ def _check_shapes(roles, problems):
         if not isinstance(role, dict):
             continue
         name = role.get('name')
-        if isinstance(name, str):
-            if name in names:
-                report('name', name, 'is used by another role')
-            elif not name.replace('_', '').isalnum() or not name[0].isalpha():
-                report('name', name, 'is not a role name (letters, digits '
-                       'and "_", starting with a letter)')
-            names.add(name)
+        if isinstance(name, str) and name:
+            _check_role_name(name, names, report)
         if 'defaults' in role:
-            schema.defaults(role['defaults'], 'defaults', report)
+            defaults_check(role['defaults'], 'defaults', report)
         raw_instances = role.get('instances', [])
         if not isinstance(raw_instances, list):
             report('instances', raw_instances, 'must be a list')
         else:
             for index, raw in enumerate(raw_instances):
-                schema.instance(raw, 'instances[%d]' % index,
-                                problems.reporter(
-                                    _instance_where(name, index, raw)))
+                instance_check(raw, 'instances[%d]' % index,
+                               problems.reporter(
+                                   _instance_where(name, index, raw)))
         if len(problems.errors) == before:
             usable.append(role)
     return usable
@@ -293,27 +436,91 @@ def _check_unique(instances, problems):
             value = inst[key]
             if not value:
                 continue
-            where = 'role %r index %d' % (inst['role'], inst['index'])
+            where = 'role %s index %d' % (schema.shown(inst['role']),
+                                          inst['index'])
             if value in seen:
                 problems.errors.append(
-                    '%s %r is used twice: by %s and by %s'
-                    % (label, value, seen[value], where))
+                    '%s %s is used twice: by %s and by %s'
+                    % (label, schema.shown(value), seen[value], where))
             else:
                 seen[value] = where
 
 
-def _normal_default_image(default_image, problems):
+def _normal_default_image(default_image, problems, allowed_paths):
     if default_image is None:
         return dict(images.DEFAULT_IMAGE)
     if isinstance(default_image, str):
         default_image = {'href': default_image}
-    schema.INSTANCE_FIELDS['image'](default_image, 'default_image',
-                                    problems.reporter(''))
+    schema.image_check(allowed_paths)(default_image, 'default_image',
+                                      problems.reporter(''))
     return default_image
 
 
+def _check_depth(inputs, problems):
+    """Refuse input nested too deeply, before anything recursive runs."""
+    for path, value in inputs:
+        schema.depth_report(value, path, problems.reporter(''))
+    problems.raise_errors()
+
+
+def _check_sizes(plans, problems):
+    """Refuse a request that would expand to too much, before building."""
+    total = sum(plan.instance_count for plan in plans)
+    if total > MAX_INSTANCES:
+        problems.errors.append(
+            'roles: %d instances in all (count plus provisioned: false '
+            'instances, all roles together) is more than the maximum of %d'
+            % (total, MAX_INSTANCES))
+        return False
+    weight = sum(plan.weight for plan in plans)
+    if weight > MAX_EXPANDED_VALUES:
+        biggest = max(plans, key=lambda plan: plan.weight)
+        problems.errors.append(
+            'roles: the instances would carry %d values in all (each '
+            'instance gets its own copy of its role\'s defaults), more than '
+            'the maximum of %d; %s alone gives %d: make its defaults (e.g. '
+            'config_drive) smaller or its count lower'
+            % (weight, MAX_EXPANDED_VALUES, biggest.where, biggest.weight))
+        return False
+    return True
+
+
+def _check_port_maps(net_map, ctlplane_map, plans, instances, problems):
+    """Give instances their ports and check them, for roles that fit."""
+    role_names = {plan.name for plan in plans}
+    for mapping, label in ((net_map, 'role_net_port_id_map'),
+                           (ctlplane_map, 'role_ctlplane_port_map')):
+        for role in sorted(set(mapping) - role_names, key=schema.key_text):
+            if mapping[role]:
+                problems.errors.append(
+                    '%s: role %s is not in the roles file'
+                    % (schema.join(label, schema.key_text(role)),
+                       schema.shown(role)))
+    assigned = []
+    for plan in plans:
+        if not plan.ok:
+            continue    # its hostname_format is wrong: it has no instances
+        mine = [inst for inst in instances if inst['role'] == plan.name]
+        before = len(problems.errors)
+        port_maps.assign_ports(plan.name, mine, net_map, ctlplane_map,
+                               problems.reporter(''))
+        if len(problems.errors) == before:
+            assigned.extend(mine)
+    problems.errors.extend(port_maps.instance_port_problems(assigned))
+
+
+def _check_arguments(stackname, roles, net_map, ctlplane_map, problems):
+    problem = hostnames.stackname_problem(stackname)
+    if problem:
+        problems.reporter('')('stackname', stackname, problem)
+    port_maps.check_port_maps(net_map, ctlplane_map, problems.reporter(''))
+    if not isinstance(roles, list):
+        problems.reporter('')('roles', roles, 'must be a list of roles')
+
+
 def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
-                 role_ctlplane_port_map=None, default_image=None):
+                 role_ctlplane_port_map=None, default_image=None,
+                 file_url_allowed_paths=None):
     """Validate a roles file and expand it.
 
     :param roles: the parsed roles file (a list of role mappings).
@@ -322,58 +529,46 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     :param role_ctlplane_port_map: Heat's ``RoleCtlplanePortMap`` output.
     :param default_image: image (href string or image mapping) for
         instances that set none.
+    :param file_url_allowed_paths: directories ``file://`` image URLs may
+        point into, as the Ironic conductor's option of that name (None:
+        its default, ``images.FILE_URL_ALLOWED_PATHS``).
     :returns: ``{'instances': [...], 'unprovisioned': [...],
         'environment': {...}, 'warnings': [...]}``: ``instances`` are the
         provisioned ones (``managed: false`` included: filter on
         ``managed`` before touching nodes), ``unprovisioned`` the
         ``provisioned: false`` ones to undeploy.
-    :raises: InvalidInput listing every problem found.
+    :raises: InvalidInput listing every problem found (at most
+        MAX_LISTED_PROBLEMS of them, and how many more there are).
     """
     problems = _Problems()
     net_map = role_net_port_id_map or {}
     ctlplane_map = role_ctlplane_port_map or {}
-    if not isinstance(stackname, str) or not stackname:
-        problems.reporter('')('stackname', stackname,
-                              'must be a non-empty string')
-    image = _normal_default_image(default_image, problems)
-    port_maps.check_port_maps(net_map, ctlplane_map, problems.reporter(''))
-    if roles is None:
-        roles = []
-    if not isinstance(roles, list):
-        problems.reporter('')('roles', roles, 'must be a list of roles')
-        roles = []
-    if problems.errors:
-        raise exceptions.InvalidInput(problems.errors)
+    roles = [] if roles is None else roles
+    _check_depth([('roles', roles), ('role_net_port_id_map', net_map),
+                  ('role_ctlplane_port_map', ctlplane_map),
+                  ('default_image', default_image)], problems)
+    _check_arguments(stackname, roles, net_map, ctlplane_map, problems)
+    image = _normal_default_image(default_image, problems,
+                                  file_url_allowed_paths)
+    problems.raise_errors()
 
-    usable = _check_shapes(roles, problems)
-    role_formats = []
+    plans = [_RolePlan(role, stackname, problems)
+             for role in _check_shapes(roles, problems,
+                                       file_url_allowed_paths)]
+    if not _check_sizes(plans, problems):
+        problems.raise_errors()
     expanded = []
-    for role in usable:
-        hostname_format, instances = _expand_role(role, stackname, image,
-                                                  problems)
-        role_formats.append({'name': role['name'],
-                             'hostname_format': hostname_format})
-        expanded.extend(instances)
+    for plan in plans:
+        expanded.extend(plan.expand(image, problems))
     _check_unique(expanded, problems)
-
     provisioned = [inst for inst in expanded if inst['provisioned']]
     unprovisioned = [inst for inst in expanded if not inst['provisioned']]
-    role_names = {role['name'] for role in role_formats}
-    for mapping, label in ((net_map, 'role_net_port_id_map'),
-                           (ctlplane_map, 'role_ctlplane_port_map')):
-        for role in sorted(set(mapping) - role_names):
-            if mapping[role]:
-                problems.errors.append(
-                    '%s.%s: role %r is not in the roles file'
-                    % (label, role, role))
-    for role in role_formats:
-        port_maps.assign_ports(
-            role['name'],
-            [inst for inst in provisioned if inst['role'] == role['name']],
-            net_map, ctlplane_map, problems.reporter(''))
-    if problems.errors:
-        raise exceptions.InvalidInput(problems.errors)
+    _check_port_maps(net_map, ctlplane_map, plans, provisioned, problems)
+    problems.raise_errors()
 
+    role_formats = [{'name': plan.name,
+                     'hostname_format': plan.hostname_format}
+                    for plan in plans]
     return {
         'instances': provisioned,
         'unprovisioned': unprovisioned,
@@ -383,14 +578,196 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     }
 
 
+class _YamlTooBig(Exception):
+    """A YAML document over a limit; the message says which."""
+
+
+def _yaml_loader(text):
+    """A safe loader for ``text``, with libyaml's parser when available."""
+    loader_class = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+    return loader_class(text)
+
+
+def _mark(mark):
+    return 'line %d, column %d' % (mark.line + 1, mark.column + 1)
+
+
+def _compose_events(loader):
+    """Compose one YAML document from its events, without recursion.
+
+    The same node graph PyYAML's composer builds (aliases are shared
+    nodes), but checked as it is built: nesting deeper than MAX_DEPTH
+    and more than MAX_YAML_NODES nodes once aliases are expanded (each
+    node's expanded size is known when it ends, so a "billion laughs"
+    bomb is counted in linear time, never expanded) raise _YamlTooBig;
+    an alias inside its own anchor raises a ComposerError.
+    """
+    loader.get_event()                              # StreamStart
+    if loader.check_event(yaml.StreamEndEvent):
+        return None
+    loader.get_event()                              # DocumentStart
+    anchors, sizes = {}, {}
+    # Open collections: [node, mapping key node or None, size so far].
+    stack = []
+    root = None
+    while True:
+        event = loader.get_event()
+        if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            node, _key, size = stack.pop()
+            node.end_mark = event.end_mark
+            sizes[id(node)] = size
+            _add_child(stack, node, size)
+            if not stack:
+                root = node
+                break
+            continue
+        node, size = _event_node(loader, event, anchors, sizes)
+        if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and \
+                size is None:
+            if len(stack) >= MAX_DEPTH:
+                raise _YamlTooBig('%s: nesting is deeper than %d levels'
+                                  % (_mark(event.start_mark), MAX_DEPTH))
+            stack.append([node, None, 1])
+            continue
+        if size > MAX_YAML_NODES:
+            raise _YamlTooBig('%s: an alias expands to more than %d nodes'
+                              % (_mark(event.start_mark), MAX_YAML_NODES))
+        if not stack:
+            root = node
+            break
+        _add_child(stack, node, size)
+    loader.get_event()                              # DocumentEnd
+    if not loader.check_event(yaml.StreamEndEvent):
+        event = loader.get_event()
+        raise yaml.composer.ComposerError(
+            'expected a single document in the stream', None,
+            'but found another document', event.start_mark)
+    return root
+
+
+def _add_child(stack, node, size):
+    """Add a complete node to the innermost open collection."""
+    if not stack:
+        return
+    parent = stack[-1]
+    parent[2] += size
+    if parent[2] > MAX_YAML_NODES:
+        raise _YamlTooBig('more than %d nodes once aliases are expanded '
+                          '(%s)' % (MAX_YAML_NODES, _mark(node.start_mark)))
+    if isinstance(parent[0], yaml.SequenceNode):
+        parent[0].value.append(node)
+    elif parent[1] is None:
+        parent[1] = node
+    else:
+        parent[0].value.append((parent[1], node))
+        parent[1] = None
+
+
+def _event_node(loader, event, anchors, sizes):
+    """``(node, expanded size or None while open)`` for one event."""
+    if isinstance(event, yaml.AliasEvent):
+        node = anchors.get(event.anchor)
+        if node is None:
+            raise yaml.composer.ComposerError(
+                None, None, 'found undefined alias %s'
+                % schema.shown(event.anchor), event.start_mark)
+        if id(node) not in sizes:
+            raise yaml.composer.ComposerError(
+                None, None, 'found an alias inside its own anchor %s'
+                % schema.shown(event.anchor), event.start_mark)
+        return node, sizes[id(node)]
+    if event.anchor is not None and event.anchor in anchors:
+        raise yaml.composer.ComposerError(
+            'found duplicate anchor %s; first occurrence'
+            % schema.shown(event.anchor), anchors[event.anchor].start_mark,
+            'second occurrence', event.start_mark)
+    tag = event.tag
+    if isinstance(event, yaml.ScalarEvent):
+        if tag is None or tag == '!':
+            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark,
+                               event.end_mark, style=event.style)
+        size = 1
+    else:
+        kind = (yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent)
+                else yaml.MappingNode)
+        if tag is None or tag == '!':
+            tag = loader.resolve(kind, None, event.implicit)
+        node = kind(tag, [], event.start_mark, None,
+                    flow_style=event.flow_style)
+        size = None
+    if event.anchor is not None:
+        anchors[event.anchor] = node
+        if size is not None:
+            sizes[id(node)] = size
+    return node, size
+
+
+def _yaml_error_text(exc):
+    """A YAML error on one line: position, problem and context."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        parts = []
+        if exc.problem_mark is not None:
+            parts.append(_mark(exc.problem_mark) + ':')
+        parts.append(exc.problem or 'error')
+        if exc.context:
+            parts.append('(%s%s)' % (exc.context, ' at %s' % _mark(
+                exc.context_mark) if exc.context_mark is not None else ''))
+        text = ' '.join(parts)
+    else:
+        text = str(exc)
+    return schema.cut(' '.join(text.split()), 3 * schema.MAX_SHOWN)
+
+
+def _read_text(path):
+    """The text of a file, refused with a reason when it is not text."""
+    with open(path, 'rb') as stream:
+        data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise exceptions.InvalidInput(
+            '%s is too large: a roles or port map file may have at most %d '
+            'bytes (%d MiB)' % (path, MAX_FILE_BYTES,
+                                MAX_FILE_BYTES // (1024 * 1024)))
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise exceptions.InvalidInput(
+            '%s is not a UTF-8 text file (byte 0x%02x at offset %d cannot be '
+            'decoded)' % (path, data[exc.start], exc.start))
+    if '\0' in text:
+        raise exceptions.InvalidInput(
+            '%s is not a text file (it has a NUL byte at offset %d)'
+            % (path, text.index('\0')))
+    return text
+
+
 def load_roles_file(path):
-    """Read a roles file; a YAML error names the file and position."""
-    with open(path) as stream:
-        try:
-            return yaml.safe_load(stream)
-        except yaml.YAMLError as exc:
-            raise exceptions.InvalidInput('%s is not valid YAML: %s'
-                                          % (path, exc))
+    """Read a YAML file (a roles or port map file) safely.
+
+    Every problem is an InvalidInput naming the file, on one line: a
+    file larger than MAX_FILE_BYTES, not UTF-8 text, not valid YAML (with
+    the position), nested deeper than MAX_DEPTH, or holding more than
+    MAX_YAML_NODES nodes once its aliases are expanded. Those limits are
+    checked while the YAML is composed, before any Python object is
+    constructed. Anchors and aliases that share defaults work as usual.
+
+    :raises: InvalidInput, or OSError when the file cannot be read.
+    """
+    loader = _yaml_loader(_read_text(path))
+    try:
+        node = _compose_events(loader)
+        return None if node is None else loader.construct_document(node)
+    except _YamlTooBig as exc:
+        raise exceptions.InvalidInput('%s is too large: %s' % (path, exc))
+    except yaml.YAMLError as exc:
+        raise exceptions.InvalidInput('%s is not valid YAML: %s'
+                                      % (path, _yaml_error_text(exc)))
+    except ValueError as exc:
+        # e.g. an integer of more digits than Python converts.
+        raise exceptions.InvalidInput('%s is not valid YAML: %s' % (
+            path, schema.cut(' '.join(str(exc).split()))))
+    finally:
+        loader.dispose()
 
 
 def _port_maps_from_file(path):
@@ -400,7 +777,14 @@ def _port_maps_from_file(path):
     ``parameter_defaults``.
     """
     data = load_roles_file(path) or {}
-    data = data.get('parameter_defaults', data)
+    if isinstance(data, dict) and isinstance(
+            data.get('parameter_defaults'), dict):
+        data = data['parameter_defaults']
+    if not isinstance(data, dict):
+        raise exceptions.InvalidInput(
+            '%s: must be a mapping holding RoleNetPortIdMap and/or '
+            'RoleCtlplanePortMap (at the top or under parameter_defaults)'
+            % path)
     return data.get('RoleNetPortIdMap'), data.get('RoleCtlplanePortMap')
 
 
