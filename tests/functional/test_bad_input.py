@@ -1,0 +1,129 @@
+"""Malformed input through the paths users run: the workflow and the CLI.
+
+The deploy_roles workflow on a real Mistral ends in ERROR with a short
+state_info naming the field, and Ironic receives no request at all. The
+command line (``python -m tripleo_baremetal.roles FILE``) answers a file
+that is not a roles file with one line and exit code 2, no traceback.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from tests.functional import base
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+WB = 'tripleo.baremetal_deploy.v1.'
+
+#: Longest acceptable state_info for one bad value.
+SHORT = 2000
+
+#: Length of the huge value: well above anything a message may echo.
+HUGE = 10 * 1000 * 1000
+
+
+def nest(levels):
+    value = {}
+    for _ in range(levels - 1):
+        value = {'a': value}
+    return value
+
+
+def ctlplane_port(port_id, ip):
+    return {'id': port_id,
+            'fixed_ips': [{'ip_address': ip, 'subnet_id': 'ctlplane'}]}
+
+
+class DeployRolesBadInputTest(base.MistralTestCase):
+
+    WORKBOOKS = [os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml')]
+    # Room for the 10 MB value in the execution's input (1 MiB by default).
+    MISTRAL_OPTIONS = {'engine': {'execution_field_size_limit_kb': 65536}}
+
+    def assert_refused(self, roles_file, fragments, **inputs):
+        self.ironic.reset_request_counts()
+        execution = self.run_workflow(
+            WB + 'deploy_roles', dict(inputs, roles=roles_file), timeout=120)
+        self.assertEqual('ERROR', execution.state,
+                         self.describe_execution(execution))
+        info = execution.state_info or ''
+        for fragment in fragments:
+            self.assertIn(fragment, info)
+        self.assertLess(len(info), SHORT, info[:2 * SHORT])
+        self.assertEqual({}, dict(self.ironic.request_counts()))
+        return info
+
+    def test_bad_inputs(self):
+        cases = [
+            ('huge count', [{'name': 'Compute', 'count': 10 ** 9}], {},
+             ["role 'Compute': count: 1000000000 is more than the maximum of "
+              "10000 instances per role"]),
+            ('huge name', [{'name': 'Compute',
+                            'instances': [{'name': 'n' * HUGE}]}], {},
+             ["role 'Compute' instance 0: instances[0].name: 'nnn",
+              "... (%d characters) is longer than 255 characters" % HUGE]),
+            ('deep nesting', [{'name': 'Compute', 'defaults': {
+                'config_drive': {'cloud_config': nest(200)}}}], {},
+             ['roles[0].defaults.config_drive.cloud_config.a.a',
+              'is nested too deeply']),
+            ('duplicate port', [{'name': 'Compute', 'count': 2}],
+             {'role_ctlplane_port_map': {'Compute': [
+                 ctlplane_port('p-1', '192.168.24.10'),
+                 ctlplane_port('p-1', '192.168.24.11')]}},
+             ["port 'p-1' is given to two instances: overcloud-novacompute-0 "
+              "(role_ctlplane_port_map) and overcloud-novacompute-1"]),
+            ('file url outside', [{'name': 'Compute', 'defaults': {
+                'image': {'href': 'file:///etc/shadow'}}}], {},
+             ["defaults.image.href: 'file:///etc/shadow' is under /etc"]),
+            ('file url not allowed', [{'name': 'Compute', 'defaults': {
+                'image': {'href': 'file:///srv/images/x.raw'}}}], {},
+             ["defaults.image.href: 'file:///srv/images/x.raw' is not "
+              "inside the directories", '/var/lib/ironic']),
+            ('vif without port', [{'name': 'Compute', 'defaults': {
+                'networks': [{'network': 'ctlplane', 'vif': True}]}}], {},
+             ["overcloud-novacompute-0: networks[0] (network 'ctlplane'): "
+              "vif is true but no port is given for this network"]),
+        ]
+        for label, roles_file, inputs, fragments in cases:
+            with self.subTest(label):
+                self.assert_refused(roles_file, fragments, **inputs)
+
+
+class CommandLineBadFileTest(unittest.TestCase):
+    """``python -m tripleo_baremetal.roles FILE`` on files that are bad."""
+
+    def run_cli(self, data):
+        handle, path = tempfile.mkstemp(suffix='.yaml')
+        self.addCleanup(os.unlink, path)
+        with os.fdopen(handle, 'wb') as stream:
+            stream.write(data)
+        result = subprocess.run(
+            [sys.executable, '-m', 'tripleo_baremetal.roles', path],
+            capture_output=True, text=True, cwd=TOP, timeout=60)
+        self.assertEqual(2, result.returncode, result.stderr)
+        self.assertEqual('', result.stdout)
+        self.assertNotIn('Traceback', result.stderr)
+        lines = result.stderr.splitlines()
+        self.assertEqual(1, len(lines), result.stderr)
+        self.assertTrue(lines[0].startswith('error: %s ' % path), lines[0])
+        return lines[0]
+
+    def test_binary_file(self):
+        line = self.run_cli(bytes(range(256)) * 100)
+        self.assertIn('is not a UTF-8 text file', line)
+
+    def test_invalid_utf8(self):
+        line = self.run_cli(b'- name: Contr\xf4leur\n')
+        self.assertIn('is not a UTF-8 text file (byte 0xf4 at offset 13', line)
+
+    def test_alias_bomb(self):
+        lines = [b'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+        for level in range(1, 10):
+            lines.append(b'a%d: &a%d [%s]' % (level, level, b', '.join(
+                [b'*a%d' % (level - 1)] * 9)))
+        line = self.run_cli(b'\n'.join(lines) + b'\n')
+        self.assertIn('is too large: more than 1000000 nodes once aliases '
+                      'are expanded', line)
