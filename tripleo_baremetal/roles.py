@@ -33,6 +33,7 @@ expansion as YAML.
 
 import argparse
 import logging
+import os
 import sys
 
 import yaml
@@ -788,6 +789,20 @@ def _port_maps_from_file(path):
     return data.get('RoleNetPortIdMap'), data.get('RoleCtlplanePortMap')
 
 
+def _write_yaml(data):
+    """Print ``data`` as YAML; a closed pipe (``| head``) is not an error."""
+    try:
+        yaml.safe_dump(data, sys.stdout, default_flow_style=False,
+                       sort_keys=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='python -m tripleo_baremetal.roles',
@@ -801,22 +816,27 @@ def main(argv=None):
                              'RoleCtlplanePortMap')
     parser.add_argument('--default-image', metavar='HREF',
                         help='image for instances that set none')
+    parser.add_argument('--file-url-allowed-paths', metavar='DIR[,DIR]',
+                        help='directories file:// images may be in, as '
+                             'the Ironic conductor\'s option (default: %s)'
+                             % ','.join(images.FILE_URL_ALLOWED_PATHS))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(message)s')
+    allowed = args.file_url_allowed_paths
     try:
         net_map, ctlplane_map = (_port_maps_from_file(args.port_map)
                                  if args.port_map else (None, None))
-        result = expand_roles(load_roles_file(args.roles_file),
-                              stackname=args.stack,
-                              role_net_port_id_map=net_map,
-                              role_ctlplane_port_map=ctlplane_map,
-                              default_image=args.default_image)
+        result = expand_roles(
+            load_roles_file(args.roles_file), stackname=args.stack,
+            role_net_port_id_map=net_map,
+            role_ctlplane_port_map=ctlplane_map,
+            default_image=args.default_image,
+            file_url_allowed_paths=None if allowed is None else [
+                path.strip() for path in allowed.split(',') if path.strip()])
     except (exceptions.InvalidInput, OSError) as exc:
         print('error: %s' % exc, file=sys.stderr)
         return 2
-    yaml.safe_dump(result, sys.stdout, default_flow_style=False,
-                   sort_keys=False)
-    return 0
+    return _write_yaml(result)
 
 
 if __name__ == '__main__':

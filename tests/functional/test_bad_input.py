@@ -127,3 +127,36 @@ class CommandLineBadFileTest(unittest.TestCase):
         line = self.run_cli(b'\n'.join(lines) + b'\n')
         self.assertIn('is too large: more than 1000000 nodes once aliases '
                       'are expanded', line)
+
+    def test_closed_pipe(self):
+        # "| head" closes stdout early: no traceback either. The output
+        # (about 1 MB) is far more than a pipe holds.
+        handle, path = tempfile.mkstemp(suffix='.yaml')
+        self.addCleanup(os.unlink, path)
+        with os.fdopen(handle, 'w') as stream:
+            stream.write('- {name: Compute, count: 2000}\n')
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'tripleo_baremetal.roles', path], cwd=TOP,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        process.stdout.read(10)
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        process.stderr.close()
+        self.assertEqual(1, process.wait(timeout=60))
+        self.assertNotIn('Traceback', stderr)
+
+    def test_file_url_allowed_paths(self):
+        handle, path = tempfile.mkstemp(suffix='.yaml')
+        self.addCleanup(os.unlink, path)
+        with os.fdopen(handle, 'w') as stream:
+            stream.write("- name: Compute\n  defaults: {image: {href: "
+                         "'file:///srv/images/x.raw'}}\n")
+        command = [sys.executable, '-m', 'tripleo_baremetal.roles', path]
+        refused = subprocess.run(command, capture_output=True, text=True,
+                                 cwd=TOP, timeout=60)
+        self.assertEqual(2, refused.returncode)
+        self.assertIn('/var/lib/ironic', refused.stderr)
+        allowed = subprocess.run(
+            command + ['--file-url-allowed-paths', '/data,/srv/images'],
+            capture_output=True, text=True, cwd=TOP, timeout=60)
+        self.assertEqual(0, allowed.returncode, allowed.stderr)

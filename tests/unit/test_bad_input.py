@@ -413,6 +413,14 @@ class LoadFileTest(unittest.TestCase):
         self.assertEqual('error: %s is not a UTF-8 text file (byte 0x89 at '
                          'offset 0 cannot be decoded)\n' % path, written)
 
+    def test_command_line_allowed_paths(self):
+        path = self.write("- name: Compute\n  defaults: {image: {href: "
+                          "'file:///srv/images/x.raw'}}\n")
+        with mock.patch('sys.stderr'), mock.patch('sys.stdout'):
+            self.assertEqual(2, roles.main([path]))
+            self.assertEqual(0, roles.main([
+                path, '--file-url-allowed-paths', '/data, /srv/images']))
+
     def test_port_map_file_not_a_mapping(self):
         roles_file = self.write('- name: Compute\n')
         port_map = self.write('- a list\n')
