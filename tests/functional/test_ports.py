@@ -26,6 +26,7 @@ from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import deploy
 from tripleo_baremetal import environment
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import images
 from tripleo_baremetal.localcloud import process
 from tripleo_baremetal import provision
 from tripleo_baremetal import roles
@@ -47,10 +48,23 @@ HEAT_IPS = {
 }
 
 
+def allow_temp_images(test_class):
+    """Let file:// images in the temporary directory through, for a class.
+
+    The test images live there; an operator would list such a directory
+    in file_url_allowed_paths (the expansion's default is Ironic's).
+    """
+    patcher = mock.patch.object(
+        images, 'FILE_URL_ALLOWED_PATHS',
+        ('/var/lib/ironic', tempfile.gettempdir()))
+    patcher.start()
+    test_class.addClassCleanup(patcher.stop)
+
+
 def make_conf():
-    return baremetal_conf.standalone_conf(poll_interval=0.1,
-                                          poll_interval_max=0.5,
-                                          undeploy_timeout=60)
+    return baremetal_conf.standalone_conf(
+        poll_interval=0.1, poll_interval_max=0.5, undeploy_timeout=60,
+        file_url_allowed_paths=['/var/lib/ironic', tempfile.gettempdir()])
 
 
 def read_network_data(packed):
@@ -73,6 +87,7 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        allow_temp_images(cls)
         images = tempfile.mkdtemp(prefix='tripleo-baremetal-images-')
         cls.addClassCleanup(shutil.rmtree, images, ignore_errors=True)
         path = os.path.join(images, 'overcloud-full.raw')

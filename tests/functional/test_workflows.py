@@ -167,10 +167,13 @@ class WorkflowFailureTest(base.MistralTestCase):
     """Failures on the real engine: readable state_info, nothing reserved.
 
     Mistral here checks ``file://`` images (the default), as on an
-    undercloud where the conductor shares the file system.
+    undercloud where the conductor shares the file system; the test
+    images live in the temporary directory, listed as allowed.
     """
 
     WORKBOOKS = WorkflowTest.WORKBOOKS
+    MISTRAL_OPTIONS = {'tripleo_baremetal': {
+        'file_url_allowed_paths': tempfile.gettempdir()}}
 
     def setUp(self):
         super().setUp()
