@@ -17,7 +17,9 @@ import shutil
 import tempfile
 import time
 import unittest
+from unittest import mock
 
+from tripleo_baremetal import images
 from tripleo_baremetal.localcloud import cleanup
 from tripleo_baremetal.localcloud import exceptions
 from tripleo_baremetal.localcloud import inifile
@@ -33,6 +35,19 @@ LOG = logging.getLogger(__name__)
 FAILURE_LOG_LINES = 20
 
 FINAL_STATES = ('SUCCESS', 'ERROR', 'CANCELLED')
+
+
+def allow_temp_images(test_class):
+    """Let file:// images in the temporary directory through, for a class.
+
+    The test images live there; an operator would list such a directory
+    in file_url_allowed_paths (the expansion's default is Ironic's).
+    """
+    patcher = mock.patch.object(
+        images, 'FILE_URL_ALLOWED_PATHS',
+        ('/var/lib/ironic', tempfile.gettempdir()))
+    patcher.start()
+    test_class.addClassCleanup(patcher.stop)
 
 
 class IronicTestCase(unittest.TestCase):

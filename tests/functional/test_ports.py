@@ -21,12 +21,12 @@ import uuid
 
 import pycdlib
 
+from tests.functional import base
 from tests.functional import neutron_base
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import deploy
 from tripleo_baremetal import environment
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import images
 from tripleo_baremetal.localcloud import process
 from tripleo_baremetal import provision
 from tripleo_baremetal import roles
@@ -46,19 +46,6 @@ HEAT_IPS = {
     'overcloud-novacompute-0': '192.168.24.20',
     'overcloud-novacompute-1': '192.168.24.21',
 }
-
-
-def allow_temp_images(test_class):
-    """Let file:// images in the temporary directory through, for a class.
-
-    The test images live there; an operator would list such a directory
-    in file_url_allowed_paths (the expansion's default is Ironic's).
-    """
-    patcher = mock.patch.object(
-        images, 'FILE_URL_ALLOWED_PATHS',
-        ('/var/lib/ironic', tempfile.gettempdir()))
-    patcher.start()
-    test_class.addClassCleanup(patcher.stop)
 
 
 def make_conf():
@@ -87,7 +74,7 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        allow_temp_images(cls)
+        base.allow_temp_images(cls)
         images = tempfile.mkdtemp(prefix='tripleo-baremetal-images-')
         cls.addClassCleanup(shutil.rmtree, images, ignore_errors=True)
         path = os.path.join(images, 'overcloud-full.raw')

@@ -4,32 +4,17 @@ import hashlib
 import os
 import shutil
 import tempfile
-from unittest import mock
 
 from tests.functional import base
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import deploy
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import images
 from tripleo_baremetal import provision
 from tripleo_baremetal import reservation
 from tripleo_baremetal import roles
 from tripleo_baremetal import undeploy
 
 WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
-
-
-def allow_temp_images(test_class):
-    """Let file:// images in the temporary directory through, for a class.
-
-    The test images live there; an operator would list such a directory
-    in file_url_allowed_paths (the expansion's default is Ironic's).
-    """
-    patcher = mock.patch.object(
-        images, 'FILE_URL_ALLOWED_PATHS',
-        ('/var/lib/ironic', tempfile.gettempdir()))
-    patcher.start()
-    test_class.addClassCleanup(patcher.stop)
 
 
 def make_conf():
@@ -45,7 +30,7 @@ class ProvisioningTest(base.IronicTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        allow_temp_images(cls)
+        base.allow_temp_images(cls)
         cls.images = tempfile.mkdtemp(prefix='tripleo-baremetal-images-')
         cls.addClassCleanup(shutil.rmtree, cls.images, ignore_errors=True)
         for name in ('whole.raw', 'part.qcow2', 'vmlinuz', 'initrd'):
