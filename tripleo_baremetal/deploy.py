@@ -216,23 +216,30 @@ def _nic_ports(conn, node, ports):
 
 
 def _request_active(conn, node, configdrive):
-    """Ask Ironic to deploy ``node`` with ``configdrive``: one request.
+    """Ask Ironic to deploy ``node`` with ``configdrive``: one request."""
+    api.set_provision_state(conn, node.id, states.ACTIVE,
+                            what='deploy of node %s' % node.id,
+                            configdrive=configdrive)
 
-    When the request fails, or its answer is lost, the node is read back:
-    a deploy that is under way (this request arrived, or another run of
-    the same request started it) counts as started; nothing is undone.
+
+def _started_elsewhere(conn, node, exc):
+    """The node read back, if its deploy is under way despite ``exc``.
+
+    A write of ours may fail because the deploy is already under way on
+    the same reservation: our provision request arrived but its answer
+    was lost, or another run of the same request got there first (its
+    deploy makes Ironic refuse our instance_info update with 409). Such a
+    node must not be rolled back: that would undo the other run's deploy.
     """
-    try:
-        api.set_provision_state(conn, node.id, states.ACTIVE,
-                                what='deploy of node %s' % node.id,
-                                configdrive=configdrive)
-    except api.ERRORS as exc:
-        current = _read_back(conn, node.id)
-        if current is None or current.allocation_id != node.allocation_id \
-                or not _deploy_started(current):
-            raise
-        LOG.info('Deploy of node %s is under way although its request '
-                 'failed: %s', node.id, api.describe(exc))
+    if not isinstance(exc, api.ERRORS):
+        return None
+    current = _read_back(conn, node.id)
+    if (current is None or current.allocation_id != node.allocation_id
+            or not _deploy_started(current)):
+        return None
+    LOG.info('Deploy of node %s is under way although a request of this '
+             'run failed: %s', node.id, api.describe(exc))
+    return current
 
 
 def _read_back(conn, node_id, timeout=30.0):
@@ -342,6 +349,9 @@ def deploy_node(conn, instance, node, allocation=None, configdrive=None,
                                       options)['configdrive']
         _request_active(conn, node_obj, configdrive)
     except Exception as exc:
+        current = _started_elsewhere(conn, node_obj, exc)
+        if current is not None:
+            return _deploying(instance, current, attached)
         LOG.error('%s: deploy of node %s failed, releasing it: %s',
                   hostname, polling.node_label(node_obj), _text(exc))
         keys = set(info) - {'traits'} if info else set()

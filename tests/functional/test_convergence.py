@@ -15,12 +15,14 @@ import signal
 from tests.functional import base
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import connection
+from tripleo_baremetal import deploy
 from tripleo_baremetal import exceptions
 from tripleo_baremetal.localcloud import faultproxy
 from tripleo_baremetal.localcloud import inifile
 from tripleo_baremetal.localcloud import mistral
 from tripleo_baremetal.localcloud import process
 from tripleo_baremetal import provision
+from tripleo_baremetal import reservation
 from tripleo_baremetal import roles
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -119,6 +121,56 @@ class CoreFaultsTest(InvariantsMixin, base.IronicTestCase):
         result = self.deploy(instances)
         self.assertEqual([], result['new_instances'])
         self.assertEqual(0, self.writes(), self.ironic.request_counts())
+
+    def test_a_deploy_another_run_started_is_not_rolled_back(self):
+        # Two runs of one request reserve the same node; the slower one
+        # read the node while it was still available, then its first
+        # write meets the faster run's deploy (409). It must report the
+        # deploy as started, not undo it.
+        self.enrol_nodes([{'name': 'race-0'}])
+        instances = roles.expand_roles(roles_file(1))['instances']
+        conn = connection.get_connection(conf=self.conf)
+        picked = reservation.pick_nodes(conn, instances, conf=self.conf)
+        node_id = picked['reservations'][0]['node']
+        stale = conn.baremetal.get_node(node_id)
+        deploy.deploy_node(conn, instances[0], node_id, conf=self.conf,
+                           ssh_keys=['ssh-ed25519 AAAA test'])
+        slower = deploy.deploy_node(_StaleFirstRead(conn, stale),
+                                    instances[0], node_id, conf=self.conf,
+                                    ssh_keys=['ssh-ed25519 AAAA test'])
+        self.assertEqual(node_id, slower['node'])
+        node = self.conn.baremetal.get_node(node_id)
+        self.assertTrue(node.allocation_id)
+        self.assertIn(node.provision_state,
+                      ('deploying', 'wait call-back', 'active'))
+        self.conn.baremetal.wait_for_nodes_provision_state([node_id],
+                                                           'active')
+
+
+class _StaleFirstRead:
+    """A connection whose first node read returns an older copy."""
+
+    def __init__(self, conn, stale):
+        self._conn = conn
+        self.baremetal = _StaleBaremetal(conn.baremetal, stale)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+class _StaleBaremetal:
+
+    def __init__(self, proxy, stale):
+        self._proxy = proxy
+        self._stale = [stale]
+
+    def get_node(self, *args, **kwargs):
+        if self._stale:
+            return self._stale.pop()
+        return self._proxy.get_node(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._proxy, name)
 
 
 class WorkflowConvergenceTest(InvariantsMixin, base.MistralTestCase):
