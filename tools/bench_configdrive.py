@@ -25,8 +25,8 @@ import time
 
 from openstack.baremetal import configdrive as sdk_configdrive
 
-from tripleo_baremetal import configdrive
-from tripleo_baremetal import network_data
+from tripleo_baremetal.configdrive import contents as configdrive
+from tripleo_baremetal.configdrive import network_data
 
 NODE = '8a1c2f7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b'
 MIB = 1024 * 1024

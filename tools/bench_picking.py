@@ -26,9 +26,9 @@ import tempfile
 import threading
 import time
 
-from tripleo_baremetal import node_filters
-from tripleo_baremetal import placement
-from tripleo_baremetal import reservation
+from tripleo_baremetal.picking import node_filters
+from tripleo_baremetal.picking import placement
+from tripleo_baremetal.picking import reservation
 
 NODES = 1000
 INSTANCES = 500
@@ -221,9 +221,9 @@ def bench_fake_requests(specs, wanted):
 
 @contextlib.contextmanager
 def real_ironic(node_count):
-    from tripleo_baremetal.localcloud import ironic
-    from tripleo_baremetal.localcloud import nodes as local_nodes
-    from tripleo_baremetal.localcloud import postgres
+    from localcloud import ironic
+    from localcloud import nodes as local_nodes
+    from localcloud import postgres
 
     work_dir = tempfile.mkdtemp(prefix='bench-picking-')
     with contextlib.ExitStack() as stack:

@@ -3,7 +3,7 @@
 
 Starts a private PostgreSQL and a fake-hardware Ironic on 127.0.0.1,
 enrols nodes, then deploys N instances (each with a ctlplane port) with
-the same code the workflows run (``provision.deploy_instances``) and
+the same code the workflows run (``sequence.deploy_instances``) and
 reads Ironic's access log. Goal: at most 6 requests plus one per port for
 each deployed node (deploy + wait), and one request per poll whatever the
 node count. Prints counts and ratios, not timings to assert on.
@@ -20,15 +20,15 @@ import tempfile
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, TOP)
 
+from localcloud import ironic  # noqa: E402
+from localcloud import nodes  # noqa: E402
+from localcloud import postgres  # noqa: E402
 from tripleo_baremetal import conf as baremetal_conf  # noqa: E402
-from tripleo_baremetal import existing  # noqa: E402
-from tripleo_baremetal.localcloud import ironic  # noqa: E402
-from tripleo_baremetal.localcloud import nodes  # noqa: E402
-from tripleo_baremetal.localcloud import postgres  # noqa: E402
-from tripleo_baremetal import provision  # noqa: E402
-from tripleo_baremetal import reservation  # noqa: E402
-from tripleo_baremetal import roles  # noqa: E402
-from tripleo_baremetal import wait  # noqa: E402
+from tripleo_baremetal.picking import reservation  # noqa: E402
+from tripleo_baremetal.provisioning import existing  # noqa: E402
+from tripleo_baremetal.provisioning import sequence  # noqa: E402
+from tripleo_baremetal.provisioning import wait  # noqa: E402
+from tripleo_baremetal.request import roles  # noqa: E402
 
 POLL = 'GET /v1/nodes'
 
@@ -67,7 +67,7 @@ def run(service, count, conf):
                                     concurrency=10)
     steps['pick'] = service.request_counts(by_path=True)
     service.reset_request_counts()
-    deploying, not_started = provision.start_deploys(
+    deploying, not_started = sequence.start_deploys(
         conn, picked['reservations'], found['not_found'], concurrency=10,
         conf=conf)
     assert not not_started, not_started

@@ -24,16 +24,16 @@ from mistral_lib import actions
 
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
-from tripleo_baremetal import configdrive
+from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal import connection
-from tripleo_baremetal import deploy
-from tripleo_baremetal import environment
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import existing
-from tripleo_baremetal import reservation
-from tripleo_baremetal import roles
-from tripleo_baremetal import undeploy
-from tripleo_baremetal import wait
+from tripleo_baremetal.picking import reservation
+from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.provisioning import existing
+from tripleo_baremetal.provisioning import undeploy
+from tripleo_baremetal.provisioning import wait
+from tripleo_baremetal.request import environment
+from tripleo_baremetal.request import roles
 
 LOG = logging.getLogger(__name__)
 

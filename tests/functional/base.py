@@ -19,15 +19,15 @@ import time
 import unittest
 from unittest import mock
 
-from tripleo_baremetal import images
-from tripleo_baremetal.localcloud import cleanup
-from tripleo_baremetal.localcloud import exceptions
-from tripleo_baremetal.localcloud import inifile
-from tripleo_baremetal.localcloud import ironic
-from tripleo_baremetal.localcloud import mistral
-from tripleo_baremetal.localcloud import nodes
-from tripleo_baremetal.localcloud import postgres
-from tripleo_baremetal.localcloud import process
+from localcloud import cleanup
+from localcloud import exceptions
+from localcloud import inifile
+from localcloud import ironic
+from localcloud import mistral
+from localcloud import nodes
+from localcloud import postgres
+from localcloud import process
+from tripleo_baremetal.request import images
 
 LOG = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ started before the network exists.
 
 import unittest
 
+from localcloud import inifile
+from localcloud import neutron
+from localcloud import process
 from tests.functional import base
-from tripleo_baremetal.localcloud import inifile
-from tripleo_baremetal.localcloud import neutron
-from tripleo_baremetal.localcloud import process
 
 try:
     import networking_generic_switch

@@ -2,7 +2,7 @@
 
 The deploy_roles workflow on a real Mistral ends in ERROR with a short
 state_info naming the field, and Ironic receives no request at all. The
-command line (``python -m tripleo_baremetal.roles FILE``) answers a file
+command line (``tripleo-baremetal-expand FILE``) answers a file
 that is not a roles file with one line and exit code 2, no traceback.
 """
 
@@ -14,6 +14,7 @@ import unittest
 
 from tests.functional import base
 
+ROLES_MODULE = 'tripleo_baremetal.request.roles'
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 WB = 'tripleo.baremetal_deploy.v1.'
@@ -93,7 +94,7 @@ class DeployRolesBadInputTest(base.MistralTestCase):
 
 
 class CommandLineBadFileTest(unittest.TestCase):
-    """``python -m tripleo_baremetal.roles FILE`` on files that are bad."""
+    """``python -m ...request.roles FILE`` on files that are bad."""
 
     def run_cli(self, data):
         handle, path = tempfile.mkstemp(suffix='.yaml')
@@ -101,7 +102,7 @@ class CommandLineBadFileTest(unittest.TestCase):
         with os.fdopen(handle, 'wb') as stream:
             stream.write(data)
         result = subprocess.run(
-            [sys.executable, '-m', 'tripleo_baremetal.roles', path],
+            [sys.executable, '-m', ROLES_MODULE, path],
             capture_output=True, text=True, cwd=TOP, timeout=60)
         self.assertEqual(2, result.returncode, result.stderr)
         self.assertEqual('', result.stdout)
@@ -136,7 +137,7 @@ class CommandLineBadFileTest(unittest.TestCase):
         with os.fdopen(handle, 'w') as stream:
             stream.write('- {name: Compute, count: 2000}\n')
         process = subprocess.Popen(
-            [sys.executable, '-m', 'tripleo_baremetal.roles', path], cwd=TOP,
+            [sys.executable, '-m', ROLES_MODULE, path], cwd=TOP,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         process.stdout.read(10)
         process.stdout.close()
@@ -151,7 +152,7 @@ class CommandLineBadFileTest(unittest.TestCase):
         with os.fdopen(handle, 'w') as stream:
             stream.write("- name: Compute\n  defaults: {image: {href: "
                          "'file:///srv/images/x.raw'}}\n")
-        command = [sys.executable, '-m', 'tripleo_baremetal.roles', path]
+        command = [sys.executable, '-m', ROLES_MODULE, path]
         refused = subprocess.run(command, capture_output=True, text=True,
                                  cwd=TOP, timeout=60)
         self.assertEqual(2, refused.returncode)

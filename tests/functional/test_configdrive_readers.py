@@ -18,8 +18,8 @@ import warnings
 import yaml
 
 from tests.functional import debian_tools
-from tripleo_baremetal import configdrive
-from tripleo_baremetal import network_data
+from tripleo_baremetal.configdrive import contents as configdrive
+from tripleo_baremetal.configdrive import network_data
 
 NODE = '5d3b1a8e-8f0c-4a53-9d5e-0b8c2f6a1e77'
 HOSTNAME = 'overcloud-controller-0'

@@ -12,18 +12,18 @@ import json
 import os
 import signal
 
+from localcloud import faultproxy
+from localcloud import inifile
+from localcloud import mistral
+from localcloud import process
 from tests.functional import base
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import connection
-from tripleo_baremetal import deploy
 from tripleo_baremetal import exceptions
-from tripleo_baremetal.localcloud import faultproxy
-from tripleo_baremetal.localcloud import inifile
-from tripleo_baremetal.localcloud import mistral
-from tripleo_baremetal.localcloud import process
-from tripleo_baremetal import provision
-from tripleo_baremetal import reservation
-from tripleo_baremetal import roles
+from tripleo_baremetal.picking import reservation
+from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.provisioning import sequence
+from tripleo_baremetal.request import roles
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -90,7 +90,7 @@ class CoreFaultsTest(InvariantsMixin, base.IronicTestCase):
 
     def deploy(self, instances):
         conn = connection.get_connection(conf=self.conf)
-        return provision.deploy_instances(
+        return sequence.deploy_instances(
             conn, instances, concurrency=4, timeout=120, conf=self.conf,
             ssh_keys=['ssh-ed25519 AAAA test'])
 

@@ -8,8 +8,8 @@ import unittest
 
 import yaml
 
+from localcloud import demo
 from tests.functional import base
-from tripleo_baremetal import demo
 
 
 class DemoTest(unittest.TestCase):

@@ -9,13 +9,13 @@ import textwrap
 import time
 import unittest
 
+from localcloud import cleanup
+from localcloud import exceptions
+from localcloud import ironic
+from localcloud import mistral
+from localcloud import postgres
+from localcloud import process
 from tests.functional import base
-from tripleo_baremetal.localcloud import cleanup
-from tripleo_baremetal.localcloud import exceptions
-from tripleo_baremetal.localcloud import ironic
-from tripleo_baremetal.localcloud import mistral
-from tripleo_baremetal.localcloud import postgres
-from tripleo_baremetal.localcloud import process
 
 ECHO_WORKFLOW = """
 version: '2.0'
@@ -96,7 +96,7 @@ class ProcessTest(unittest.TestCase):
 
     def test_atexit_stops_forgotten_services(self):
         script = textwrap.dedent("""
-            from tripleo_baremetal.localcloud import process
+            from localcloud import process
             service = process.Service('sleeper', ['sleep', '60'], %r)
             service.start()
             print(service.pid)

@@ -4,7 +4,7 @@ import threading
 
 from tests.functional import base
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import reservation
+from tripleo_baremetal.picking import reservation
 
 WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
 

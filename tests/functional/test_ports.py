@@ -21,16 +21,16 @@ import uuid
 
 import pycdlib
 
+from localcloud import process
 from tests.functional import base
 from tests.functional import neutron_base
 from tripleo_baremetal import conf as baremetal_conf
-from tripleo_baremetal import deploy
-from tripleo_baremetal import environment
 from tripleo_baremetal import exceptions
-from tripleo_baremetal.localcloud import process
-from tripleo_baremetal import provision
-from tripleo_baremetal import roles
-from tripleo_baremetal import undeploy
+from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.provisioning import sequence
+from tripleo_baremetal.provisioning import undeploy
+from tripleo_baremetal.request import environment
+from tripleo_baremetal.request import roles
 
 WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
 #: A trait whose deploy template disables the only fake deploy step: the
@@ -129,7 +129,7 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
     def deploy(self, roles_file, **port_maps):
         expanded = roles.expand_roles(roles_file, default_image=self.image,
                                       **port_maps)
-        result = provision.deploy_instances(
+        result = sequence.deploy_instances(
             self.conn, expanded['instances'], concurrency=4, timeout=60,
             conf=self.conf, ssh_keys=['ssh-ed25519 AAAA functional'])
         return expanded, result
@@ -335,7 +335,7 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
         self.assertDetached([ports['overcloud-novacompute-0']])
         # What is left is found as is: nothing is written.
         self.ironic.reset_request_counts()
-        result = provision.deploy_instances(
+        result = sequence.deploy_instances(
             self.conn, expanded['instances'], timeout=60, conf=self.conf)
         self.assertEqual([], result['new_instances'])
         self.assertEqual({}, self.ironic_writes())

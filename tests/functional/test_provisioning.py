@@ -7,12 +7,12 @@ import tempfile
 
 from tests.functional import base
 from tripleo_baremetal import conf as baremetal_conf
-from tripleo_baremetal import deploy
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import provision
-from tripleo_baremetal import reservation
-from tripleo_baremetal import roles
-from tripleo_baremetal import undeploy
+from tripleo_baremetal.picking import reservation
+from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.provisioning import sequence
+from tripleo_baremetal.provisioning import undeploy
+from tripleo_baremetal.request import roles
 
 WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
 
@@ -71,7 +71,7 @@ class ProvisioningTest(base.IronicTestCase):
 
     def deploy(self, roles_file):
         expanded = roles.expand_roles(roles_file)
-        return expanded, provision.deploy_instances(
+        return expanded, sequence.deploy_instances(
             self.conn, expanded['instances'], concurrency=10, timeout=120,
             conf=self.conf, ssh_keys=['ssh-ed25519 AAAA test'])
 
@@ -248,8 +248,8 @@ class ProvisioningTest(base.IronicTestCase):
                                             'traits': ['CUSTOM_BROKEN'],
                                             'image': image}}])['instances']
         with self.assertRaises(exceptions.DeployError) as ctx:
-            provision.deploy_instances(self.conn, instances, timeout=60,
-                                       conf=self.conf)
+            sequence.deploy_instances(self.conn, instances, timeout=60,
+                                      conf=self.conf)
         self.assertIn('No deploy steps returned by the driver',
                       str(ctx.exception))
         self.assertIn('broken', str(ctx.exception))
@@ -258,9 +258,9 @@ class ProvisioningTest(base.IronicTestCase):
         self.wait_for_available('broken')
 
         # Tolerating one failure in two: the good node ends active.
-        result = provision.deploy_instances(self.conn, instances, timeout=60,
-                                            max_fail_percentage=50,
-                                            conf=self.conf)
+        result = sequence.deploy_instances(self.conn, instances, timeout=60,
+                                           max_fail_percentage=50,
+                                           conf=self.conf)
         self.assertEqual(['overcloud-novacompute-0'],
                          [i['hostname'] for i in result['instances']])
         self.assertEqual(['overcloud-broken-0'],
@@ -280,9 +280,9 @@ class ProvisioningTest(base.IronicTestCase):
             'defaults': {'profile': 'compute', 'image': image}}])['instances']
         # Its config drive cannot be built: the deploy does not start.
         instances[1]['config_drive']['meta_data'] = {'uuid': 'not-a-node'}
-        result = provision.deploy_instances(self.conn, instances, timeout=60,
-                                            max_fail_percentage=50,
-                                            conf=self.conf)
+        result = sequence.deploy_instances(self.conn, instances, timeout=60,
+                                           max_fail_percentage=50,
+                                           conf=self.conf)
         self.assertEqual(['overcloud-novacompute-0'],
                          [i['hostname'] for i in result['new_instances']])
         self.assertEqual(['overcloud-novacompute-1'],
@@ -327,8 +327,8 @@ class ExistingInstancesTest(base.IronicTestCase):
         node, spare = self.enrol_nodes([{'name': 'old'}, {'name': 'spare'}])
         self.deploy_without_allocation(node, 'overcloud-controller-0')
         self.ironic.reset_request_counts()
-        result = provision.deploy_instances(self.conn, self.instances(),
-                                            conf=make_conf())
+        result = sequence.deploy_instances(self.conn, self.instances(),
+                                           conf=make_conf())
         self.assertEqual([], result['new_instances'])
         self.assertEqual([node.id], [i['node'] for i in
                                      result['existing_instances']])
@@ -342,8 +342,8 @@ class ExistingInstancesTest(base.IronicTestCase):
             spare.id).provision_state)
         # From now on the node is found by its allocation: no more writes.
         self.ironic.reset_request_counts()
-        provision.deploy_instances(self.conn, self.instances(),
-                                   conf=make_conf())
+        sequence.deploy_instances(self.conn, self.instances(),
+                                  conf=make_conf())
         self.assertEqual(0, self.writes())
 
     def test_pinned_node_carrying_another_hostname(self):
@@ -351,9 +351,9 @@ class ExistingInstancesTest(base.IronicTestCase):
         self.deploy_without_allocation(node, 'legacy-controller')
         self.ironic.reset_request_counts()
         with self.assertRaises(exceptions.InvalidInput) as ctx:
-            provision.deploy_instances(self.conn,
-                                       self.instances(name='old'),
-                                       conf=make_conf())
+            sequence.deploy_instances(self.conn,
+                                      self.instances(name='old'),
+                                      conf=make_conf())
         self.assertIn('overcloud-controller-0', str(ctx.exception))
         self.assertIn('old', str(ctx.exception))
         self.assertIn('legacy-controller', str(ctx.exception))
@@ -361,8 +361,8 @@ class ExistingInstancesTest(base.IronicTestCase):
 
     def test_protected_node_is_not_undeployed(self):
         self.enrol_nodes([{'name': 'prot'}])
-        provision.deploy_instances(self.conn, self.instances(),
-                                   conf=make_conf())
+        sequence.deploy_instances(self.conn, self.instances(),
+                                  conf=make_conf())
         self.conn.baremetal.update_node('prot', is_protected=True,
                                         protected_reason='production')
         with self.assertRaises(exceptions.UndeployError) as ctx:

@@ -5,12 +5,12 @@ from openstack import exceptions as sdk_exc
 from tests.functional import base
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
-from tripleo_baremetal import deploy
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import provision
-from tripleo_baremetal import reservation
-from tripleo_baremetal import roles
-from tripleo_baremetal import undeploy
+from tripleo_baremetal.picking import reservation
+from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.provisioning import sequence
+from tripleo_baremetal.provisioning import undeploy
+from tripleo_baremetal.request import roles
 
 IMAGE = 'http://images.example.com/overcloud.raw'
 PROVISION = 'PUT /v1/nodes/*/states/provision'
@@ -46,8 +46,8 @@ class UndeployTest(base.IronicTestCase):
                                  for i in range(count)])
 
     def deploy(self, instances):
-        return provision.deploy_instances(self.core, instances, timeout=60,
-                                          conf=self.conf)
+        return sequence.deploy_instances(self.core, instances, timeout=60,
+                                         conf=self.conf)
 
     def undeploy(self, items):
         return undeploy.undeploy_instances(self.core, items, conf=self.conf)

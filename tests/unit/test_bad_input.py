@@ -18,9 +18,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import ports
-from tripleo_baremetal import roles
-from tripleo_baremetal import roles_schema as schema
+from tripleo_baremetal.provisioning import ports
+from tripleo_baremetal.request import roles
+from tripleo_baremetal.request import roles_schema as schema
 
 MB10 = 10 * 1000 * 1000
 

@@ -16,7 +16,7 @@ from unittest import mock
 import pycdlib
 import yaml
 
-from tripleo_baremetal import configdrive
+from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal import exceptions
 
 NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123'

@@ -2,8 +2,8 @@
 
 import unittest
 
-from tripleo_baremetal import environment
-from tripleo_baremetal import hostnames
+from tripleo_baremetal.request import environment
+from tripleo_baremetal.request import hostnames
 
 
 def instance(hostname, port=None):

@@ -8,7 +8,7 @@ import unittest
 
 import requests
 
-from tripleo_baremetal.localcloud import faultproxy
+from localcloud import faultproxy
 
 
 class _Upstream(http.server.BaseHTTPRequestHandler):

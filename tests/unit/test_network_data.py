@@ -11,8 +11,8 @@ import hypothesis
 from hypothesis import strategies as st
 import jsonschema
 
+from tripleo_baremetal.configdrive import network_data
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import network_data
 
 
 @functools.lru_cache(maxsize=None)

@@ -4,7 +4,7 @@ import unittest
 
 from openstack.baremetal.v1 import node as sdk_node
 
-from tripleo_baremetal import node_filters
+from tripleo_baremetal.picking import node_filters
 
 
 def make_node(**fields):

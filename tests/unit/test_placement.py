@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from tripleo_baremetal import node_filters
-from tripleo_baremetal import placement
+from tripleo_baremetal.picking import node_filters
+from tripleo_baremetal.picking import placement
 
 
 def node(name, profile='compute', rc='baremetal', traits=(),

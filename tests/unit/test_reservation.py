@@ -9,7 +9,7 @@ from unittest import mock
 from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import reservation
+from tripleo_baremetal.picking import reservation
 
 
 class Boom(Exception):

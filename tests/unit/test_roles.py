@@ -10,7 +10,7 @@ from unittest import mock
 import yaml
 
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import roles
+from tripleo_baremetal.request import roles
 
 IMAGE = {'href': 'file:///var/lib/ironic/images/overcloud-full.raw'}
 

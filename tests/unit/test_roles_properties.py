@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from tripleo_baremetal import hostnames
-from tripleo_baremetal import roles
+from tripleo_baremetal.request import hostnames
+from tripleo_baremetal.request import roles
 
 ROLE_NAMES = ['Controller', 'Compute', 'CephStorage', 'Networker',
               'ObjectStorage']

@@ -12,7 +12,7 @@ from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import undeploy
+from tripleo_baremetal.provisioning import undeploy
 
 DELETABLE = ('active', 'deploy failed', 'error', 'wait call-back')
 #: What a node goes through after 'deleted', one state per node listing.

@@ -27,8 +27,8 @@ values copied into them (MAX_EXPANDED_VALUES). ``load_roles_file`` also
 limits the file (MAX_FILE_BYTES, UTF-8 text, MAX_YAML_NODES once YAML
 aliases are expanded).
 
-Run ``python -m tripleo_baremetal.roles FILE --stack NAME`` to print the
-expansion as YAML.
+Run ``tripleo-baremetal-expand FILE --stack NAME`` (or ``python -m
+tripleo_baremetal.request.roles``) to print the expansion as YAML.
 """
 
 import argparse
@@ -38,13 +38,13 @@ import sys
 
 import yaml
 
-from tripleo_baremetal import capabilities as capabilities_mod
-from tripleo_baremetal import environment as heat_env
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import hostnames
-from tripleo_baremetal import images
-from tripleo_baremetal import port_maps
-from tripleo_baremetal import roles_schema as schema
+from tripleo_baremetal.picking import capabilities as capabilities_mod
+from tripleo_baremetal.request import environment as heat_env
+from tripleo_baremetal.request import hostnames
+from tripleo_baremetal.request import images
+from tripleo_baremetal.request import port_maps
+from tripleo_baremetal.request import roles_schema as schema
 
 LOG = logging.getLogger(__name__)
 
@@ -805,7 +805,7 @@ def _write_yaml(data):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m tripleo_baremetal.roles',
+        prog='python -m tripleo_baremetal.request.roles',
         description='Validate a roles file and print the instances it '
                     'expands to and the Heat environment, as YAML.')
     parser.add_argument('roles_file', help='baremetal_deployment.yaml')

@@ -11,12 +11,12 @@ scripts drive the same core without a Mistral engine.
 from concurrent import futures
 import logging
 
-from tripleo_baremetal import configdrive
-from tripleo_baremetal import deploy
+from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import existing
-from tripleo_baremetal import reservation
-from tripleo_baremetal import wait
+from tripleo_baremetal.picking import reservation
+from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.provisioning import existing
+from tripleo_baremetal.provisioning import wait
 
 LOG = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ import time
 import psycopg2
 from psycopg2 import sql
 
-from tripleo_baremetal.localcloud import exceptions
-from tripleo_baremetal.localcloud import process
+from localcloud import exceptions
+from localcloud import process
 
 LOG = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import time
 
 from openstack import exceptions as sdk_exc
 
-from tripleo_baremetal.localcloud import nodes
-from tripleo_baremetal.localcloud import process
+from localcloud import nodes
+from localcloud import process
 
 LOG = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Neutron 29 ships no ``neutron-server`` script, only the WSGI application
 ``neutron.wsgi.api:application``, and its migrations do not run on
 SQLite. This launcher, started by ``neutron.NeutronService`` as::
 
-    python -m tripleo_baremetal.localcloud.neutron_launcher CONFIG_DIR
+    python -m localcloud.neutron_launcher CONFIG_DIR
 
 creates the schema from Neutron's models when the database is empty,
 loads the application from ``CONFIG_DIR/neutron.conf`` and

@@ -27,13 +27,13 @@ import sys
 
 import openstack
 
-from tripleo_baremetal.localcloud import exceptions
-from tripleo_baremetal.localcloud import http
-from tripleo_baremetal.localcloud import inifile
-from tripleo_baremetal.localcloud import ironic
-from tripleo_baremetal.localcloud import neutron_launcher
-from tripleo_baremetal.localcloud import process
-from tripleo_baremetal.localcloud import service
+from localcloud import exceptions
+from localcloud import http
+from localcloud import inifile
+from localcloud import ironic
+from localcloud import neutron_launcher
+from localcloud import process
+from localcloud import service
 
 LOG = logging.getLogger(__name__)
 

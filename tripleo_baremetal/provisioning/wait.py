@@ -13,7 +13,7 @@ import logging
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import polling
+from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)

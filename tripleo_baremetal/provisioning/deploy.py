@@ -17,11 +17,11 @@ from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
-from tripleo_baremetal import configdrive as config_drive
+from tripleo_baremetal.configdrive import contents as config_drive
+from tripleo_baremetal.configdrive import network_data as network_data_mod
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import images
-from tripleo_baremetal import network_data as network_data_mod
-from tripleo_baremetal import polling
+from tripleo_baremetal.provisioning import polling
+from tripleo_baremetal.request import images
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)

@@ -113,10 +113,9 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
     :param ssh_keys: SSH public keys added to the instance's own.
     :param user_name: the admin user to create; default the instance's
         ``user_name``, else ``tripleo-admin``.
-    :param network_data: a dict from
-        :func:`tripleo_baremetal.network_data.build_network_data`; None or
-        empty writes no ``network_data.json`` (an empty one would leave the
-        node without network).
+    :param network_data: a dict from ``network_data.build_network_data``;
+        None or empty writes no ``network_data.json`` (an empty one would
+        leave the node without network).
     :param user_data: raw user data, str or bytes (a cloud-config, a
         script, gzip, MIME multipart...), written unchanged instead of the
         generated cloud-config. The instance's ``config_drive.cloud_config``

@@ -24,10 +24,10 @@ import copy
 import itertools
 import logging
 
-from tripleo_baremetal import deploy
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import port_maps
-from tripleo_baremetal import roles_schema as schema
+from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.request import port_maps
+from tripleo_baremetal.request import roles_schema as schema
 
 LOG = logging.getLogger(__name__)
 

@@ -22,9 +22,11 @@ import sys
 import threading
 import time
 
-from tripleo_baremetal.localcloud import exceptions
+from localcloud import exceptions
 
 LOG = logging.getLogger(__name__)
+# The directory holding the localcloud package.
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: Every service binds to this address only.
 LOOPBACK = '127.0.0.1'
@@ -232,6 +234,20 @@ def _unregister(service):
             _running.remove(service)
 
 
+def importable_env(env=None):
+    """``env`` (default: ours) with ``localcloud`` importable.
+
+    ``localcloud`` is not installed (it is not part of the package that
+    goes into Mistral executors); the launchers it starts with ``python
+    -m`` find it, from any working directory, through ``PYTHONPATH``.
+    """
+    env = dict(os.environ if env is None else env)
+    paths = [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
+    if SOURCE_ROOT not in paths:
+        env['PYTHONPATH'] = os.pathsep.join([SOURCE_ROOT] + paths)
+    return env
+
+
 class Service:
     """A long-running service process with its console log.
 
@@ -256,7 +272,7 @@ class Service:
         self.extra_logs = list(extra_logs)
         self.user = user
         self.cwd = cwd
-        self.env = env
+        self.env = importable_env(env)
         self.stop_signal = stop_signal
         self.stop_timeout = stop_timeout
         self._proc = None

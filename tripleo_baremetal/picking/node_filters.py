@@ -15,9 +15,9 @@ otherwise fit, which is what an operator fixing capacity wants to know.
 
 import collections
 
-from tripleo_baremetal import capabilities as caps
-from tripleo_baremetal import images
-from tripleo_baremetal import roles_schema as schema
+from tripleo_baremetal.picking import capabilities as caps
+from tripleo_baremetal.request import images
+from tripleo_baremetal.request import roles_schema as schema
 
 #: Node fields planning needs; the listing asks for these only. Not
 #: ``allocation_uuid``: Ironic (39.x) answers HTTP 500 when a node listing

@@ -1,6 +1,6 @@
 """The local demo: deploy_roles on a real Mistral driving a real Ironic.
 
-``python -m tripleo_baremetal.demo`` (the README's first command runs it
+``python -m localcloud.demo`` (the README's first command runs it
 through ``tox -e demo``) starts, on 127.0.0.1 only, a private PostgreSQL,
 an Ironic with the fake-hardware driver and a dozen nodes with profiles,
 and a Mistral engine with our actions; loads the workbook; runs
@@ -25,13 +25,13 @@ import time
 
 import yaml
 
-from tripleo_baremetal import roles
+from tripleo_baremetal.request import roles
+from tripleo_baremetal import workbooks
 
 LOG = logging.getLogger(__name__)
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKBOOK = os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml')
-WORKBOOK_NAME = 'tripleo.baremetal_deploy.v1'
+WORKBOOK_NAME = workbooks.DEPLOY_NAME
 
 #: The demo pool: node-00..03 are controllers, node-04..11 computes.
 NODE_PROFILES = ['control'] * 4 + ['compute'] * 8
@@ -53,10 +53,10 @@ def demo_nodes(count=len(NODE_PROFILES)):
 def start_local_cloud(stack, work_dir, ironic_url, node_count):
     """Start whatever is not given; return ``(ironic_url, mistral_url)``."""
     # Imported here: only the demo and the tests need the service code.
-    from tripleo_baremetal.localcloud import ironic
-    from tripleo_baremetal.localcloud import mistral
-    from tripleo_baremetal.localcloud import nodes
-    from tripleo_baremetal.localcloud import postgres
+    from localcloud import ironic
+    from localcloud import mistral
+    from localcloud import nodes
+    from localcloud import postgres
 
     if not ironic_url:
         print('Starting PostgreSQL and Ironic (fake hardware) on 127.0.0.1',
@@ -96,8 +96,7 @@ def mistral_client(url):
 
 
 def load_workbook(client):
-    with open(WORKBOOK) as stream:
-        definition = stream.read()
+    definition = workbooks.read()
     if any(wb.name == WORKBOOK_NAME for wb in client.workbooks.list()):
         client.workbooks.update(definition)
     else:
@@ -171,7 +170,7 @@ def print_table(output, stream=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m tripleo_baremetal.demo', description=__doc__.split(
+        prog='python -m localcloud.demo', description=__doc__.split(
             '\n\n')[0])
     parser.add_argument('--roles', default=os.path.join(
         TOP, 'examples', 'overcloud.yaml'), help='roles file')

@@ -25,7 +25,7 @@ import copy
 import ipaddress
 import re
 
-from tripleo_baremetal import roles_schema as schema
+from tripleo_baremetal.request import roles_schema as schema
 
 _MAC = re.compile(r'^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$')
 

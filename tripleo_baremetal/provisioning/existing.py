@@ -42,11 +42,11 @@ import time
 
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
-from tripleo_baremetal import configdrive
-from tripleo_baremetal import deploy
+from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import polling
-from tripleo_baremetal import ports
+from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.provisioning import polling
+from tripleo_baremetal.provisioning import ports
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)

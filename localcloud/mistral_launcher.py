@@ -5,7 +5,7 @@ in-memory ``fake:/`` transport cannot carry RPC between processes: every
 execution would hang. Here all three share one process (and one fake
 transport), as in Mistral's own engine tests; the notifier is ``local``.
 
-Usage: ``python -m tripleo_baremetal.localcloud.mistral_launcher
+Usage: ``python -m localcloud.mistral_launcher
 --config-file mistral.conf``. The process stops on SIGTERM or SIGINT, and
 when its parent goes away. Some oslo threads are not daemons: after
 stopping the services the process leaves with ``os._exit``.

@@ -18,8 +18,8 @@ import time
 
 from openstack import exceptions as sdk_exc
 
-from tripleo_baremetal.localcloud import exceptions
-from tripleo_baremetal.localcloud import process
+from localcloud import exceptions
+from localcloud import process
 
 LOG = logging.getLogger(__name__)
 

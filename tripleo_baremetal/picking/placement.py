@@ -28,7 +28,7 @@ import hashlib
 import logging
 import re
 
-from tripleo_baremetal import node_filters
+from tripleo_baremetal.picking import node_filters
 
 LOG = logging.getLogger(__name__)
 

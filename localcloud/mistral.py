@@ -18,14 +18,14 @@ import sys
 
 from mistralclient.api.v2 import client as mistral_client
 
-from tripleo_baremetal.localcloud import http
-from tripleo_baremetal.localcloud import inifile
-from tripleo_baremetal.localcloud import process
-from tripleo_baremetal.localcloud import service
+from localcloud import http
+from localcloud import inifile
+from localcloud import process
+from localcloud import service
 
 LOG = logging.getLogger(__name__)
 
-LAUNCHER = 'tripleo_baremetal.localcloud.mistral_launcher'
+LAUNCHER = 'localcloud.mistral_launcher'
 
 
 class MistralService(service.ApiService):

@@ -18,8 +18,8 @@ import ipaddress
 import re
 import reprlib
 
-from tripleo_baremetal import capabilities as caps
-from tripleo_baremetal import images
+from tripleo_baremetal.picking import capabilities as caps
+from tripleo_baremetal.request import images
 
 _TRAIT = re.compile(r'^[A-Z0-9_]{1,255}$')
 

@@ -18,11 +18,11 @@ import time
 
 import openstack
 
-from tripleo_baremetal.localcloud import exceptions
-from tripleo_baremetal.localcloud import http
-from tripleo_baremetal.localcloud import inifile
-from tripleo_baremetal.localcloud import process
-from tripleo_baremetal.localcloud import service
+from localcloud import exceptions
+from localcloud import http
+from localcloud import inifile
+from localcloud import process
+from localcloud import service
 
 LOG = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ resource, so a format without ``%index%`` cannot name more than one server.
 
 import re
 
-from tripleo_baremetal import roles_schema as schema
+from tripleo_baremetal.request import roles_schema as schema
 
 STACKNAME = '%stackname%'
 INDEX = '%index%'

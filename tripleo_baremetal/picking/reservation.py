@@ -43,9 +43,9 @@ from openstack import exceptions as sdk_exc
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
-from tripleo_baremetal import node_filters
-from tripleo_baremetal import placement
-from tripleo_baremetal import polling
+from tripleo_baremetal.picking import node_filters
+from tripleo_baremetal.picking import placement
+from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import logging
 import os
 import time
 
-from tripleo_baremetal.localcloud import exceptions
-from tripleo_baremetal.localcloud import process
+from localcloud import exceptions
+from localcloud import process
 
 LOG = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Config drives: their contents, the ISO image, and network data."""
