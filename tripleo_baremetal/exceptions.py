@@ -28,7 +28,11 @@ class InvalidInput(BaremetalError, ValueError):
         super().__init__(message)
 
 
-class PlacementError(BaremetalError):
+class PickingError(BaremetalError):
+    """Nodes could not be picked for the request; nothing stays reserved."""
+
+
+class PlacementError(PickingError):
     """No complete plan exists for the requested instances.
 
     :ivar report: the per-instance rejection report (text).
@@ -39,8 +43,12 @@ class PlacementError(BaremetalError):
         super().__init__(message)
 
 
-class ReservationError(BaremetalError):
+class ReservationError(PickingError):
     """Ironic refused to reserve the planned nodes."""
+
+
+class ReservationTimeout(ReservationError):
+    """Reserving (re-plans included) did not finish within its timeout."""
 
 
 class ConfigDriveError(BaremetalError):
@@ -51,8 +59,19 @@ class DeployError(BaremetalError):
     """Deploying an instance failed; the node was cleaned up."""
 
 
+class DeployTimeout(DeployError):
+    """Deploys did not reach ``active`` within the timeout.
+
+    Nodes still deploying are left to finish: a re-run waits for them.
+    """
+
+
 class UndeployError(BaremetalError):
     """Undeploying an instance failed."""
+
+
+class UndeployTimeout(UndeployError):
+    """Undeploys did not finish within the timeout."""
 
 
 class NodeStateError(BaremetalError):
