@@ -15,6 +15,11 @@ Secrets: an instance's ``config_drive`` (cloud-config passwords, meta
 data) leaves ``expand_roles`` separately, as ``config_drives``, and is
 given to ``deploy_node`` alone (it builds the drive) and
 ``build_configdrive``; no other action takes or returns it.
+
+This module is the JSON boundary of the core: inputs become the typed
+records of ``tripleo_baremetal.model`` here (``from_dict`` names any key
+it does not know) and results become JSON again (``to_dict``); the core
+never sees a dict of ours.
 """
 
 import functools
@@ -24,9 +29,9 @@ from mistral_lib import actions
 
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
-from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal import connection
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.provisioning import existing
@@ -60,6 +65,54 @@ def _errors_as_result(run):
     return wrapper
 
 
+def _instances(items, with_drives=None):
+    """``model.Instance`` list from JSON, with their drives when given."""
+    drives = with_drives or {}
+    return [model.Instance.from_dict(_with_drive(item, drives.get(
+        item.get('hostname') if isinstance(item, dict) else None)))
+        for item in items or ()]
+
+
+def _with_drive(instance, config_drive):
+    if config_drive and isinstance(instance, dict):
+        return dict(instance, config_drive=config_drive)
+    return instance
+
+
+def _deployments(items):
+    return [model.Deployment.from_dict(item) for item in items or ()]
+
+
+#: Keys of a reservation in the workflow's JSON that are not its own.
+_RESERVATION_EXTRAS = ('instance', 'state')
+
+
+def _reservations(items):
+    return [model.Reservation.from_dict(
+        {key: value for key, value in item.items()
+         if key not in _RESERVATION_EXTRAS}, 'reservation')
+        for item in items or ()]
+
+
+def _public(instances):
+    """The JSON of ``instances`` without their config drives."""
+    return [inst.without_secrets().to_dict() for inst in instances]
+
+
+def _split_secrets(instances):
+    """``(public instances, {hostname: config_drive})``.
+
+    Hosts whose ``config_drive`` is empty are left out of the mapping.
+    """
+    drives = {inst.hostname: inst.config_drive for inst in instances
+              if any((inst.config_drive or {}).values())}
+    return _public(instances), drives
+
+
+def _dicts(records):
+    return [record.to_dict() for record in records]
+
+
 class ExpandRoles(actions.Action):
     """Validate a roles file and expand it into instances + environment."""
 
@@ -83,13 +136,9 @@ class ExpandRoles(actions.Action):
             default_image=self.default_image,
             file_url_allowed_paths=baremetal_conf.get_conf(
             ).file_url_allowed_paths)
-        if self.provisioned:
-            instances = [inst for inst in result['instances']
-                         if inst['managed']]
-        else:
-            instances = [inst for inst in result['unprovisioned']
-                         if inst['managed']]
-        instances, drives = configdrive.split_secrets(instances)
+        chosen = result['instances' if self.provisioned else 'unprovisioned']
+        instances, drives = _split_secrets([inst for inst in chosen
+                                            if inst.managed])
         return {'instances': instances,
                 'config_drives': drives if self.provisioned else {},
                 'environment': result['environment'],
@@ -106,21 +155,15 @@ class CheckExistingInstances(actions.Action):
     @_errors_as_result
     def run(self, context):
         result = existing.check_existing_instances(
-            connection.get_connection(context), self.instances)
-        result['not_found'] = [configdrive.without_secrets(inst)
-                               for inst in result['not_found']]
-        for item in result['reserved']:
-            item['instance'] = configdrive.without_secrets(item['instance'])
-        return result
-
-
-def _attach_instances(reservations, instances):
-    """Give each reservation its instance, as ``deploy_node`` takes it."""
-    by_host = {}
-    for instance in instances:
-        by_host.setdefault(instance['hostname'], instance)
-    for item in reservations:
-        item['instance'] = by_host[item['hostname']]
+            connection.get_connection(context), _instances(self.instances))
+        return {'instances': _dicts(result['instances']),
+                'deploying': _dicts(result['deploying']),
+                'reserved': [dict(item.reservation.to_dict(),
+                                  instance=item.instance.without_secrets()
+                                  .to_dict())
+                             for item in result['reserved']],
+                'not_found': _public(result['not_found']),
+                'repaired': result['repaired']}
 
 
 class PickNodes(actions.Action):
@@ -136,14 +179,25 @@ class PickNodes(actions.Action):
 
     @_errors_as_result
     def run(self, context):
+        instances = _instances(self.instances)
         result = reservation.pick_nodes(
-            connection.get_connection(context), self.instances,
+            connection.get_connection(context), instances,
             concurrency=self.concurrency, dry_run=self.dry_run,
             timeout=self.timeout)
-        _attach_instances(result['reservations'],
-                          [configdrive.without_secrets(inst)
-                           for inst in self.instances])
-        return result
+        by_host = {}
+        for instance in instances:
+            by_host.setdefault(instance.hostname, instance)
+        states = result.get('existing_states', {})
+        reservations = [
+            dict(item.to_dict(),
+                 instance=by_host[item.hostname].without_secrets().to_dict())
+            for item in result['reservations']]
+        return {'reservations': reservations,
+                'existing': [dict(item.to_dict(),
+                                  state=states.get(item.hostname))
+                             for item in result['existing']],
+                'plan': result['plan'],
+                'report': result['report']}
 
 
 class BuildConfigDrive(actions.Action):
@@ -168,20 +222,15 @@ class BuildConfigDrive(actions.Action):
 
     @_errors_as_result
     def run(self, context):
+        instance = model.Instance.from_dict(self.instance)
         conn = connection.get_connection(context)
         # The node UUID becomes the instance ID: resolve a name first.
         node = conn.baremetal.get_node(self.node)
         return deploy.build_drive(
-            conn, self.instance, node, ssh_keys=self.ssh_keys,
+            conn, instance, node, ssh_keys=self.ssh_keys,
             user_name=self.user_name, network_data=self.network_data,
             user_data=self.user_data, vendor_data=self.vendor_data,
             stackname=self.stackname)
-
-
-def _with_drive(instance, config_drive):
-    if config_drive:
-        return dict(instance, config_drive=config_drive)
-    return instance
 
 
 class DeployNode(actions.Action):
@@ -206,23 +255,29 @@ class DeployNode(actions.Action):
 
     def run(self, context):
         try:
-            return self._deploy(context)
+            return self._deploy(context).to_dict()
         except Exception as exc:
             if not isinstance(exc, exceptions.BaremetalError):
                 LOG.exception('deploy_node failed unexpectedly')
+            hostname = (self.instance.get('hostname')
+                        if isinstance(self.instance, dict) else None)
             message = str(exc) if isinstance(
                 exc, exceptions.BaremetalError) else '%s: %s: %s' % (
-                    self.instance.get('hostname'), type(exc).__name__, exc)
+                    hostname, type(exc).__name__, exc)
             LOG.error('%s', message)
-            return dict(configdrive.without_secrets(self.instance),
-                        error=message)
+            public = ({key: value for key, value in self.instance.items()
+                       if key != 'config_drive'}
+                      if isinstance(self.instance, dict) else {})
+            return dict(public, error=message)
 
     def _deploy(self, context):
+        instance = model.Instance.from_dict(self.instance)
         return deploy.deploy_node(
-            connection.get_connection(context), self.instance, self.node,
-            allocation=self.allocation, configdrive=self.configdrive,
-            ssh_keys=self.ssh_keys, user_name=self.user_name,
-            stackname=self.stackname)
+            connection.get_connection(context), instance,
+            model.Reservation(hostname=instance.hostname, node=self.node,
+                              allocation=self.allocation),
+            configdrive=self.configdrive, ssh_keys=self.ssh_keys,
+            user_name=self.user_name, stackname=self.stackname)
 
 
 class WaitForDeploy(actions.Action):
@@ -238,11 +293,13 @@ class WaitForDeploy(actions.Action):
 
     @_errors_as_result
     def run(self, context):
-        return wait.wait_for_deploy(
-            connection.get_connection(context), self.instances,
-            timeout=self.timeout,
+        result = wait.wait_for_deploy(
+            connection.get_connection(context),
+            _deployments(self.instances), timeout=self.timeout,
             max_fail_percentage=self.max_fail_percentage,
-            not_started=self.not_started)
+            not_started=_deployments(self.not_started))
+        return {'instances': _dicts(result['instances']),
+                'failed': _dicts(result['failed'])}
 
 
 class UndeployInstance(actions.Action):
@@ -260,9 +317,11 @@ class UndeployInstance(actions.Action):
         if not target:
             raise exceptions.InvalidInput(
                 'undeploy_instance needs instance or hostname')
-        return undeploy.undeploy_instances(
+        result = undeploy.undeploy_instances(
             connection.get_connection(context), [target],
             timeout=self.timeout)
+        return {'undeployed': _dicts(result['undeployed']),
+                'not_found': result['not_found']}
 
 
 class ReleaseNodes(actions.Action):
@@ -274,8 +333,11 @@ class ReleaseNodes(actions.Action):
 
     @_errors_as_result
     def run(self, context):
-        return reservation.release_nodes(connection.get_connection(context),
-                                         self.reservations)
+        result = reservation.release_nodes(
+            connection.get_connection(context),
+            _reservations(self.reservations))
+        return {'released': [item.hostname for item in result['released']],
+                'left': [item.hostname for item in result['left']]}
 
 
 class PopulateEnvironment(actions.Action):
@@ -290,4 +352,6 @@ class PopulateEnvironment(actions.Action):
     @_errors_as_result
     def run(self, context):
         return environment.populate_environment(
-            self.environment, self.instances, failed=self.failed)
+            self.environment,
+            [item.instance for item in _deployments(self.instances)],
+            failed=[item.instance for item in _deployments(self.failed)])

@@ -19,6 +19,7 @@ import dataclasses
 import typing
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import labels
 
 
 def _reject_unknown(cls, data, where):
@@ -256,8 +257,7 @@ class Reservation:
     @property
     def node_label(self):
         """How messages name the node: ``name (uuid)`` or the UUID."""
-        return ('%s (%s)' % (self.node_name, self.node) if self.node_name
-                else self.node)
+        return labels.label(self.node_name, self.node)
 
     @classmethod
     def from_node(cls, hostname, node, allocation=None):
@@ -347,3 +347,21 @@ class Deployment:
         if self.error is not None:
             result['error'] = self.error
         return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Undeployed:
+    """A host whose node was undeployed, and the state it ended in."""
+
+    hostname: str
+    node: str
+    node_name: typing.Optional[str] = None
+    provision_state: typing.Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, data, where='undeployed host'):
+        _reject_unknown(cls, data, where)
+        return cls(**data)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)

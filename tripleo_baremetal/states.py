@@ -20,6 +20,14 @@ CLEANING = 'cleaning'
 CLEANWAIT = 'clean wait'
 CLEANFAIL = 'clean failed'
 REBUILDING = 'rebuilding'
+INSPECTING = 'inspecting'
+INSPECTWAIT = 'inspect wait'
+VERIFYING = 'verifying'
+ADOPTING = 'adopting'
+
+# Provision targets: what a provision-state request asks for.
+#: Undeploy (tear down) a deployed or failed node.
+DELETED = 'deleted'
 
 # Allocation states.
 ALLOCATING = 'allocating'

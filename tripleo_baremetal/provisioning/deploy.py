@@ -10,6 +10,7 @@ set, the allocation) so the node goes back to the pool; a node that is
 not reserved for this instance is never written to.
 """
 
+import dataclasses
 import logging
 import time
 
@@ -20,7 +21,8 @@ from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal.configdrive import contents as config_drive
 from tripleo_baremetal.configdrive import network_data as network_data_mod
 from tripleo_baremetal import exceptions
-from tripleo_baremetal.provisioning import polling
+from tripleo_baremetal import labels
+from tripleo_baremetal import model
 from tripleo_baremetal.request import images
 from tripleo_baremetal import states
 
@@ -37,7 +39,7 @@ def check_image(instance, check_local_files=True, allowed_paths=None):
         (the conductor's ``file_url_allowed_paths``); only files there are
         looked for on this host.
     """
-    image = instance.get('image') or {}
+    image = instance.image
     problems = ['image.%s: %r %s' % problem
                 for problem in images.image_problems(
                     image, allowed_paths=allowed_paths)]
@@ -47,84 +49,83 @@ def check_image(instance, check_local_files=True, allowed_paths=None):
                         image, allowed_paths=allowed_paths)]
     if problems:
         raise exceptions.InvalidInput(
-            ['%s: %s' % (instance['hostname'], problem)
+            ['%s: %s' % (instance.hostname, problem)
              for problem in problems])
 
 
 def instance_info_for(instance, node):
     """The ``instance_info`` keys to set for ``instance`` on ``node``."""
-    image = instance['image']
+    image = instance.image
     info = {'image_source': image['href'],
-            'display_name': instance['hostname']}
+            'display_name': instance.hostname}
     if image.get('checksum'):
         info['image_checksum'] = image['checksum']
     capabilities = {'boot_option': 'local'}
-    if instance.get('capabilities', {}).get('boot_mode'):
-        capabilities['boot_mode'] = instance['capabilities']['boot_mode']
+    if instance.capabilities.get('boot_mode'):
+        capabilities['boot_mode'] = instance.capabilities['boot_mode']
     info['capabilities'] = capabilities
     if not images.is_whole_disk(image):
         info['kernel'] = image['kernel']
         info['ramdisk'] = image['ramdisk']
-        root_gb = instance.get('root_size_gb')
+        root_gb = instance.root_size_gb
         if not root_gb:
             local_gb = int((node.properties or {}).get('local_gb') or 0)
             if local_gb < 2:
                 raise exceptions.InvalidInput(
                     '%s: node %s reports local_gb %r, so the root partition '
                     'size cannot be derived; set root_size_gb'
-                    % (instance['hostname'], polling.node_label(node),
+                    % (instance.hostname, labels.node_label(node),
                        local_gb))
             root_gb = local_gb - 1
         info['root_gb'] = root_gb
-    elif instance.get('root_size_gb'):
-        info['root_gb'] = instance['root_size_gb']
-    if instance.get('swap_size_mb'):
-        info['swap_mb'] = instance['swap_size_mb']
-    if instance.get('traits'):
-        info['traits'] = list(instance['traits'])
+    elif instance.root_size_gb:
+        info['root_gb'] = instance.root_size_gb
+    if instance.swap_size_mb:
+        info['swap_mb'] = instance.swap_size_mb
+    if instance.traits:
+        info['traits'] = list(instance.traits)
     return info
 
 
 def vif_ports(instance):
     """Port ids to attach, ctlplane first, then networks marked ``vif``."""
     ports = []
-    network_ports = instance.get('network_ports') or {}
-    ctlplane = (instance.get('ctlplane_port') or {}).get('id') or \
-        network_ports.get('ctlplane')
+    network_ports = instance.network_ports
+    ctlplane = (instance.ctlplane_port.id if instance.ctlplane_port
+                else network_ports.get('ctlplane'))
     if ctlplane:
         ports.append(ctlplane)
-    for network in instance.get('networks') or ():
-        port_id = network.get('port') or network_ports.get(
-            network.get('network'))
-        if network.get('vif') and port_id and port_id not in ports:
+    for network in instance.networks:
+        port_id = network.port or network_ports.get(network.network)
+        if network.vif and port_id and port_id not in ports:
             ports.append(port_id)
     return ports
 
 
 def _check_reserved(instance, node, allocation_id):
     """Raise unless ``node`` is reserved for ``instance``."""
-    hostname = instance['hostname']
+    hostname = instance.hostname
     if not node.allocation_id or (allocation_id
                                   and node.allocation_id != allocation_id):
         raise exceptions.DeployError(
             '%s: node %s is not reserved for this instance (its allocation '
             'is %s, expected %s); refusing to touch it'
-            % (hostname, polling.node_label(node), node.allocation_id,
+            % (hostname, labels.node_label(node), node.allocation_id,
                allocation_id))
 
 
 def _check_deployable(instance, node):
     """Raise unless our reserved ``node`` can take a deploy now."""
-    hostname = instance['hostname']
+    hostname = instance.hostname
     if node.is_maintenance:
         raise exceptions.DeployError(
             '%s: node %s is in maintenance (reason: %s)'
-            % (hostname, polling.node_label(node), node.maintenance_reason or
+            % (hostname, labels.node_label(node), node.maintenance_reason or
                'none given'))
     if node.provision_state != states.AVAILABLE:
         raise exceptions.DeployError(
             '%s: node %s is in provision state %r, expected available'
-            % (hostname, polling.node_label(node), node.provision_state))
+            % (hostname, labels.node_label(node), node.provision_state))
 
 
 def _deploy_started(node):
@@ -153,7 +154,7 @@ def _attach_vifs(conn, node, port_ids, attached):
 
 def _undo(conn, node, instance, attached, info_keys, allocation_id):
     """Best-effort rollback of what ``deploy_node`` wrote."""
-    hostname = instance['hostname']
+    hostname = instance.hostname
     for port_id in attached:
         try:
             api.retry(conn.baremetal.detach_vif_from_node, node, port_id,
@@ -200,17 +201,17 @@ def _nic_ports(conn, node, ports):
     nics += [group.to_dict() for group in
              conn.baremetal.port_groups(node=node.id, details=True)]
     carried = network_data_mod.vif_macs(nics)
-    own = {(port.get('mac_address') or '').lower() for port in ports}
+    own = {(port.mac_address or '').lower() for port in ports}
     spare = [nic['address'].lower() for nic in nics if nic.get('address')
              and nic['address'].lower() not in carried.values()
              and nic['address'].lower() not in own]
     result = []
     for port in ports:
-        mac = (port.get('mac_address') or '').lower()
+        mac = (port.mac_address or '').lower()
         known = any((nic.get('address') or '').lower() == mac
                     for nic in nics)
-        if port['id'] not in carried and not known and spare:
-            port = dict(port, mac_address=spare.pop(0))
+        if port.id not in carried and not known and spare:
+            port = dataclasses.replace(port, mac_address=spare.pop(0))
         result.append(port)
     return nics, result
 
@@ -275,10 +276,10 @@ def build_drive(conn, instance, node, ssh_keys=(), user_name=None,
     """
     options = options or baremetal_conf.get_conf()
     if network_data is None:
-        ports = instance.get('ports')
-        ctlplane = instance.get('ctlplane_port') or {}
-        if not ports and ctlplane.get('fixed_ips') and \
-                ctlplane.get('subnets'):
+        ports = instance.ports
+        ctlplane = instance.ctlplane_port
+        if not ports and ctlplane and ctlplane.fixed_ips and \
+                ctlplane.subnets:
             ports = [ctlplane]
         if ports:
             nics, ports = _nic_ports(conn, node, ports)
@@ -291,80 +292,93 @@ def build_drive(conn, instance, node, ssh_keys=(), user_name=None,
         ca_file=options.config_drive_ca_file)
 
 
-def deploy_node(conn, instance, node, allocation=None, configdrive=None,
+def deploy_node(conn, instance, reservation, configdrive=None,
                 ssh_keys=(), user_name=None, stackname=None, conf=None):
-    """Start deploying ``instance`` on its reserved ``node``.
+    """Start deploying ``instance`` on its reserved node.
 
     Safe to run again for the same reservation: a node whose deploy is
     already under way or done is returned as it is, without a write (an
     interrupted run resumed, or two runs of one request at once).
 
-    :param instance: the instance, with ``config_drive`` (which only this
-        function reads, to build the drive) unless ``configdrive`` is
-        given.
-    :param node: node UUID or name (from the reservation).
-    :param allocation: the reservation's allocation UUID; when given the
-        node must carry exactly this allocation.
+    :param instance: a ``model.Instance``, with ``config_drive`` (which
+        only this function reads, to build the drive) unless
+        ``configdrive`` is given.
+    :param reservation: its ``model.Reservation``; when it names an
+        allocation, the node must carry exactly that allocation.
     :param configdrive: a packed config drive; built here when None.
-    :returns: the instance, without ``config_drive``, with ``node``,
-        ``node_name``, ``allocation`` and ``attached_vifs`` added.
+    :returns: a ``model.Deployment`` (instance without ``config_drive``,
+        reservation as Ironic holds it, ``attached_vifs``).
     :raises: InvalidInput or DeployError; the node is released first.
     """
     options = baremetal_conf.get_conf(conf)
-    hostname = instance['hostname']
-    try:
-        node_obj = api.retry(conn.baremetal.get_node, node,
-                             what='reading node %s' % node)
-    except api.ERRORS as exc:
-        raise exceptions.DeployError('%s: cannot read node %s: %s'
-                                     % (hostname, node, api.describe(exc)))
-    _check_reserved(instance, node_obj, allocation)
-    if _deploy_started(node_obj):
-        LOG.info('%s: node %s is already %s', hostname,
-                 polling.node_label(node_obj), node_obj.provision_state)
-        return _deploying(instance, node_obj, [])
-    if node_obj.provision_state in states.DEPLOY_FAILED:
-        _fail_earlier_deploy(conn, instance, node_obj)
+    node = _read_reserved(conn, instance, reservation)
+    if _deploy_started(node):
+        LOG.info('%s: node %s is already %s', instance.hostname,
+                 labels.node_label(node), node.provision_state)
+        return _deploying(instance, node, [])
+    if node.provision_state in states.DEPLOY_FAILED:
+        _fail_earlier_deploy(conn, instance, node)
     try:
         check_image(instance, options.check_local_images,
                     allowed_paths=options.file_url_allowed_paths)
-        _check_deployable(instance, node_obj)
+        _check_deployable(instance, node)
     except exceptions.BaremetalError:
-        _undo(conn, node_obj, instance, [], (), node_obj.allocation_id)
+        _undo(conn, node, instance, [], (), node.allocation_id)
         raise
+    return _start(conn, instance, node, configdrive, options,
+                  dict(ssh_keys=ssh_keys, user_name=user_name,
+                       stackname=stackname))
 
+
+def _read_reserved(conn, instance, reservation):
+    """The SDK node of ``reservation``, checked to be reserved for us."""
+    try:
+        node = api.retry(conn.baremetal.get_node, reservation.node,
+                         what='reading node %s' % reservation.node)
+    except api.ERRORS as exc:
+        raise exceptions.DeployError('%s: cannot read node %s: %s' % (
+            instance.hostname, reservation.node_label, api.describe(exc)))
+    _check_reserved(instance, node, reservation.allocation)
+    return node
+
+
+def _start(conn, instance, node, configdrive, options, drive_args):
+    """The writes of a deploy, rolled back when one of them fails."""
     attached = []
     info = {}
     try:
-        info = instance_info_for(instance, node_obj)
-        api.retry(conn.baremetal.patch_node, node_obj.id, [
+        info = instance_info_for(instance, node)
+        api.retry(conn.baremetal.patch_node, node.id, [
             {'op': 'add', 'path': '/instance_info/%s' % key, 'value': value}
             for key, value in sorted(info.items())],
-            what='setting instance_info of %s' % node_obj.id)
-        _attach_vifs(conn, node_obj, vif_ports(instance), attached)
-        _validate(conn, hostname, node_obj)
+            what='setting instance_info of %s' % node.id)
+        _attach_vifs(conn, node, vif_ports(instance), attached)
+        _validate(conn, instance.hostname, node)
         if configdrive is None:
-            configdrive = build_drive(conn, instance, node_obj, ssh_keys,
-                                      user_name, stackname,
-                                      options)['configdrive']
-        _request_active(conn, node_obj, configdrive)
+            configdrive = build_drive(conn, instance, node, options=options,
+                                      **drive_args)['configdrive']
+        _request_active(conn, node, configdrive)
     except Exception as exc:
-        current = _started_elsewhere(conn, node_obj, exc)
+        current = _started_elsewhere(conn, node, exc)
         if current is not None:
             return _deploying(instance, current, attached)
-        LOG.error('%s: deploy of node %s failed, releasing it: %s',
-                  hostname, polling.node_label(node_obj), _text(exc))
-        keys = set(info) - {'traits'} if info else set()
-        _undo(conn, node_obj, instance, attached, keys,
-              node_obj.allocation_id)
-        if isinstance(exc, exceptions.BaremetalError):
-            raise
-        raise exceptions.DeployError(
-            '%s: deploy of node %s failed: %s'
-            % (hostname, polling.node_label(node_obj), _text(exc)))
-    LOG.info('%s: deploying on node %s', hostname,
-             polling.node_label(node_obj))
-    return _deploying(instance, node_obj, attached)
+        _roll_back(conn, instance, node, attached, info, exc)
+    LOG.info('%s: deploying on node %s', instance.hostname,
+             labels.node_label(node))
+    return _deploying(instance, node, attached)
+
+
+def _roll_back(conn, instance, node, attached, info, exc):
+    """Undo a failed deploy's writes; raise the reason as DeployError."""
+    label = labels.node_label(node)
+    LOG.error('%s: deploy of node %s failed, releasing it: %s',
+              instance.hostname, label, _text(exc))
+    keys = set(info) - {'traits'} if info else set()
+    _undo(conn, node, instance, attached, keys, node.allocation_id)
+    if isinstance(exc, exceptions.BaremetalError):
+        raise exc
+    raise exceptions.DeployError('%s: deploy of node %s failed: %s'
+                                 % (instance.hostname, label, _text(exc)))
 
 
 def _text(exc):
@@ -379,24 +393,25 @@ def _validate(conn, hostname, node):
     except sdk_exc.ValidationException as exc:
         raise exceptions.DeployError(
             '%s: node %s failed validation: %s'
-            % (hostname, polling.node_label(node), exc))
+            % (hostname, labels.node_label(node), exc))
 
 
 def _fail_earlier_deploy(conn, instance, node):
     """Our reserved node failed a deploy: undeploy it, which releases it."""
     message = ('%s: node %s failed an earlier deploy (%s): %s; it is being '
                'undeployed, a re-run picks another node'
-               % (instance['hostname'], polling.node_label(node),
+               % (instance.hostname, labels.node_label(node),
                   node.provision_state, node.last_error or 'no error'))
     try:
-        api.set_provision_state(conn, node.id, 'deleted')
+        api.set_provision_state(conn, node.id, states.DELETED)
     except api.ERRORS as exc:
         message += ' (undeploy refused: %s)' % api.describe(exc)
     raise exceptions.DeployError(message)
 
 
 def _deploying(instance, node, attached):
-    result = config_drive.without_secrets(instance)
-    result.update(node=node.id, node_name=node.name,
-                  allocation=node.allocation_id, attached_vifs=attached)
-    return result
+    """The deployment of ``instance`` started on ``node``."""
+    return model.Deployment(
+        instance=instance.without_secrets(),
+        reservation=model.Reservation.from_node(instance.hostname, node),
+        attached_vifs=attached)

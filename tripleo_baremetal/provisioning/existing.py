@@ -42,8 +42,9 @@ import time
 
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
-from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import labels
+from tripleo_baremetal import model
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal.provisioning import ports
@@ -71,15 +72,20 @@ NOT_FOUND = 'not_found'
 
 
 def _entry(instance, node, allocation_id):
-    return dict(configdrive.without_secrets(instance), node=node.id,
-                node_name=node.name, allocation=allocation_id,
-                provision_state=node.provision_state)
+    """An instance found on its node, as a deployment in the node's state."""
+    return model.Deployment(
+        instance=instance.without_secrets(),
+        reservation=model.Reservation.from_node(instance.hostname, node,
+                                                allocation_id),
+        provision_state=node.provision_state)
 
 
 def _reservation(instance, node, allocation_id):
-    return {'hostname': instance['hostname'], 'node': node.id,
-            'node_name': node.name, 'allocation': allocation_id,
-            'instance': instance}
+    """A reservation an earlier run left: deploy it (keeps the drive)."""
+    return model.Deployment(
+        instance=instance,
+        reservation=model.Reservation.from_node(instance.hostname, node,
+                                                allocation_id))
 
 
 class _Inventory:
@@ -118,7 +124,7 @@ class _Inventory:
 
 def _pin_problem(instance, node, view):
     """Why the instance's pinned node contradicts what Ironic holds."""
-    host, pinned = instance['hostname'], instance.get('name')
+    host, pinned = instance.hostname, instance.name
     if not pinned:
         return None
     pin = view.by_name.get(pinned) or view.by_id.get(pinned)
@@ -126,14 +132,14 @@ def _pin_problem(instance, node, view):
         return None
     if node is not None and pin.id != node.id:
         return ('%s: pinned to node %s but already deployed on node %s'
-                % (host, polling.node_label(pin), polling.node_label(node)))
+                % (host, labels.node_label(pin), labels.node_label(node)))
     alloc = view.alloc_of_node.get(pin.id)
     carried = alloc.name if alloc is not None else (
         (pin.instance_info or {}).get('display_name')
         if pin.provision_state != states.AVAILABLE else None)
     if carried and carried != host:
         return ('%s: pinned node %s already carries hostname %s'
-                % (host, polling.node_label(pin), carried))
+                % (host, labels.node_label(pin), carried))
     return None
 
 
@@ -150,13 +156,13 @@ def _by_node_state(host, node):
         return REDEPLOY, None
     return None, ('%s: node %s holds this host\'s allocation but is %s '
                   '(target %s); finish or abort that operation, then '
-                  're-run' % (host, polling.node_label(node), state,
+                  're-run' % (host, labels.node_label(node), state,
                               node.target_provision_state or 'none'))
 
 
 def _classify(instance, view):
     """``(kind, node, allocation, problem)`` for one instance."""
-    host = instance['hostname']
+    host = instance.hostname
     alloc = view.allocations.get(host)
     node = view.by_id.get(alloc.node_id) if alloc and alloc.node_id else None
     carriers = view.carriers(host)
@@ -164,12 +170,12 @@ def _classify(instance, view):
     if node is not None and others:
         return None, None, alloc, (
             '%s: allocation %s is on node %s but node %s also carries this '
-            'hostname' % (host, alloc.id, polling.node_label(node),
-                          polling.node_label(others[0])))
+            'hostname' % (host, alloc.id, labels.node_label(node),
+                          labels.node_label(others[0])))
     if node is None and len(carriers) > 1:
         return None, None, alloc, (
             '%s: hostname is carried by nodes %s' % (
-                host, ' and '.join(polling.node_label(n) for n in carriers)))
+                host, ' and '.join(labels.node_label(n) for n in carriers)))
     problem = _pin_problem(instance, node or (carriers[0] if carriers
                                               else None), view)
     if problem:
@@ -187,7 +193,7 @@ def _classify(instance, view):
         return None, node, None, (
             '%s: node %s carries this hostname without an allocation and is '
             '%s; only an active node can be taken over' % (
-                host, polling.node_label(node), node.provision_state))
+                host, labels.node_label(node), node.provision_state))
     leaked = view.leaked(host)
     if leaked:
         return CLEAR, leaked[0], None, None
@@ -197,7 +203,7 @@ def _classify(instance, view):
 def _resolve_ports(conn, found):
     """Complete the ports of every instance; return the updated rows."""
     rows = [row for row in found if row[0] != CLEAR]
-    node_for_host = {row[1]['hostname']: row[2].id for row in rows
+    node_for_host = {row[1].hostname: row[2].id for row in rows
                      if row[2] is not None}
     resolved = ports.resolve_ports(conn, [row[1] for row in found],
                                    node_for_host)
@@ -208,23 +214,23 @@ def _resolve_ports(conn, found):
 def check_existing_instances(conn, instances, conf=None):
     """Find each instance's state and repair what an earlier run left.
 
-    :param instances: expanded instances; only managed, provisioned ones
-        are looked at.
+    :param instances: ``model.Instance`` list; only managed, provisioned
+        ones are looked at.
     :param conf: oslo.config object holding our options (default: CONF).
-    :returns: ``{'instances': [active, with node, node_name, allocation,
-        provision_state], 'deploying': [the same, still deploying: wait
-        for them], 'reserved': [{'hostname', 'node', 'node_name',
-        'allocation'}: deploy them], 'not_found': [instances to pick
-        nodes for], 'repaired': [what was cleaned up, as sentences]}``.
+    :returns: ``{'instances': [model.Deployment, active], 'deploying':
+        [the same, still deploying: wait for them], 'reserved':
+        [model.Deployment without a state: deploy them], 'not_found':
+        [model.Instance to pick nodes for], 'repaired': [what was cleaned
+        up, as sentences]}``; every instance has its ports resolved, and
+        those of ``reserved`` and ``not_found`` keep their config drive.
     :raises: InvalidInput (before any write) for a bad image, a hostname
         on two nodes, a pinned node carrying another hostname, bad
         ports; NodeStateError when a node's state blocks the run.
     """
     options = baremetal_conf.get_conf(conf)
-    wanted = [inst for inst in instances
-              if inst.get('managed', True) and inst.get('provisioned', True)]
+    wanted = [inst for inst in instances if inst.wanted]
     _check_images(wanted, options)
-    hostnames = {inst['hostname'] for inst in wanted}
+    hostnames = {inst.hostname for inst in wanted}
     allocations = polling.settled_allocations(
         conn, hostnames, options.allocation_timeout) if wanted else {}
     view = _Inventory(allocations, list(conn.baremetal.nodes(
@@ -269,7 +275,7 @@ def _repair(conn, found, result, options):
     """Sort the instances into the result, repairing as the rule says."""
     undeployed = []
     for kind, instance, node, alloc in found:
-        host = instance['hostname']
+        host = instance.hostname
         if kind == EXISTING:
             result['instances'].append(_entry(instance, node, alloc.id))
         elif kind == DEPLOYING:
@@ -295,28 +301,28 @@ def _release(conn, kind, host, node, alloc):
     what = 'API call'
     try:
         if kind == REDEPLOY:
-            what = 'undeploy of failed node %s' % polling.node_label(node)
+            what = 'undeploy of failed node %s' % labels.node_label(node)
             _undeploy(conn, node)
             return ('%s: node %s was %s (%s); undeployed it and picked a '
-                    'node again' % (host, polling.node_label(node),
+                    'node again' % (host, labels.node_label(node),
                                     node.provision_state,
                                     node.last_error or 'no error recorded'))
         if kind == RELEASE:
             what = 'deletion of allocation %s' % alloc.id
             api.retry(conn.baremetal.delete_allocation, alloc.id,
                       ignore_missing=True, what=what)
-            reason = ('node %s is in maintenance' % polling.node_label(node)
+            reason = ('node %s is in maintenance' % labels.node_label(node)
                       if node is not None else 'it was in state %s: %s' % (
                           alloc.state, alloc.last_error or 'no error'))
             return ('%s: deleted allocation %s (%s); picked a node again'
                     % (host, alloc.id, reason))
         if kind == CLEAR:
-            what = 'clean-up of node %s' % polling.node_label(node)
+            what = 'clean-up of node %s' % labels.node_label(node)
             api.retry(conn.baremetal.patch_node, node.id, [
                 {'op': 'replace', 'path': '/instance_info', 'value': {}}],
                 what=what)
             return ('%s: cleared the instance_info an earlier run left on '
-                    'available node %s' % (host, polling.node_label(node)))
+                    'available node %s' % (host, labels.node_label(node)))
     except api.ERRORS as exc:
         raise exceptions.ApiError('%s: %s failed: %s'
                                   % (host, what, api.describe(exc)))
@@ -326,7 +332,7 @@ def _release(conn, kind, host, node, alloc):
 def _undeploy(conn, node):
     """Request ``deleted`` for a failed node: Ironic drops the allocation."""
     try:
-        api.set_provision_state(conn, node.id, 'deleted')
+        api.set_provision_state(conn, node.id, states.DELETED)
     except api.ERRORS:
         current = conn.baremetal.get_node(node.id, fields=['provision_state'])
         if current.provision_state not in (states.UNDEPLOY_IN_PROGRESS
@@ -359,7 +365,7 @@ def _wait_released(conn, allocations, options):
 def _backfill(conn, host, node):
     """Give an active node deployed without an allocation its allocation."""
     LOG.info('%s: node %s is active without an allocation; creating one',
-             host, polling.node_label(node))
+             host, labels.node_label(node))
     try:
         alloc = conn.baremetal.create_allocation(name=host, node=node.id)
         if alloc.state != states.ALLOCATION_ACTIVE:
@@ -377,5 +383,5 @@ def _backfill(conn, host, node):
             pass
         raise exceptions.ReservationError(
             '%s: could not create an allocation for active node %s: %s'
-            % (host, polling.node_label(node), api.describe(exc)))
+            % (host, labels.node_label(node), api.describe(exc)))
     return alloc.id

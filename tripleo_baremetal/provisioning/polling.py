@@ -33,11 +33,6 @@ ALLOCATION_FIELDS = ('uuid', 'name', 'state', 'last_error', 'node_uuid')
 ALLOCATING_POLL = 0.5
 
 
-def node_label(node):
-    """How messages name an SDK node: ``name (uuid)``, or the UUID alone."""
-    return '%s (%s)' % (node.name, node.id) if node.name else node.id
-
-
 def list_nodes(conn, node_ids, fields=POLL_FIELDS, **filters):
     """One node listing, narrowed to ``node_ids``: ``{uuid: node}``."""
     wanted = set(node_ids)

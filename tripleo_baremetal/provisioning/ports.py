@@ -20,11 +20,12 @@ not: a port known only by its id (``RoleNetPortIdMap``) must carry that
 fixed IP, on that subnet, in Neutron.
 """
 
-import copy
+import dataclasses
 import itertools
 import logging
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.request import port_maps
 from tripleo_baremetal.request import roles_schema as schema
@@ -37,16 +38,15 @@ _SUBNET_KEYS = ('id', 'name', 'cidr', 'gateway_ip', 'host_routes',
 
 
 def _needs_neutron(port):
-    return not (port.get('network') and port.get('subnets')
-                and port.get('fixed_ips'))
+    return not (port.network and port.subnets and port.fixed_ips)
 
 
 def _vif_port_ids(instance):
     """Port ids to be attached, except a complete Heat ctlplane port."""
-    ctlplane = instance.get('ctlplane_port') or {}
+    ctlplane = instance.ctlplane_port
     ids = deploy.vif_ports(instance)
-    if ctlplane.get('id') in ids and not _needs_neutron(ctlplane):
-        ids.remove(ctlplane['id'])
+    if ctlplane and ctlplane.id in ids and not _needs_neutron(ctlplane):
+        ids.remove(ctlplane.id)
     return ids
 
 
@@ -65,20 +65,30 @@ def _subnet_dict(subnet):
     return result
 
 
-def _port_dict(port, networks, subnets):
+def _port(port, networks, subnets):
+    """The ``model.Port`` of an SDK port, its network and its subnets."""
     network = networks.get(port.network_id)
     fixed_ips = [dict(ip) for ip in port.fixed_ips or ()]
-    return {
-        'id': port.id,
-        'mac_address': port.mac_address,
-        'fixed_ips': fixed_ips,
-        'network': {'id': network.id, 'name': network.name,
-                    'mtu': network.mtu,
-                    'tags': list(getattr(network, 'tags', None) or ())}
+    return model.Port(
+        id=port.id,
+        mac_address=port.mac_address,
+        fixed_ips=fixed_ips,
+        network={'id': network.id, 'name': network.name,
+                 'mtu': network.mtu,
+                 'tags': list(getattr(network, 'tags', None) or ())}
         if network else {'id': port.network_id},
-        'subnets': [subnets[ip['subnet_id']] for ip in fixed_ips
-                    if ip.get('subnet_id') in subnets],
-    }
+        subnets=[subnets[ip['subnet_id']] for ip in fixed_ips
+                 if ip.get('subnet_id') in subnets])
+
+
+def _merged(neutron_port, heat_port):
+    """Neutron's port, with what Heat's port map gives overriding it."""
+    if heat_port is None:
+        return neutron_port
+    given = {field.name: getattr(heat_port, field.name)
+             for field in dataclasses.fields(heat_port)
+             if getattr(heat_port, field.name)}
+    return dataclasses.replace(neutron_port, **given)
 
 
 def attached_vifs(conn):
@@ -99,7 +109,7 @@ def attached_vifs(conn):
 
 
 def _read_ports(conn, port_ids, to_complete):
-    """``{port id: port dict}`` of the ports Neutron knows among ``port_ids``.
+    """``{port id: model.Port}`` of the ports Neutron knows in ``port_ids``.
 
     Networks and subnets are read only for the ports in ``to_complete``;
     the others get ``network: {'id': ...}`` and no subnets.
@@ -115,7 +125,7 @@ def _read_ports(conn, port_ids, to_complete):
                          if ip.get('subnet_id')})
     subnets = {sub.id: _subnet_dict(sub) for sub in conn.network.subnets(
         id=subnet_ids)} if subnet_ids else {}
-    return {port.id: _port_dict(port, networks, subnets) for port in ports}
+    return {port.id: _port(port, networks, subnets) for port in ports}
 
 
 def _without_neutron(instances, wanted, to_complete):
@@ -132,7 +142,7 @@ def _without_neutron(instances, wanted, to_complete):
     errors = ['%s: port %s has no network, subnets or fixed IPs in Heat\'s '
               'port maps and there is no Neutron (network) endpoint to read '
               'them from; set [tripleo_baremetal] network_endpoint_override '
-              'or pass complete ports' % (instance['hostname'], port_id)
+              'or pass complete ports' % (instance.hostname, port_id)
               for instance in instances
               for port_id in deploy.vif_ports(instance)
               if port_id in to_complete]
@@ -141,15 +151,14 @@ def _without_neutron(instances, wanted, to_complete):
     LOG.warning('No Neutron (network) endpoint: %d port(s) from Heat\'s '
                 'port maps are used without checking that they exist',
                 len(wanted))
-    return {instance['ctlplane_port']['id']: copy.deepcopy(
-        instance['ctlplane_port']) for instance in instances
-        if instance.get('ctlplane_port')}
+    return {instance.ctlplane_port.id: instance.ctlplane_port
+            for instance in instances if instance.ctlplane_port}
 
 
 def _asserted(instance):
     """``[(position, networks entry, port id)]`` asserting IP or subnet."""
     result = []
-    for position, entry in enumerate(instance.get('networks') or ()):
+    for position, entry in enumerate(instance.networks):
         port_id = port_maps.network_port_id(instance, entry)
         if port_id and port_maps.has_assertions(entry):
             result.append((position, entry, port_id))
@@ -158,7 +167,7 @@ def _asserted(instance):
 
 def _assertion_errors(instance, found, neutron):
     """Where Neutron's port differs from the roles file's assertions."""
-    host = instance['hostname']
+    host = instance.hostname
     errors = []
     for position, entry, port_id in _asserted(instance):
         port = found.get(port_id)
@@ -167,7 +176,7 @@ def _assertion_errors(instance, found, neutron):
                 errors.append('%s: port %s (networks[%d], network %s) does '
                               'not exist in Neutron' % (
                                   host, port_id, position,
-                                  schema.shown(entry.get('network'))))
+                                  schema.shown(entry.network)))
             elif not neutron:
                 LOG.warning('%s: cannot check networks[%d] against port %s '
                             'without Neutron', host, position, port_id)
@@ -175,7 +184,7 @@ def _assertion_errors(instance, found, neutron):
         errors.extend(
             '%s: port %s (network %s): networks[%d].%s %s does not match '
             'Neutron, where the port has %s' % (
-                host, port_id, schema.shown(entry.get('network')), position,
+                host, port_id, schema.shown(entry.network), position,
                 key, schema.shown(asked), has)
             for key, asked, has in port_maps.assertion_problems(entry, port))
     return errors
@@ -194,7 +203,7 @@ def _read_all(conn, instances):
         to_complete.update(_vif_port_ids(instance))
         for _position, entry, port_id in _asserted(instance):
             asserted.add(port_id)
-            if entry.get('subnet'):
+            if entry.subnet:
                 to_complete.add(port_id)    # subnet names are read too
     found, vifs = {}, {}
     neutron = bool(wanted or asserted) and conn.has_service('network')
@@ -210,49 +219,53 @@ def _read_all(conn, instances):
 def resolve_ports(conn, instances, node_for_host=None):
     """Complete the instances' ports from Neutron and check attachments.
 
-    :param instances: expanded instances; not modified.
+    :param instances: ``model.Instance`` list.
     :param node_for_host: ``{hostname: node uuid}`` of instances that
         already have a node (a port attached there is expected).
-    :returns: copies of the instances with ``ctlplane_port`` completed
-        (set from Neutron when only ``RoleNetPortIdMap`` names the
-        ctlplane port, so that its IP can be reported) and ``ports``: the
-        full port dicts to attach, ctlplane first (the config drive's
-        network data is built from them).
+    :returns: the instances with ``ctlplane_port`` completed (set from
+        Neutron when only ``RoleNetPortIdMap`` names the ctlplane port, so
+        that its IP can be reported) and ``ports``: the ``model.Port``
+        list to attach, ctlplane first (the config drive's network data
+        is built from them).
     :raises: InvalidInput naming host, port and node, or host, port,
         network and both values for a ``networks`` entry whose
         ``fixed_ip`` or ``subnet`` the port in Neutron does not have.
     """
     node_for_host = node_for_host or {}
     found, vifs, neutron = _read_all(conn, instances)
-
     errors, result = [], []
     for instance in instances:
-        host = instance['hostname']
-        instance = copy.deepcopy(instance)
-        port_ids = deploy.vif_ports(instance)
-        for port_id in port_ids:
-            if port_id not in found:
-                errors.append('%s: port %s does not exist in Neutron'
-                              % (host, port_id))
-            elif vifs.get(port_id) and vifs[port_id] != node_for_host.get(
-                    host):
-                errors.append('%s: port %s is already attached to node %s'
-                              % (host, port_id, vifs[port_id]))
-        ctlplane = instance.get('ctlplane_port')
-        ctlplane_id = port_ids[0] if port_ids and (
-            ctlplane or (instance.get('network_ports') or {}).get(
-                'ctlplane')) else None
-        if ctlplane_id in found:
-            merged = copy.deepcopy(found[ctlplane_id])
-            merged.update({key: value for key, value in
-                           (ctlplane or {}).items() if value})
-            instance['ctlplane_port'] = merged
-        instance['ports'] = [
-            instance['ctlplane_port'] if port_id == ctlplane_id
-            else found[port_id]
-            for port_id in port_ids if port_id in found]
+        errors.extend(_attachment_errors(
+            instance, found, vifs, node_for_host.get(instance.hostname)))
+        instance = _with_ports(instance, found)
         errors.extend(_assertion_errors(instance, found, neutron))
         result.append(instance)
     if errors:
         raise exceptions.InvalidInput(errors)
     return result
+
+
+def _attachment_errors(instance, found, vifs, node_id):
+    """Ports of ``instance`` that do not exist or are attached elsewhere."""
+    errors = []
+    for port_id in deploy.vif_ports(instance):
+        if port_id not in found:
+            errors.append('%s: port %s does not exist in Neutron'
+                          % (instance.hostname, port_id))
+        elif vifs.get(port_id) and vifs[port_id] != node_id:
+            errors.append('%s: port %s is already attached to node %s'
+                          % (instance.hostname, port_id, vifs[port_id]))
+    return errors
+
+
+def _with_ports(instance, found):
+    """``instance`` with its ctlplane port completed and ``ports`` set."""
+    port_ids = deploy.vif_ports(instance)
+    ctlplane = instance.ctlplane_port
+    ctlplane_id = port_ids[0] if port_ids and (
+        ctlplane or instance.network_ports.get('ctlplane')) else None
+    if ctlplane_id in found:
+        ctlplane = _merged(found[ctlplane_id], ctlplane)
+    ports = [ctlplane if port_id == ctlplane_id else found[port_id]
+             for port_id in port_ids if port_id in found]
+    return instance.replace(ctlplane_port=ctlplane, ports=ports)

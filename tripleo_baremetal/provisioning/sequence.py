@@ -11,8 +11,8 @@ scripts drive the same core without a Mistral engine.
 from concurrent import futures
 import logging
 
-from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.provisioning import existing
@@ -24,26 +24,28 @@ LOG = logging.getLogger(__name__)
 def start_deploys(conn, reservations, instances, concurrency=20, **kwargs):
     """Run ``deploy_node`` for every reservation, ``concurrency`` at once.
 
-    :returns: ``(deploying, failed)``: instance dicts whose deploy started,
-        and those whose deploy did not, each with ``error`` (their nodes
-        were released); neither holds ``config_drive``.
+    :param reservations: ``model.Reservation`` of the instances to deploy.
+    :param instances: ``model.Instance`` list holding every reserved host.
+    :returns: ``(deploying, failed)``: ``model.Deployment`` lists, of the
+        deploys that started, and of those that did not, each with
+        ``error`` (their nodes were released); no instance in them holds
+        ``config_drive``.
     """
-    by_host = {inst['hostname']: inst for inst in instances}
+    by_host = {inst.hostname: inst for inst in instances}
     deploying, failed = [], []
     if not reservations:
         return deploying, failed
     with futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        jobs = [(by_host[item['hostname']],
+        jobs = [(by_host[item.hostname],
                  pool.submit(deploy.deploy_node, conn,
-                             by_host[item['hostname']], item['node'],
-                             allocation=item.get('allocation'), **kwargs))
+                             by_host[item.hostname], item, **kwargs))
                 for item in reservations]
         for instance, job in jobs:
             try:
                 deploying.append(job.result())
             except exceptions.BaremetalError as exc:
-                failed.append(dict(configdrive.without_secrets(instance),
-                                   error=str(exc)))
+                failed.append(model.Deployment(
+                    instance=instance.without_secrets(), error=str(exc)))
     return deploying, failed
 
 
@@ -56,26 +58,28 @@ def deploy_instances(conn, instances, concurrency=20, timeout=None,
     deployed, failed nodes are undeployed and replaced, and nodes are
     picked for the rest.
 
+    :param instances: ``model.Instance`` list (with their config drives).
     :param kwargs: passed to ``deploy.deploy_node`` (``ssh_keys``,
         ``user_name``, ``stackname``, ``conf``).
     :returns: ``{'instances', 'new_instances', 'existing_instances',
-        'failed', 'repaired'}``: ``instances`` are exactly the active
-        ones; ``failed`` lists, with ``error``, the tolerated failures,
-        whether the deploy did not start or Ironic failed it;
-        ``repaired`` says what an earlier run left that was cleaned up.
+        'failed', 'repaired'}``: ``model.Deployment`` lists, except
+        ``repaired``; ``instances`` are exactly the active ones;
+        ``failed`` lists, with ``error``, the tolerated failures, whether
+        the deploy did not start or Ironic failed it; ``repaired`` says
+        (sentences) what an earlier run left that was cleaned up.
     :raises: PlacementError when no complete plan exists (nothing is
         reserved), DeployError when deploys failed beyond the tolerance,
         InvalidInput or NodeStateError before any write.
     """
     conf = kwargs.get('conf')
     found = existing.check_existing_instances(conn, instances, conf=conf)
-    reservations = list(found['reserved'])
+    reservations = [item.reservation for item in found['reserved']]
     if found['not_found']:
         picked = reservation.pick_nodes(conn, found['not_found'],
                                         concurrency=concurrency, conf=conf)
         reservations += picked['reservations']
     # The instances as check_existing_instances resolved their ports.
-    resolved = found['not_found'] + [item['instance']
+    resolved = found['not_found'] + [item.instance
                                      for item in found['reserved']]
     deploying, not_started = start_deploys(
         conn, reservations, resolved, concurrency=concurrency, **kwargs)

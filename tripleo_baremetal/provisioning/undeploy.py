@@ -34,10 +34,11 @@ import collections
 import logging
 import time
 
-
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import labels
+from tripleo_baremetal import model
 from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal import states
 
@@ -52,7 +53,8 @@ _TRANSITIONAL = frozenset([states.DEPLOYING, states.DELETING,
                            states.REBUILDING])
 #: States a node leaves by itself on its way back to a free state.
 _UNDEPLOYING = states.UNDEPLOY_IN_PROGRESS | frozenset(
-    ['inspecting', 'inspect wait', 'verifying', 'adopting'])
+    [states.INSPECTING, states.INSPECTWAIT, states.VERIFYING,
+     states.ADOPTING])
 #: No ``deleted`` to request: free already, or on its way back.
 _NO_REQUEST = DONE_STATES | _UNDEPLOYING
 #: A node in one of these accepted an earlier ``deleted`` request.
@@ -66,7 +68,10 @@ Found = collections.namedtuple('Found', ['node', 'allocation', 'leaked'])
 
 
 def _hostname(item):
-    return item.get('hostname') if isinstance(item, dict) else item
+    """The hostname of a hostname, a record with one, or a JSON mapping."""
+    if isinstance(item, dict):
+        return item.get('hostname')
+    return getattr(item, 'hostname', item)
 
 
 def unique_hostnames(items):
@@ -137,7 +142,7 @@ def find_nodes(conn, hostnames):
             errors[host] = (
                 '%s: hostname carried by several nodes: %s; undeploy them '
                 'by node instead' % (host, ', '.join(
-                    polling.node_label(n) for n in deployed)))
+                    labels.node_label(n) for n in deployed)))
             continue
         if node is None and deployed:
             node = deployed[0]
@@ -171,6 +176,8 @@ class _Run(object):
         self.found = {}
         #: ``{hostname: message}`` of hosts that failed.
         self.errors = collections.OrderedDict()
+        #: Hosts whose node was still undeploying at the timeout.
+        self.timed_out = set()
         self.not_found = []
         #: ``{node id: hostname}`` of nodes undeploying (or undeployed).
         self.started = collections.OrderedDict()
@@ -208,7 +215,7 @@ class _Run(object):
     def clear_leak(self, host, node):
         LOG.warning('%s: free node %s still carries this hostname in its '
                     'instance_info; clearing it', host,
-                    polling.node_label(node))
+                    labels.node_label(node))
         self.patch_instance_info(host, node)
 
     def not_found_host(self, host, alloc):
@@ -241,10 +248,10 @@ class _Run(object):
             if node.is_protected:
                 self.fail(host, '%s: node %s is protected; unset protection '
                           '(baremetal node set --unprotected) to undeploy '
-                          'it' % (host, polling.node_label(node)))
+                          'it' % (host, labels.node_label(node)))
             elif node.provision_state in _TRANSITIONAL:
                 LOG.info('%s: node %s is %s, waiting for it to settle',
-                         host, polling.node_label(node),
+                         host, labels.node_label(node),
                          node.provision_state)
                 settling[node.id] = host
             else:
@@ -272,13 +279,13 @@ class _Run(object):
         except api.ERRORS as exc:
             for node_id, host in settling.items():
                 self.fail(host, '%s: cannot read the state of node %s: %s'
-                          % (host, polling.node_label(self.nodes[node_id]),
+                          % (host, labels.node_label(self.nodes[node_id]),
                              api.describe(exc)))
             return []
         settled = []
         for node_id, host in settling.items():
             node = nodes.get(node_id)
-            label = polling.node_label(self.nodes[node_id])
+            label = labels.node_label(self.nodes[node_id])
             if node is None:
                 self.fail(host, '%s: node %s is gone' % (host, label))
             elif node.provision_state in _TRANSITIONAL:
@@ -295,7 +302,7 @@ class _Run(object):
     def begin(self, host):
         """Request ``deleted`` for the host's node unless it is free."""
         node = self.nodes[self.found[host].node.id]
-        label = polling.node_label(node)
+        label = labels.node_label(node)
         self.started[node.id] = host
         if node.provision_state in _NO_REQUEST:
             LOG.warning('%s: node %s is already %s', host, label,
@@ -323,7 +330,7 @@ class _Run(object):
 
     def request_deleted(self, node_id):
         """One PUT: the SDK's call would read the node back (one more GET)."""
-        api.set_provision_state(self.conn, node_id, 'deleted',
+        api.set_provision_state(self.conn, node_id, states.DELETED,
                                 what='undeploy of node %s' % node_id,
                                 attempts=self.options.api_retries,
                                 delay=self.options.api_retry_delay)
@@ -347,7 +354,7 @@ class _Run(object):
             for node_id in pending:
                 host = self.started.pop(node_id)
                 self.fail(host, '%s: cannot read the state of node %s: %s'
-                          % (host, polling.node_label(self.nodes[node_id]),
+                          % (host, labels.node_label(self.nodes[node_id]),
                              api.describe(exc)))
             return
         for node_id in pending:
@@ -363,8 +370,11 @@ class _Run(object):
         undeployed = []
         for node_id, host in self.started.items():
             node = self.nodes.get(node_id)
-            label = polling.node_label(self.found[host].node)
+            label = labels.node_label(self.found[host].node)
             if node is None or node.provision_state not in DONE_STATES:
+                if node is not None and \
+                        node.provision_state in _UNDEPLOYING:
+                    self.timed_out.add(host)
                 self.fail(host, '%s: node %s is %s after undeploy: %s' % (
                     host, label, node.provision_state if node else 'gone',
                     _why(node, self.timeout)))
@@ -372,11 +382,11 @@ class _Run(object):
             if not self.release_node(host, node):
                 continue
             LOG.info('%s: node %s is %s', host, label, node.provision_state)
-            undeployed.append({'hostname': host, 'node': node_id,
-                               'node_name': node.name,
-                               'provision_state': node.provision_state})
+            undeployed.append(model.Undeployed(
+                hostname=host, node=node_id, node_name=node.name,
+                provision_state=node.provision_state))
         order = {host: index for index, host in enumerate(self.hostnames)}
-        return sorted(undeployed, key=lambda item: order[item['hostname']])
+        return sorted(undeployed, key=lambda item: order[item.hostname])
 
     def release_node(self, host, node):
         """Delete the host's allocation and instance_info if still there."""
@@ -393,7 +403,7 @@ class _Run(object):
             # Another client reserved the node since it became free:
             # its instance_info is no longer ours to clear.
             LOG.warning('%s: node %s now holds %s, leaving it alone', host,
-                        polling.node_label(node), node.instance_id)
+                        labels.node_label(node), node.instance_id)
             return True
         info = node.instance_info or {}
         if info and info.get('display_name') in (None, host):
@@ -409,7 +419,7 @@ class _Run(object):
         except api.ERRORS as exc:
             self.fail(host, '%s: cannot delete allocation %s%s: %s' % (
                 host, alloc.id,
-                ' of node %s' % polling.node_label(node) if node else '',
+                ' of node %s' % labels.node_label(node) if node else '',
                 api.describe(exc)))
             return False
         return True
@@ -422,7 +432,7 @@ class _Run(object):
                        what='clearing instance_info of node %s' % node.id)
         except api.ERRORS as exc:
             self.fail(host, '%s: cannot clear instance_info of node %s: %s'
-                      % (host, polling.node_label(node), api.describe(exc)))
+                      % (host, labels.node_label(node), api.describe(exc)))
             return False
         return True
 
@@ -432,7 +442,9 @@ class _Run(object):
         message = '; '.join(self.errors.values())
         if undeployed:
             message += ' (undeployed: %s)' % ', '.join(
-                item['hostname'] for item in undeployed)
+                item.hostname for item in undeployed)
+        if set(self.errors) == self.timed_out:
+            raise exceptions.UndeployTimeout(message)
         raise exceptions.UndeployError(message)
 
 
@@ -450,15 +462,17 @@ def _why(node, timeout):
 
 
 def undeploy_instances(conn, items, timeout=None, conf=None):
-    """Undeploy hosts given as hostnames or instance dicts.
+    """Undeploy hosts given as hostnames or records with a ``hostname``.
 
     Each hostname is undeployed once, whatever the number of items naming
     it, in the order first seen.
 
-    :returns: ``{'undeployed': [{'hostname', 'node', 'node_name',
-        'provision_state'}], 'not_found': [hostname...]}``.
+    :returns: ``{'undeployed': [model.Undeployed], 'not_found':
+        [hostname...]}``.
     :raises: UndeployError naming each host that could not be undeployed,
-        its node and why; the other hosts are still undeployed.
+        its node and why (UndeployTimeout when every failure is a node
+        still undeploying at the timeout); the other hosts are still
+        undeployed.
     """
     options = baremetal_conf.get_conf(conf)
     run = _Run(conn, unique_hostnames(items), options,

@@ -13,6 +13,7 @@ import logging
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import labels
 from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal import states
 
@@ -21,104 +22,125 @@ LOG = logging.getLogger(__name__)
 FAILED_STATES = states.DEPLOY_FAILED
 
 
-def _describe(instance, node):
+def _describe(deployment, node):
     if node is None:
-        return '%s: node %s is gone' % (instance['hostname'],
-                                        instance['node'])
-    return '%s: node %s is %s: %s' % (instance['hostname'],
-                                      polling.node_label(node),
+        return '%s: node %s is gone' % (deployment.hostname,
+                                        deployment.node)
+    return '%s: node %s is %s: %s' % (deployment.hostname,
+                                      labels.node_label(node),
                                       node.provision_state,
                                       node.last_error or 'no error recorded')
 
 
 def _release_failed(conn, failed):
     """Undeploy failed nodes: tear-down also drops their allocations."""
-    for instance in failed:
+    for deployment in failed:
         try:
-            api.set_provision_state(conn, instance['node'], 'deleted')
+            api.set_provision_state(conn, deployment.node, states.DELETED)
         except api.ERRORS as exc:
             # A re-run finds the node failed and undeploys it then.
             LOG.warning('%s: could not undeploy failed node %s: %s',
-                        instance['hostname'], instance['node'],
+                        deployment.hostname, deployment.node,
                         api.describe(exc))
 
 
-def wait_for_deploy(conn, instances, timeout=None, max_fail_percentage=0,
-                    conf=None, on_change=None, not_started=()):
-    """Wait until ``instances`` (with ``node`` set) are deployed.
+def _tolerance(total, max_fail_percentage):
+    """How many of ``total`` deploys may fail."""
+    return int(total * (max_fail_percentage or 0) / 100)
 
-    :param max_fail_percentage: share of instances (0-100) allowed to fail
-        while the run still counts as a success; the share is of
-        ``instances`` and ``not_started`` together.
-    :param not_started: instances (with ``hostname`` and ``error``) whose
-        deploy could not even start; they count as failures and are
-        listed in ``failed``.
-    :param on_change: optional ``on_change(instance, node)`` called when a
-        node's provision state changes (progress display).
-    :returns: ``{'instances': [active...], 'failed': [...]}``; each failed
-        entry carries ``error`` (Ironic's ``last_error``).
-    :raises: DeployError naming every failed node when the failures exceed
-        the tolerance, or when the timeout passes.
-    """
-    options = baremetal_conf.get_conf(conf)
-    timeout = timeout or options.deploy_timeout
-    by_node = {inst['node']: inst for inst in instances}
-    not_started = [dict(inst) for inst in not_started]
-    total = len(instances) + len(not_started)
-    allowed = int(total * (max_fail_percentage or 0) / 100)
-    last_state = {}
 
-    def is_done(nodes):
+class _Progress:
+    """What the polls saw: the end condition and ``on_change`` calls."""
+
+    def __init__(self, by_node, allowed, failed_before, on_change):
+        self.by_node = by_node
+        self.allowed = allowed
+        self.failed_before = failed_before
+        self.on_change = on_change
+        self.last_state = {}
+
+    def is_done(self, nodes):
+        """Whether every node ended, or failures exceed the tolerance."""
         seen = {}
-        for node_id, instance in by_node.items():
+        for node_id, deployment in self.by_node.items():
             node = nodes.get(node_id)
-            state = node.provision_state if node else None
-            seen[node_id] = state
-            if on_change and last_state.get(node_id) != state:
-                on_change(instance, node)
-        last_state.update(seen)
-        failed = [n for n, state in seen.items()
+            seen[node_id] = node.provision_state if node else None
+            if self.on_change and \
+                    self.last_state.get(node_id) != seen[node_id]:
+                self.on_change(deployment, node)
+        self.last_state.update(seen)
+        failed = [state for state in seen.values()
                   if state in FAILED_STATES or state is None]
-        if len(failed) + len(not_started) > allowed:
+        if len(failed) + self.failed_before > self.allowed:
             return True
         return all(state == states.ACTIVE or state in FAILED_STATES
                    or state is None for state in seen.values())
 
-    if by_node:
-        nodes, done = polling.poll_nodes(
-            conn, list(by_node), is_done, timeout,
-            interval=options.poll_interval,
-            max_interval=options.poll_interval_max)
-    else:
-        nodes, done = {}, True
 
+def _sort(by_node, nodes):
+    """``(active, failed, pending)`` deployments after the last poll."""
     active, failed, pending = [], [], []
-    for node_id, instance in by_node.items():
+    for node_id, deployment in by_node.items():
         node = nodes.get(node_id)
         state = node.provision_state if node else None
-        entry = dict(instance, provision_state=state)
+        deployment = deployment.replace(provision_state=state)
         if state == states.ACTIVE:
-            active.append(entry)
+            active.append(deployment)
         elif state in FAILED_STATES or node is None:
-            entry['error'] = _describe(instance, node)
-            failed.append(entry)
+            failed.append(deployment.replace(
+                error=_describe(deployment, node)))
         else:
-            pending.append((entry, node))
+            pending.append((deployment, node))
+    return active, failed, pending
 
-    _release_failed(conn, [inst for inst in failed if inst['provision_state']])
+
+def wait_for_deploy(conn, deployments, timeout=None, max_fail_percentage=0,
+                    conf=None, on_change=None, not_started=()):
+    """Wait until ``deployments`` (``model.Deployment``) are ``active``.
+
+    :param max_fail_percentage: share of deployments (0-100) allowed to
+        fail while the run still counts as a success; the share is of
+        ``deployments`` and ``not_started`` together.
+    :param not_started: deployments (with ``error``) whose deploy could
+        not even start; they count as failures and are listed in
+        ``failed``.
+    :param on_change: optional ``on_change(deployment, node)`` called
+        when a node's provision state changes (progress display).
+    :returns: ``{'instances': [active deployments], 'failed': [...]}``;
+        each failed deployment carries ``error`` (Ironic's
+        ``last_error``) and its last ``provision_state``.
+    :raises: DeployError naming every failed node when the failures
+        exceed the tolerance; DeployTimeout when the timeout passes.
+    """
+    options = baremetal_conf.get_conf(conf)
+    timeout = timeout or options.deploy_timeout
+    by_node = {deployment.node: deployment for deployment in deployments}
+    not_started = list(not_started)
+    total = len(deployments) + len(not_started)
+    allowed = _tolerance(total, max_fail_percentage)
+    progress = _Progress(by_node, allowed, len(not_started), on_change)
+    nodes, done = {}, True
+    if by_node:
+        nodes, done = polling.poll_nodes(
+            conn, list(by_node), progress.is_done, timeout,
+            interval=options.poll_interval,
+            max_interval=options.poll_interval_max)
+
+    active, failed, pending = _sort(by_node, nodes)
+    _release_failed(conn, [d for d in failed if d.provision_state])
     failed = not_started + failed
     if not done:
-        raise exceptions.DeployError(
+        raise exceptions.DeployTimeout(
             'timed out after %ss waiting for %d of %d node(s): %s%s'
             % (timeout, len(pending), total,
-               '; '.join(_describe(inst, node) for inst, node in pending),
-               ''.join('; %s' % inst['error'] for inst in failed)))
+               '; '.join(_describe(d, node) for d, node in pending),
+               ''.join('; %s' % d.error for d in failed)))
     if len(failed) > allowed:
         raise exceptions.DeployError(
             '%d of %d deploy(s) failed (max_fail_percentage %s allows %d); '
             'failed nodes were undeployed and released: %s'
             % (len(failed), total, max_fail_percentage or 0,
-               allowed, '; '.join(inst['error'] for inst in failed)))
-    for inst in failed:
-        LOG.warning('Tolerated failure: %s', inst['error'])
+               allowed, '; '.join(d.error for d in failed)))
+    for deployment in failed:
+        LOG.warning('Tolerated failure: %s', deployment.error)
     return {'instances': active, 'failed': failed}
