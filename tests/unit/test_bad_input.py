@@ -18,6 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 from tripleo_baremetal.provisioning import ports
 from tripleo_baremetal.request import roles
 from tripleo_baremetal.request import roles_schema as schema
@@ -104,9 +105,9 @@ class CountTest(ErrorTestCase):
         instances = result['instances']
         self.assertEqual(roles.MAX_COUNT, len(instances))
         self.assertEqual(list(range(roles.MAX_COUNT)),
-                         [inst['index'] for inst in instances])
+                         [inst.index for inst in instances])
         self.assertEqual('overcloud-novacompute-9999',
-                         instances[-1]['hostname'])
+                         instances[-1].hostname)
 
     def test_count_over_maximum(self):
         for label, count in (('max + 1', roles.MAX_COUNT + 1),
@@ -165,8 +166,7 @@ class CountTest(ErrorTestCase):
         self.assertEqual(
             {'overcloud-novacompute-1': 1, 'custom': 0,
              'overcloud-novacompute-2': 2, 'overcloud-novacompute-3': 3},
-            {inst['hostname']: inst['index']
-             for inst in result['instances']})
+            {inst.hostname: inst.index for inst in result['instances']})
 
 
 class LongValueTest(ErrorTestCase):
@@ -394,8 +394,8 @@ class LoadFileTest(unittest.TestCase):
         data = roles.load_roles_file(path)
         result = roles.expand_roles(data['roles'])
         self.assertEqual(['compute'] * 3,
-                         [inst['profile'] for inst in result['instances']])
-        self.assertEqual(['CUSTOM_GPU'], result['instances'][2]['traits'])
+                         [inst.profile for inst in result['instances']])
+        self.assertEqual(('CUSTOM_GPU',), result['instances'][2].traits)
         # Below the limit, a big expansion is fine.
         data = roles.load_roles_file(self.write(self.billion_laughs(4)))
         self.assertEqual('lol', data['a4'][8][8][8][8][8])
@@ -491,7 +491,7 @@ class DuplicatePortTest(ErrorTestCase):
                 {'network': 'ctlplane', 'port': 'p1', 'vif': True}]}}],
             role_ctlplane_port_map={'Compute': [port('p1')]},
             role_net_port_id_map={'Compute': {'ctlplane': ['p1']}})
-        self.assertEqual('p1', result['instances'][0]['ctlplane_port']['id'])
+        self.assertEqual('p1', result['instances'][0].ctlplane_port.id)
 
 
 class PortAssertionTest(ErrorTestCase):
@@ -512,8 +512,8 @@ class PortAssertionTest(ErrorTestCase):
                          'fixed_ip': '192.168.24.10', 'vif': True}):
             with self.subTest(network=network):
                 result = self.expand(network, role_ctlplane_port_map=ctlplane)
-                self.assertEqual([network],
-                                 result['instances'][0]['networks'])
+                self.assertEqual((model.Network(**network),),
+                                 result['instances'][0].networks)
 
     def test_ctlplane_port_contradicts(self):
         ctlplane = {'Compute': [port('p1')]}
@@ -554,8 +554,8 @@ class PortAssertionTest(ErrorTestCase):
         result = self.expand(network, role_net_port_id_map={
             'Compute': {'storage': ['s1']}})
         instance = result['instances'][0]
-        self.assertEqual([network], instance['networks'])
-        self.assertEqual('s1', instance['network_ports']['storage'])
+        self.assertEqual((model.Network(**network),), instance.networks)
+        self.assertEqual('s1', instance.network_ports['storage'])
 
 
 class FakeNeutronPort(object):
@@ -735,7 +735,7 @@ class HostnameFormatTest(ErrorTestCase):
         # a format without it, but it is still checked.
         result = roles.expand_roles([{'name': 'Compute'}], stackname='Prod-1')
         self.assertEqual('prod-1-novacompute-0',
-                         result['instances'][0]['hostname'])
+                         result['instances'][0].hostname)
         self.assertIn('stackname', self.message(
             [{'name': 'Compute', 'hostname_format': 'c-%index%'}],
             stackname='-x'))

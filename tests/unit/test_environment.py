@@ -2,20 +2,24 @@
 
 import unittest
 
+from tripleo_baremetal import model
 from tripleo_baremetal.request import environment
 from tripleo_baremetal.request import hostnames
 
 
 def instance(hostname, port=None):
-    return {'hostname': hostname, 'generated_hostname': hostname,
-            'role': 'Controller', 'index': 0, 'ctlplane_port': port}
+    return model.Instance(
+        hostname=hostname, generated_hostname=hostname, role='Controller',
+        index=0, ctlplane_port=port,
+        ports=(port,) if port else ())
 
 
-PORT = {'id': 'p1', 'fixed_ips': [{'ip_address': '10.0.0.5'}],
-        'network': {'name': 'ctlplane', 'mtu': 9000},
-        'subnets': [{'cidr': '10.0.0.0/24', 'gateway_ip': '10.0.0.1',
-                     'host_routes': [], 'dns_nameservers': [],
-                     'ip_version': 4, 'id': 's1'}]}
+PORT = model.Port.from_dict({
+    'id': 'p1', 'fixed_ips': [{'ip_address': '10.0.0.5'}],
+    'network': {'name': 'ctlplane', 'mtu': 9000},
+    'subnets': [{'cidr': '10.0.0.0/24', 'gateway_ip': '10.0.0.1',
+                 'host_routes': [], 'dns_nameservers': [],
+                 'ip_version': 4, 'id': 's1'}]})
 
 
 class PopulateTest(unittest.TestCase):
@@ -44,9 +48,23 @@ class PopulateTest(unittest.TestCase):
             {}, [instance('ctl-0')])
         self.assertEqual({'parameter_defaults': {}}, result)
 
+    def test_failed_hosts_are_dropped(self):
+        env = environment.build_environment(
+            [{'name': 'Controller', 'hostname_format': '%index%'}],
+            [instance('ctl-0', PORT)], [])
+        self.assertEqual(['ctl-0-ctlplane'], list(
+            env['parameter_defaults']['DeployedServerPortMap']))
+        result = environment.populate_environment(
+            env, [], failed=[instance('ctl-0'), instance('ctl-0')])
+        params = result['parameter_defaults']
+        self.assertEqual({}, params['HostnameMap'])
+        self.assertEqual(0, params['ControllerCount'])
+        self.assertNotIn('DeployedServerPortMap', params)
+
     def test_port_without_subnets_waits(self):
         self.assertIsNone(environment.deployed_port_entry(
-            {'id': 'p', 'fixed_ips': [{'ip_address': '10.0.0.5'}]}))
+            model.Port(id='p', fixed_ips=[{'ip_address': '10.0.0.5'}])))
+        self.assertIsNone(environment.deployed_port_entry(None))
 
 
 class HostnamesTest(unittest.TestCase):

@@ -10,6 +10,8 @@ from unittest import mock
 import yaml
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
+from tripleo_baremetal.request import port_maps
 from tripleo_baremetal.request import roles
 
 IMAGE = {'href': 'file:///var/lib/ironic/images/overcloud-full.raw'}
@@ -35,7 +37,7 @@ class ExpandTest(unittest.TestCase):
         return roles.expand_roles(roles_file, **kwargs)
 
     def hostnames(self, result, key='instances'):
-        return [inst['hostname'] for inst in result[key]]
+        return [inst.hostname for inst in result[key]]
 
     def test_defaults(self):
         result = self.expand([{'name': 'Controller'}, {'name': 'Compute'},
@@ -45,13 +47,14 @@ class ExpandTest(unittest.TestCase):
                           'overcloud-cephstorage-1'],
                          self.hostnames(result))
         inst = result['instances'][0]
-        self.assertEqual('baremetal', inst['resource_class'])
-        self.assertTrue(inst['provisioned'])
-        self.assertTrue(inst['managed'])
+        self.assertIsInstance(inst, model.Instance)
+        self.assertEqual('baremetal', inst.resource_class)
+        self.assertTrue(inst.provisioned)
+        self.assertTrue(inst.managed)
         self.assertEqual({'href': 'file:///var/lib/ironic/images/'
-                                  'overcloud-full.raw'}, inst['image'])
+                                  'overcloud-full.raw'}, inst.image)
         self.assertEqual({'cloud_config': {}, 'meta_data': {}},
-                         inst['config_drive'])
+                         inst.config_drive)
         params = result['environment']['parameter_defaults']
         self.assertEqual(1, params['ControllerCount'])
         self.assertEqual('%stackname%-novacompute-%index%',
@@ -92,26 +95,26 @@ class ExpandTest(unittest.TestCase):
                                'ntp': {'enabled': True}},
                                'meta_data': {'rack': '4'}}}]}])
         first, second = result['instances']
-        self.assertEqual(['CUSTOM_B'], first['traits'])
-        self.assertEqual(80, first['root_size_gb'])
+        self.assertEqual(('CUSTOM_B',), first.traits)
+        self.assertEqual(80, first.root_size_gb)
         self.assertEqual({'ntp': {'servers': ['a'], 'enabled': True},
                           'timezone': 'UTC'},
-                         first['config_drive']['cloud_config'])
-        self.assertEqual({'rack': '4'}, first['config_drive']['meta_data'])
-        self.assertEqual(['CUSTOM_A'], second['traits'])
-        self.assertEqual(50, second['root_size_gb'])
-        self.assertEqual('compute', second['resource_class'])
-        self.assertEqual({'profile': 'compute'}, second['capabilities'])
-        self.assertEqual('compute', second['profile'])
-        self.assertEqual(['ssh-rsa A', 'ssh-rsa B'],
-                         second['ssh_public_keys'])
+                         first.config_drive['cloud_config'])
+        self.assertEqual({'rack': '4'}, first.config_drive['meta_data'])
+        self.assertEqual(('CUSTOM_A',), second.traits)
+        self.assertEqual(50, second.root_size_gb)
+        self.assertEqual('compute', second.resource_class)
+        self.assertEqual({'profile': 'compute'}, second.capabilities)
+        self.assertEqual('compute', second.profile)
+        self.assertEqual(('ssh-rsa A', 'ssh-rsa B'),
+                         second.ssh_public_keys)
 
     def test_defaults_are_not_shared_between_instances(self):
         result = self.expand([{'name': 'Compute', 'count': 2, 'defaults': {
             'config_drive': {'cloud_config': {'a': {'b': 1}}}}}])
         first, second = result['instances']
-        first['config_drive']['cloud_config']['a']['b'] = 2
-        self.assertEqual(1, second['config_drive']['cloud_config']['a']['b'])
+        first.config_drive['cloud_config']['a']['b'] = 2
+        self.assertEqual(1, second.config_drive['cloud_config']['a']['b'])
 
     def test_capabilities_and_profile(self):
         result = self.expand([{'name': 'Controller', 'defaults': {
@@ -120,24 +123,24 @@ class ExpandTest(unittest.TestCase):
                              'cpus': 8}}}])
         self.assertEqual({'profile': 'control', 'boot_mode': 'uefi',
                           'secure': 'true', 'cpus': '8'},
-                         result['instances'][0]['capabilities'])
+                         result['instances'][0].capabilities)
 
     def test_profile_from_capabilities(self):
         result = self.expand([{'name': 'Controller', 'defaults': {
             'capabilities': {'profile': 'control'}}}])
-        self.assertEqual('control', result['instances'][0]['profile'])
+        self.assertEqual('control', result['instances'][0].profile)
 
     def test_nics_is_networks(self):
         result = self.expand([{'name': 'Controller', 'defaults': {
             'nics': [{'network': 'ctlplane'}]}}])
-        self.assertEqual([{'network': 'ctlplane'}],
-                         result['instances'][0]['networks'])
+        self.assertEqual((model.Network(network='ctlplane'),),
+                         result['instances'][0].networks)
 
     def test_default_image_parameter(self):
         result = self.expand([{'name': 'Controller'}],
                              default_image='https://images/x.qcow2')
         self.assertEqual({'href': 'https://images/x.qcow2'},
-                         result['instances'][0]['image'])
+                         result['instances'][0].image)
 
     def test_pinned_and_custom_hostnames(self):
         result = self.expand([{
@@ -147,7 +150,7 @@ class ExpandTest(unittest.TestCase):
         self.assertEqual(['ctrl-a', 'overcloud-controller-1',
                           'overcloud-controller-2'], self.hostnames(result))
         self.assertEqual(['node-1', 'node-2', None],
-                         [inst['name'] for inst in result['instances']])
+                         [inst.name for inst in result['instances']])
         self.assertEqual({'overcloud-controller-0': 'ctrl-a',
                           'overcloud-controller-1': 'overcloud-controller-1',
                           'overcloud-controller-2': 'overcloud-controller-2'},
@@ -159,7 +162,7 @@ class ExpandTest(unittest.TestCase):
             'name': 'Controller', 'count': 3,
             'instances': [{'hostname': 'overcloud-controller-2'},
                           {'hostname': 'custom'}]}])
-        by_host = {inst['hostname']: inst['index']
+        by_host = {inst.hostname: inst.index
                    for inst in result['instances']}
         self.assertEqual({'overcloud-controller-2': 2, 'custom': 0,
                           'overcloud-controller-1': 1}, by_host)
@@ -190,7 +193,7 @@ class ExpandTest(unittest.TestCase):
         self.assertEqual(2, params['ControllerCount'])
         self.assertEqual('predeployed-0',
                          params['HostnameMap']['overcloud-controller-0'])
-        self.assertFalse(result['instances'][0]['managed'])
+        self.assertFalse(result['instances'][0].managed)
 
     def test_uppercase_hostname_normalised_and_reported(self):
         result = self.expand([{'name': 'Controller',
@@ -203,8 +206,8 @@ class ExpandTest(unittest.TestCase):
     def test_uppercase_stack_name(self):
         result = self.expand([{'name': 'Controller'}], stackname='Prod')
         inst = result['instances'][0]
-        self.assertEqual('prod-controller-0', inst['hostname'])
-        self.assertEqual('Prod-controller-0', inst['generated_hostname'])
+        self.assertEqual('prod-controller-0', inst.hostname)
+        self.assertEqual('Prod-controller-0', inst.generated_hostname)
 
     def test_port_maps(self):
         result = self.expand(
@@ -213,20 +216,23 @@ class ExpandTest(unittest.TestCase):
               'instances': [{'hostname': 'overcloud-novacompute-0',
                              'provisioned': False}]}],
             role_ctlplane_port_map={
-                'Controller': [port('192.168.24.10'), port('192.168.24.11')],
+                'Controller': [port('192.168.24.10'),
+                               dict(port('192.168.24.11'), status='DOWN',
+                                    name='ctl-1-ctlplane')],
                 'Compute': [port('192.168.24.21', subnets=False),
                             port('192.168.24.22')],
                 'ObjectStorage': []},
             role_net_port_id_map={'Controller': {'internal_api': ['i0', 'i1'],
                                                  'storage': []}})
         ctl0, ctl1, cmp1, cmp2 = result['instances']
-        self.assertEqual('port-192.168.24.11', ctl1['ctlplane_port']['id'])
+        self.assertEqual(model.Port.from_neutron(port('192.168.24.11')),
+                         ctl1.ctlplane_port)
         self.assertEqual({'internal_api': 'i1',
                           'ctlplane': 'port-192.168.24.11'},
-                         ctl1['network_ports'])
+                         ctl1.network_ports)
         self.assertEqual(('overcloud-novacompute-1', 'port-192.168.24.21'),
-                         (cmp1['hostname'], cmp1['ctlplane_port']['id']))
-        self.assertEqual('port-192.168.24.22', cmp2['ctlplane_port']['id'])
+                         (cmp1.hostname, cmp1.ctlplane_port.id))
+        self.assertEqual('port-192.168.24.22', cmp2.ctlplane_port.id)
         env = result['environment']
         port_map = env['parameter_defaults']['DeployedServerPortMap']
         # The compute without subnets waits for Neutron data.
@@ -246,6 +252,25 @@ class ExpandTest(unittest.TestCase):
             {'OS::TripleO::DeployedServer::ControlPlanePort':
              'deployed-server/deployed-neutron-port.yaml'},
             env['resource_registry'])
+
+    def test_port_assignment_makes_new_instances(self):
+        instances = self.expand([{'name': 'Controller', 'count': 2}])[
+            'instances']
+        reported = []
+        assigned = port_maps.assign_ports(
+            'Controller', list(reversed(instances)), {},
+            {'Controller': [port('10.0.0.1'), port('10.0.0.2')]},
+            lambda *problem: reported.append(problem))
+        self.assertEqual([], reported)
+        # Matched by index, returned in the order given.
+        self.assertEqual(['port-10.0.0.2', 'port-10.0.0.1'],
+                         [inst.ctlplane_port.id for inst in assigned])
+        self.assertEqual({'ctlplane': 'port-10.0.0.2'},
+                         assigned[0].network_ports)
+        self.assertEqual([None, None],
+                         [inst.ctlplane_port for inst in instances])
+        self.assertEqual([{}, {}],
+                         [inst.network_ports for inst in instances])
 
     def test_deterministic(self):
         roles_file = [{'name': 'Controller', 'count': 3,
@@ -534,6 +559,11 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual([{'resource_list': [1]}],
                          params['ComputeRemovalPolicies'])
         self.assertEqual(6, len(result['instances']))
+        self.assertEqual('overcloud-controller-0',
+                         result['instances'][0]['hostname'])
+        self.assertEqual(
+            result['instances'][0],
+            model.Instance.from_dict(result['instances'][0]).to_dict())
 
     def test_invalid_file(self):
         with tempfile.NamedTemporaryFile('w', suffix='.yaml') as roles_file:

@@ -67,18 +67,18 @@ class PropertiesTest(unittest.TestCase):
     def test_invariants(self, roles_file):
         result = roles.expand_roles(roles_file, stackname='overcloud')
         everyone = result['instances'] + result['unprovisioned']
-        names = [inst['hostname'] for inst in everyone]
+        names = [inst.hostname for inst in everyone]
         self.assertEqual(len(names), len(set(names)))
         params = result['environment']['parameter_defaults']
         for role in roles_file:
             name = role['name']
             mine = [inst for inst in result['instances']
-                    if inst['role'] == name]
+                    if inst.role == name]
             self.assertEqual(role['count'], len(mine))
             self.assertEqual(role['count'], params['%sCount' % name])
-            removed = {inst['index'] for inst in result['unprovisioned']
-                       if inst['role'] == name}
-            self.assertFalse(removed & {inst['index'] for inst in mine})
+            removed = {inst.index for inst in result['unprovisioned']
+                       if inst.role == name}
+            self.assertFalse(removed & {inst.index for inst in mine})
             policies = params.get('%sRemovalPolicies' % name)
             if removed:
                 self.assertEqual([{'resource_list': sorted(removed)}],
@@ -86,7 +86,7 @@ class PropertiesTest(unittest.TestCase):
             regex = format_regex(params['%sHostnameFormat' % name],
                                  'overcloud')
             for inst in mine:
-                self.assertRegex(inst['generated_hostname'], regex)
+                self.assertRegex(inst.generated_hostname, regex)
         self.assertEqual(len(result['instances']), len(params['HostnameMap']))
         for generated, hostname in params['HostnameMap'].items():
             self.assertIn(hostname, names)
@@ -102,12 +102,12 @@ class PropertiesTest(unittest.TestCase):
         """
         first = roles.expand_roles(roles_file)
         victims = data.draw(st.lists(st.sampled_from(
-            [inst['hostname'] for inst in first['instances']] or ['none']),
+            [inst.hostname for inst in first['instances']] or ['none']),
             unique=True, max_size=3))
         for role in roles_file:
             listed = {inst['hostname']: inst for inst in role['instances']}
-            mine = [inst['hostname'] for inst in first['instances']
-                    if inst['role'] == role['name']]
+            mine = [inst.hostname for inst in first['instances']
+                    if inst.role == role['name']]
             for hostname in mine:
                 if hostname not in listed:
                     listed[hostname] = {'hostname': hostname}
@@ -117,15 +117,15 @@ class PropertiesTest(unittest.TestCase):
                     listed[hostname]['provisioned'] = False
                     role['count'] -= 1
         second = roles.expand_roles(roles_file)
-        removed = {(inst['role'], inst['index'])
+        removed = {(inst.role, inst.index)
                    for inst in second['unprovisioned']}
-        removed_names = {inst['hostname'] for inst in second['unprovisioned']}
+        removed_names = {inst.hostname for inst in second['unprovisioned']}
         for role in roles_file:
             role['count'] += data.draw(st.integers(0, 3))
         third = roles.expand_roles(roles_file)
         for inst in third['instances']:
-            self.assertNotIn((inst['role'], inst['index']), removed)
-            self.assertNotIn(inst['hostname'], removed_names)
-        kept = {inst['hostname'] for inst in second['instances']}
-        self.assertLessEqual(kept, {inst['hostname']
+            self.assertNotIn((inst.role, inst.index), removed)
+            self.assertNotIn(inst.hostname, removed_names)
+        kept = {inst.hostname for inst in second['instances']}
+        self.assertLessEqual(kept, {inst.hostname
                                     for inst in third['instances']})

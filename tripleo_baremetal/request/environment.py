@@ -29,34 +29,41 @@ _SUBNET_KEYS = ('cidr', 'gateway_ip', 'host_routes', 'dns_nameservers')
 def deployed_port_entry(port):
     """The ``DeployedServerPortMap`` entry for one ctlplane port.
 
-    None when the port does not yet carry its subnets (they are read from
-    Neutron later and the entry is added by ``populate_environment``).
+    :param port: a ``model.Port``, or None.
+    :returns: None when the port does not yet carry its subnets (they are
+        read from Neutron later and the entry is added by
+        ``populate_environment``).
     """
-    if not port or not port.get('fixed_ips') or not port.get('subnets'):
+    if not port or not port.fixed_ips or not port.subnets:
         return None
     subnets = [{key: copy.deepcopy(subnet[key])
                 for key in _SUBNET_KEYS if key in subnet}
-               for subnet in port['subnets']]
-    network = port.get('network') or {}
+               for subnet in port.subnets]
+    network = port.network or {}
     network_entry = {'tags': list(network.get('tags')
                                   or [subnet['cidr'] for subnet in subnets])}
     if network.get('mtu'):
         network_entry['mtu'] = network['mtu']
     return {
         'fixed_ips': [{'ip_address': fixed_ip['ip_address']}
-                      for fixed_ip in port['fixed_ips']],
+                      for fixed_ip in port.fixed_ips],
         'network': network_entry,
         'subnets': subnets,
     }
 
 
 def _add_ports(environment, instances):
+    """Add the complete ctlplane ports of ``instances`` to ``environment``.
+
+    With the registry entry that makes Heat read them; ``environment`` is
+    changed in place (it is the caller's own copy).
+    """
     port_map = environment['parameter_defaults'].setdefault(
         'DeployedServerPortMap', {})
     for instance in instances:
-        entry = deployed_port_entry(instance.get('ctlplane_port'))
+        entry = deployed_port_entry(instance.ctlplane_port)
         if entry:
-            port_map['%s-ctlplane' % instance['hostname']] = entry
+            port_map['%s-ctlplane' % instance.hostname] = entry
     if port_map:
         environment.setdefault('resource_registry', {})[
             CTLPLANE_PORT_RESOURCE] = DEPLOYED_PORT_TEMPLATE
@@ -64,26 +71,39 @@ def _add_ports(environment, instances):
         del environment['parameter_defaults']['DeployedServerPortMap']
 
 
+def _role_parameters(name, hostname_format, instances, unprovisioned):
+    """The parameters of the role ``name``.
+
+    ``<Role>Count``, ``<Role>HostnameFormat`` and, when some servers were
+    scaled down, ``<Role>RemovalPolicies``.
+    """
+    params = {
+        '%sCount' % name: sum(1 for inst in instances if inst.role == name),
+        '%sHostnameFormat' % name: hostname_format,
+    }
+    removed = sorted(inst.index for inst in unprovisioned
+                     if inst.role == name)
+    if removed:
+        params['%sRemovalPolicies' % name] = [{'resource_list': removed}]
+    return params
+
+
 def build_environment(roles, instances, unprovisioned):
     """Build the environment for the expanded roles.
 
     :param roles: ``[{'name': ..., 'hostname_format': ...}]`` in file order.
-    :param instances: every provisioned instance (managed or not).
+    :param instances: every provisioned instance (managed or not), as
+        ``model.Instance``.
     :param unprovisioned: the ``provisioned: false`` instances.
+    :returns: the environment, plain JSON for Heat.
     """
     params = {'HostnameMap': {}}
     for role in roles:
-        name = role['name']
-        mine = [inst for inst in instances if inst['role'] == name]
-        params['%sCount' % name] = len(mine)
-        params['%sHostnameFormat' % name] = role['hostname_format']
-        removed = sorted(inst['index'] for inst in unprovisioned
-                         if inst['role'] == name)
-        if removed:
-            params['%sRemovalPolicies' % name] = [{'resource_list': removed}]
+        params.update(_role_parameters(role['name'], role['hostname_format'],
+                                       instances, unprovisioned))
     for instance in instances:
-        params['HostnameMap'][instance['generated_hostname']] = (
-            instance['hostname'])
+        params['HostnameMap'][instance.generated_hostname] = (
+            instance.hostname)
     environment = {'parameter_defaults': params}
     _add_ports(environment, instances)
     return environment
@@ -101,25 +121,30 @@ def populate_environment(environment, instances, failed=()):
     deployed-server stage never waits for a server that does not exist.
     No removal policy is written for them: Heat never reuses a removed
     index, and a re-run deploys the host at its own index.
+
+    :param instances: the active ``model.Instance`` records, their ports
+        resolved (``ctlplane_port`` complete).
+    :param failed: the ``model.Instance`` records that failed.
     """
     result = copy.deepcopy(environment or {})
     params = result.setdefault('parameter_defaults', {})
-    for hostname in sorted({inst['hostname'] for inst in failed}):
+    for hostname in sorted({inst.hostname for inst in failed}):
         instance = next(inst for inst in failed
-                        if inst['hostname'] == hostname)
+                        if inst.hostname == hostname)
         _drop_host(params, instance)
     _add_ports(result, instances)
     return result
 
 
 def _drop_host(params, instance):
+    """Remove a failed ``instance`` from the parameters (changed)."""
     hostname_map = params.get('HostnameMap') or {}
-    generated = instance.get('generated_hostname')
-    if hostname_map.get(generated) != instance['hostname']:
+    generated = instance.generated_hostname
+    if hostname_map.get(generated) != instance.hostname:
         return   # not in this environment (or already dropped)
     del hostname_map[generated]
-    count = '%sCount' % instance['role']
+    count = '%sCount' % instance.role
     if params.get(count):
         params[count] -= 1
     (params.get('DeployedServerPortMap') or {}).pop(
-        '%s-ctlplane' % instance['hostname'], None)
+        '%s-ctlplane' % instance.hostname, None)

@@ -21,11 +21,13 @@ the port's fixed IPs, and by ``ports.resolve_ports`` against Neutron
 when only its id is known.
 """
 
-import copy
 import ipaddress
 import re
 
+from tripleo_baremetal import model
 from tripleo_baremetal.request import roles_schema as schema
+
+CTLPLANE = 'ctlplane'
 
 _MAC = re.compile(r'^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$')
 
@@ -129,58 +131,84 @@ def _length_problem(got, role, want):
             % (got, schema.cut(role), want))
 
 
-def assign_ports(role, instances, net_port_id_map, ctlplane_port_map,
-                 report):
-    """Give each provisioned instance of ``role`` its ports.
+def _usable_lists(role, net_port_id_map, ctlplane_port_map, count, report):
+    """``(ctlplane ports, {network: port ids})`` of ``role`` that fit.
 
-    :param instances: the role's provisioned instances (managed or not),
-        in any order; they are matched to list entries by index order.
-    :param report: called as ``report(path, value, why)`` for a length
-        mismatch.
+    A list whose length is not ``count`` (the role's provisioned
+    instances) is reported and not used: Heat lists one port per
+    provisioned server, so a shorter or longer list cannot be matched.
     """
-    ordered = sorted(instances, key=lambda inst: inst['index'])
     ctlplane = ctlplane_port_map.get(role) or []
-    networks = net_port_id_map.get(role) or {}
-    if ctlplane and len(ctlplane) != len(ordered):
+    if ctlplane and len(ctlplane) != count:
         report(schema.join('role_ctlplane_port_map', role), schema.MISSING,
-               _length_problem(len(ctlplane), role, len(ordered)))
+               _length_problem(len(ctlplane), role, count))
         ctlplane = []
     usable = {}
-    for network, ids in networks.items():
-        if ids and len(ids) != len(ordered):
+    for network, ids in (net_port_id_map.get(role) or {}).items():
+        if ids and len(ids) != count:
             report(schema.join(schema.join('role_net_port_id_map', role),
                                schema.key_text(network)), schema.MISSING,
-                   _length_problem(len(ids), role, len(ordered)))
+                   _length_problem(len(ids), role, count))
         elif ids:
             usable[network] = ids
-    for position, instance in enumerate(ordered):
-        instance['ctlplane_port'] = (copy.deepcopy(ctlplane[position])
-                                     if ctlplane else None)
-        instance['network_ports'] = {network: ids[position]
-                                     for network, ids in usable.items()}
-        if instance['ctlplane_port'] and 'ctlplane' not in usable:
-            instance['network_ports']['ctlplane'] = (
-                instance['ctlplane_port']['id'])
+    return ctlplane, usable
 
 
-CTLPLANE = 'ctlplane'
+def _with_ports(instance, ctlplane_entry, network_ports):
+    """``instance`` with its Heat ctlplane port and network port ids.
+
+    The ctlplane port's id is also its ``ctlplane`` network port unless
+    ``RoleNetPortIdMap`` names one.
+    """
+    ctlplane_port = (model.Port.from_neutron(ctlplane_entry)
+                     if ctlplane_entry else None)
+    if ctlplane_port and CTLPLANE not in network_ports:
+        network_ports[CTLPLANE] = ctlplane_port.id
+    return instance.replace(ctlplane_port=ctlplane_port,
+                            network_ports=network_ports)
+
+
+def assign_ports(role, instances, net_port_id_map, ctlplane_port_map,
+                 report):
+    """The provisioned instances of ``role``, each given its ports.
+
+    :param instances: the role's provisioned instances (managed or not,
+        ``model.Instance``), in any order; they are matched to list
+        entries by index order.
+    :param report: called as ``report(path, value, why)`` for a length
+        mismatch.
+    :returns: new instances, in the order of ``instances`` (the given
+        ones are not changed), with ``ctlplane_port`` (a ``model.Port``
+        or None) and ``network_ports`` set.
+    """
+    order = sorted(range(len(instances)),
+                   key=lambda position: instances[position].index)
+    ctlplane, usable = _usable_lists(role, net_port_id_map,
+                                     ctlplane_port_map, len(instances),
+                                     report)
+    result = list(instances)
+    for rank, position in enumerate(order):
+        result[position] = _with_ports(
+            instances[position], ctlplane[rank] if ctlplane else None,
+            {network: ids[rank] for network, ids in usable.items()})
+    return result
 
 
 def _port_sources(instance):
     """``[(port id, network name or None, where it comes from)]``."""
     sources = []
-    ctlplane = instance.get('ctlplane_port') or {}
-    network_ports = instance.get('network_ports') or {}
-    if ctlplane.get('id'):
-        sources.append((ctlplane['id'], CTLPLANE, 'role_ctlplane_port_map'))
-    for network, port_id in sorted(network_ports.items()):
-        if network == CTLPLANE and port_id == ctlplane.get('id'):
+    ctlplane_id = instance.ctlplane_port.id if instance.ctlplane_port \
+        else None
+    if ctlplane_id:
+        sources.append((ctlplane_id, CTLPLANE, 'role_ctlplane_port_map'))
+    for network, port_id in sorted(instance.network_ports.items()):
+        if network == CTLPLANE and port_id == ctlplane_id:
             continue    # the ctlplane port, under its network name
         sources.append((port_id, network, 'role_net_port_id_map (network '
                         '%s)' % schema.cut(network)))
-    for position, entry in enumerate(instance.get('networks') or ()):
-        if entry.get('port'):
-            sources.append((entry['port'], entry.get('network'),
+    for position, entry in enumerate(instance.networks):
+        if entry.port:
+            sources.append((entry.port, entry.network,
                             'networks[%d].port' % position))
     return sources
 
@@ -218,7 +246,7 @@ def _shared_ports(instances):
     problems = []
     owner = {}
     for instance in instances:
-        host = instance['hostname']
+        host = instance.hostname
         sources = _port_sources(instance)
         problems.extend(_conflicts(host, sources))
         for port_id, _network, where in sources:
@@ -234,14 +262,20 @@ def _shared_ports(instances):
 
 
 def network_port_id(instance, entry):
-    """The port id of one ``networks`` entry of ``instance``, or None."""
-    network_ports = instance.get('network_ports') or {}
-    return entry.get('port') or network_ports.get(entry.get('network'))
+    """The port id of one ``networks`` entry of ``instance``, or None.
+
+    :param instance: a ``model.Instance``.
+    :param entry: one of its ``networks`` (a ``model.Network``).
+    """
+    return entry.port or instance.network_ports.get(entry.network)
 
 
 def has_assertions(entry):
-    """Whether a ``networks`` entry asserts a fixed IP or subnet."""
-    return bool(entry.get('fixed_ip') or entry.get('subnet'))
+    """Whether a ``networks`` entry asserts a fixed IP or subnet.
+
+    :param entry: a ``model.Network``.
+    """
+    return bool(entry.fixed_ip or entry.subnet)
 
 
 def _same_ip(one, two):
@@ -255,7 +289,7 @@ def _subnet_names(port, fixed_ips):
     """Ids and names of the subnets of ``fixed_ips`` (of ``port``)."""
     ids = {ip.get('subnet_id') for ip in fixed_ips if ip.get('subnet_id')}
     names = set(ids)
-    for subnet in port.get('subnets') or ():
+    for subnet in port.subnets or ():
         if subnet.get('id') in ids or not subnet.get('id'):
             names.update(subnet.get(key) for key in ('id', 'name')
                          if subnet.get(key))
@@ -265,14 +299,16 @@ def _subnet_names(port, fixed_ips):
 def assertion_problems(entry, port):
     """How ``port`` differs from what a ``networks`` entry asserts.
 
+    :param entry: a ``model.Network``.
+    :param port: a ``model.Port``.
     :returns: ``[(key, asked, what the port has)]``; a subnet is not
         compared when the port gives no subnet id or name to compare with.
     """
-    fixed_ips = [ip for ip in port.get('fixed_ips') or ()
+    fixed_ips = [ip for ip in port.fixed_ips or ()
                  if isinstance(ip, dict)]
     problems = []
     matching = fixed_ips
-    asked_ip = entry.get('fixed_ip')
+    asked_ip = entry.fixed_ip
     if asked_ip:
         matching = [ip for ip in fixed_ips
                     if _same_ip(ip.get('ip_address'), asked_ip)]
@@ -280,7 +316,7 @@ def assertion_problems(entry, port):
             problems.append(('fixed_ip', asked_ip, 'fixed IP(s) %s' % (
                 ', '.join(str(ip.get('ip_address')) for ip in fixed_ips)
                 or 'none')))
-    subnet = entry.get('subnet')
+    subnet = entry.subnet
     names = _subnet_names(port, matching)
     if subnet and matching and names and subnet not in names:
         problems.append(('subnet', subnet, 'subnet(s) %s' % ', '.join(
@@ -290,40 +326,56 @@ def assertion_problems(entry, port):
 
 def _entry_label(position, entry):
     return 'networks[%d] (network %s)' % (
-        position, schema.shown(entry.get('network')) if entry.get('network')
+        position, schema.shown(entry.network) if entry.network
         else 'not named')
 
 
-def _entry_problems(instance, position, entry):
-    host = instance['hostname']
-    port_id = network_port_id(instance, entry)
+def _portless_problems(host, position, entry):
+    """Problems of a ``networks`` entry that has no port at all.
+
+    ``vif: true`` and assertions need a port, and Heat creates them: we
+    cannot make one up.
+    """
     label = _entry_label(position, entry)
+    problems = []
+    if entry.vif:
+        problems.append(
+            '%s: %s: vif is true but no port is given for this network '
+            '(no networks[%d].port and nothing for it in '
+            'role_net_port_id_map or role_ctlplane_port_map); Heat '
+            'creates the ports: pass them in the port maps'
+            % (host, label, position))
+    if has_assertions(entry):
+        problems.append(
+            '%s: %s: asks for %s but no port is given for this network; '
+            'Heat creates the ports, so Heat must create this port (with '
+            'that fixed IP) and pass it in the port maps '
+            '(role_net_port_id_map, or role_ctlplane_port_map for '
+            'ctlplane)' % (host, label, ' and '.join(
+                '%s %s' % (key, schema.shown(getattr(entry, key)))
+                for key in ('fixed_ip', 'subnet') if getattr(entry, key))))
+    return problems
+
+
+def _entry_problems(instance, position, entry):
+    """Problems of one ``networks`` entry of a managed instance.
+
+    Assertions about the ctlplane port are checked against Heat's port
+    map here; those about other ports, known by id only, against
+    Neutron later.
+    """
+    host = instance.hostname
+    port_id = network_port_id(instance, entry)
     if port_id is None:
-        problems = []
-        if entry.get('vif'):
-            problems.append(
-                '%s: %s: vif is true but no port is given for this network '
-                '(no networks[%d].port and nothing for it in '
-                'role_net_port_id_map or role_ctlplane_port_map); Heat '
-                'creates the ports: pass them in the port maps'
-                % (host, label, position))
-        if has_assertions(entry):
-            problems.append(
-                '%s: %s: asks for %s but no port is given for this network; '
-                'Heat creates the ports, so Heat must create this port (with '
-                'that fixed IP) and pass it in the port maps '
-                '(role_net_port_id_map, or role_ctlplane_port_map for '
-                'ctlplane)' % (host, label, ' and '.join(
-                    '%s %s' % (key, schema.shown(entry[key]))
-                    for key in ('fixed_ip', 'subnet') if entry.get(key))))
-        return problems
-    ctlplane = instance.get('ctlplane_port') or {}
-    if not has_assertions(entry) or ctlplane.get('id') != port_id:
+        return _portless_problems(host, position, entry)
+    ctlplane = instance.ctlplane_port
+    if not has_assertions(entry) or ctlplane is None or \
+            ctlplane.id != port_id:
         return []   # only a port id: checked against Neutron later
     return ['%s: networks[%d].%s %s (network %s) does not match port %s '
             'from role_ctlplane_port_map, which has %s'
             % (host, position, key, schema.shown(asked),
-               schema.shown(entry.get('network')), schema.shown(port_id),
+               schema.shown(entry.network), schema.shown(port_id),
                has)
             for key, asked, has in assertion_problems(entry, ctlplane)]
 
@@ -335,11 +387,13 @@ def instance_port_problems(instances):
     for one network; for managed instances also ``vif: true`` and
     ``fixed_ip``/``subnet`` on a network without a port, and assertions
     that the ctlplane port map contradicts.
+
+    :param instances: ``model.Instance`` records with ports assigned.
     """
     problems = _shared_ports(instances)
     for instance in instances:
-        if not instance.get('managed', True):
+        if not instance.managed:
             continue
-        for position, entry in enumerate(instance.get('networks') or ()):
+        for position, entry in enumerate(instance.networks):
             problems.extend(_entry_problems(instance, position, entry))
     return problems

@@ -39,6 +39,7 @@ import sys
 import yaml
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import capabilities as capabilities_mod
 from tripleo_baremetal.request import environment as heat_env
 from tripleo_baremetal.request import hostnames
@@ -48,11 +49,11 @@ from tripleo_baremetal.request import roles_schema as schema
 
 LOG = logging.getLogger(__name__)
 
-_DEFAULTS = {
-    'provisioned': True,
-    'managed': True,
-    'resource_class': 'baremetal',
-}
+#: Roles-file keys copied to the instance as they are; a key the file
+#: does not set keeps the default of ``model.Instance``.
+_PLAIN_KEYS = ('provisioned', 'managed', 'name', 'resource_class',
+               'conductor_group', 'root_size_gb', 'swap_size_mb',
+               'user_name', 'passwordless_sudo')
 
 #: Largest ``count`` of one role.
 MAX_COUNT = schema.MAX_COUNT
@@ -200,9 +201,12 @@ def _ssh_keys(value):
     return list(value or [])
 
 
-def _build_instance(merged, role, index, hostname, generated, default_image,
-                    report):
-    """Turn merged roles-file keys (a private copy) into an instance dict."""
+def _capabilities(merged, report):
+    """The instance's capabilities, ``profile`` among them when set.
+
+    Values become the strings Ironic compares; a ``profile`` that
+    contradicts ``capabilities.profile`` is reported.
+    """
     capabilities = {key: capabilities_mod.capability_text(value)
                     for key, value
                     in (merged.get('capabilities') or {}).items()}
@@ -212,35 +216,41 @@ def _build_instance(merged, role, index, hostname, generated, default_image,
                % schema.shown(capabilities['profile']))
     if profile:
         capabilities['profile'] = profile
+    return capabilities
+
+
+def _config_drive(merged):
+    """Both parts of the config drive, empty when the file sets none."""
     config_drive = merged.get('config_drive') or {}
     return {
-        'hostname': hostname,
-        'generated_hostname': generated,
-        'role': role,
-        'index': index,
-        'provisioned': merged.get('provisioned', True),
-        'managed': merged.get('managed', True),
-        'name': merged.get('name'),
-        'resource_class': merged.get('resource_class', 'baremetal'),
-        'profile': capabilities.get('profile'),
-        'capabilities': capabilities,
-        'traits': list(merged.get('traits') or []),
-        'forbidden_traits': list(merged.get('forbidden_traits') or []),
-        'conductor_group': merged.get('conductor_group'),
-        'image': merged.get('image') or _copy(default_image),
-        'root_size_gb': merged.get('root_size_gb'),
-        'swap_size_mb': merged.get('swap_size_mb'),
-        'networks': merged.get('networks') or [],
-        'config_drive': {
-            'cloud_config': config_drive.get('cloud_config') or {},
-            'meta_data': config_drive.get('meta_data') or {},
-        },
-        'ssh_public_keys': _ssh_keys(merged.get('ssh_public_keys')),
-        'user_name': merged.get('user_name'),
-        'passwordless_sudo': merged.get('passwordless_sudo'),
-        'ctlplane_port': None,
-        'network_ports': {},
+        'cloud_config': config_drive.get('cloud_config') or {},
+        'meta_data': config_drive.get('meta_data') or {},
     }
+
+
+def _build_instance(merged, role, index, hostname, generated, default_image,
+                    report):
+    """Turn merged roles-file keys (a private copy) into a model.Instance.
+
+    Its ports are assigned later, for the whole role at once
+    (``port_maps.assign_ports``).
+    """
+    capabilities = _capabilities(merged, report)
+    return model.Instance(
+        hostname=hostname,
+        generated_hostname=generated,
+        role=role,
+        index=index,
+        profile=capabilities.get('profile'),
+        capabilities=capabilities,
+        traits=merged.get('traits') or (),
+        forbidden_traits=merged.get('forbidden_traits') or (),
+        image=merged.get('image') or _copy(default_image),
+        networks=tuple(model.Network(**entry)
+                       for entry in merged.get('networks') or ()),
+        config_drive=_config_drive(merged),
+        ssh_public_keys=_ssh_keys(merged.get('ssh_public_keys')),
+        **{key: merged[key] for key in _PLAIN_KEYS if key in merged})
 
 
 class _Indexes(object):
@@ -362,7 +372,7 @@ class _RolePlan(object):
             result.append(self._instance(position, raw, index,
                                          generated_base, default_image,
                                          problems))
-        result.sort(key=lambda inst: inst['index'])
+        result.sort(key=lambda inst: inst.index)
         return result
 
     def _instance(self, position, raw, index, generated_base, default_image,
@@ -434,11 +444,11 @@ def _check_unique(instances, problems):
     for key, label in (('hostname', 'hostname'), ('name', 'node name')):
         seen = {}
         for inst in instances:
-            value = inst[key]
+            value = getattr(inst, key)
             if not value:
                 continue
-            where = 'role %s index %d' % (schema.shown(inst['role']),
-                                          inst['index'])
+            where = 'role %s index %d' % (schema.shown(inst.role),
+                                          inst.index)
             if value in seen:
                 problems.errors.append(
                     '%s %s is used twice: by %s and by %s'
@@ -486,8 +496,8 @@ def _check_sizes(plans, problems):
     return True
 
 
-def _check_port_maps(net_map, ctlplane_map, plans, instances, problems):
-    """Give instances their ports and check them, for roles that fit."""
+def _check_mapped_roles(net_map, ctlplane_map, plans, problems):
+    """Port maps must not give ports to roles the roles file lacks."""
     role_names = {plan.name for plan in plans}
     for mapping, label in ((net_map, 'role_net_port_id_map'),
                            (ctlplane_map, 'role_ctlplane_port_map')):
@@ -497,17 +507,33 @@ def _check_port_maps(net_map, ctlplane_map, plans, instances, problems):
                     '%s: role %s is not in the roles file'
                     % (schema.join(label, schema.key_text(role)),
                        schema.shown(role)))
-    assigned = []
+
+
+def _assign_ports(net_map, ctlplane_map, plans, instances, problems):
+    """Give instances their ports and check them, for roles that fit.
+
+    :returns: ``instances`` (in their order) with ports assigned; the
+        ports of a role whose port map lists do not fit are not checked
+        further (the length problem is reported instead).
+    """
+    _check_mapped_roles(net_map, ctlplane_map, plans, problems)
+    result = list(instances)
+    checked = []
     for plan in plans:
         if not plan.ok:
             continue    # its hostname_format is wrong: it has no instances
-        mine = [inst for inst in instances if inst['role'] == plan.name]
+        positions = [position for position, inst in enumerate(instances)
+                     if inst.role == plan.name]
         before = len(problems.errors)
-        port_maps.assign_ports(plan.name, mine, net_map, ctlplane_map,
-                               problems.reporter(''))
+        mine = port_maps.assign_ports(
+            plan.name, [instances[position] for position in positions],
+            net_map, ctlplane_map, problems.reporter(''))
+        for position, inst in zip(positions, mine):
+            result[position] = inst
         if len(problems.errors) == before:
-            assigned.extend(mine)
-    problems.errors.extend(port_maps.instance_port_problems(assigned))
+            checked.extend(mine)
+    problems.errors.extend(port_maps.instance_port_problems(checked))
+    return result
 
 
 def _check_arguments(stackname, roles, net_map, ctlplane_map, problems):
@@ -537,7 +563,9 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
         'environment': {...}, 'warnings': [...]}``: ``instances`` are the
         provisioned ones (``managed: false`` included: filter on
         ``managed`` before touching nodes), ``unprovisioned`` the
-        ``provisioned: false`` ones to undeploy.
+        ``provisioned: false`` ones to undeploy, both lists of
+        ``model.Instance`` (``config_drive`` set; ports assigned to the
+        provisioned ones); ``environment`` is plain JSON for Heat.
     :raises: InvalidInput listing every problem found (at most
         MAX_LISTED_PROBLEMS of them, and how many more there are).
     """
@@ -562,9 +590,10 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     for plan in plans:
         expanded.extend(plan.expand(image, problems))
     _check_unique(expanded, problems)
-    provisioned = [inst for inst in expanded if inst['provisioned']]
-    unprovisioned = [inst for inst in expanded if not inst['provisioned']]
-    _check_port_maps(net_map, ctlplane_map, plans, provisioned, problems)
+    provisioned = _assign_ports(
+        net_map, ctlplane_map, plans,
+        [inst for inst in expanded if inst.provisioned], problems)
+    unprovisioned = [inst for inst in expanded if not inst.provisioned]
     problems.raise_errors()
 
     role_formats = [{'name': plan.name,
@@ -836,7 +865,13 @@ def main(argv=None):
     except (exceptions.InvalidInput, OSError) as exc:
         print('error: %s' % exc, file=sys.stderr)
         return 2
-    return _write_yaml(result)
+    return _write_yaml(_as_json(result))
+
+
+def _as_json(result):
+    """``expand_roles``' result with its instances as plain data."""
+    return dict(result, **{key: [inst.to_dict() for inst in result[key]]
+                           for key in ('instances', 'unprovisioned')})
 
 
 if __name__ == '__main__':
