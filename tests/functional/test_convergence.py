@@ -97,7 +97,7 @@ class CoreFaultsTest(InvariantsMixin, base.IronicTestCase):
     def test_faults_on_reads_and_writes(self):
         self.enrol_nodes([{'name': 'node-%d' % i} for i in range(5)])
         instances = roles.expand_roles(roles_file(4))['instances']
-        hosts = [inst['hostname'] for inst in instances]
+        hosts = [inst.hostname for inst in instances]
         outcomes = []
         for seed in FAULT_SEEDS:
             self.proxy.reseed(seed)
@@ -115,7 +115,7 @@ class CoreFaultsTest(InvariantsMixin, base.IronicTestCase):
         # Faults off: the job is finished, then nothing is written.
         result = self.deploy(instances)
         self.assertEqual(sorted(hosts), sorted(
-            inst['hostname'] for inst in result['instances']))
+            inst.hostname for inst in result['instances']))
         self.assert_all_active(hosts)
         self.ironic.reset_request_counts()
         result = self.deploy(instances)
@@ -131,14 +131,14 @@ class CoreFaultsTest(InvariantsMixin, base.IronicTestCase):
         instances = roles.expand_roles(roles_file(1))['instances']
         conn = connection.get_connection(conf=self.conf)
         picked = reservation.pick_nodes(conn, instances, conf=self.conf)
-        node_id = picked['reservations'][0]['node']
+        node_id = picked['reservations'][0].node
         stale = conn.baremetal.get_node(node_id)
         deploy.deploy_node(conn, instances[0], node_id, conf=self.conf,
                            ssh_keys=['ssh-ed25519 AAAA test'])
         slower = deploy.deploy_node(_StaleFirstRead(conn, stale),
                                     instances[0], node_id, conf=self.conf,
                                     ssh_keys=['ssh-ed25519 AAAA test'])
-        self.assertEqual(node_id, slower['node'])
+        self.assertEqual(node_id, slower.node)
         node = self.conn.baremetal.get_node(node_id)
         self.assertTrue(node.allocation_id)
         self.assertIn(node.provision_state,
@@ -426,7 +426,7 @@ class WorkflowConvergenceTest(InvariantsMixin, base.MistralTestCase):
 
 
 def expanded_hosts(roles_data, plan='overcloud'):
-    return [inst['hostname'] for inst in
+    return [inst.hostname for inst in
             roles.expand_roles(roles_data, stackname=plan)['instances']]
 
 

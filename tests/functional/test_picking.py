@@ -29,14 +29,14 @@ class PickingTest(base.IronicTestCase):
 
     def assert_reserved(self, result):
         """Ironic holds exactly the reservations of ``result``."""
-        expected = {entry['hostname']: ('active', entry['node_name'])
+        expected = {entry.hostname: ('active', entry.node_name)
                     for entry in result['reservations']}
         self.assertEqual(expected, self.allocations())
         by_uuid = {node.id: node
                    for node in self.conn.baremetal.nodes(details=True)}
         for entry in result['reservations']:
-            self.assertEqual(entry['allocation'],
-                             by_uuid[entry['node']].allocation_id)
+            self.assertEqual(entry.allocation,
+                             by_uuid[entry.node].allocation_id)
 
     def test_mixed_plan(self):
         self.enrol_nodes(
@@ -90,9 +90,9 @@ class PickingTest(base.IronicTestCase):
         again = reservation.pick_nodes(self.conn, instances)
         self.assertEqual(0, self.ironic.request_counts().get('POST', 0))
         self.assertEqual(sorted(result['plan']),
-                         sorted(r['hostname'] for r in again['reservations']))
+                         sorted(r.hostname for r in again['reservations']))
         self.assertEqual(sorted(result['plan']),
-                         sorted(e['hostname'] for e in again['existing']))
+                         sorted(e.hostname for e in again['existing']))
 
         reservation.release_nodes(self.conn, result['reservations'])
         self.assertEqual({}, self.allocations())
@@ -170,5 +170,5 @@ class PickingTest(base.IronicTestCase):
         for prefix in ('a', 'b'):
             self.assertEqual(6, len(results[prefix]['reservations']))
             for entry in results[prefix]['reservations']:
-                self.assertEqual(('active', entry['node_name']),
-                                 allocations[entry['hostname']])
+                self.assertEqual(('active', entry.node_name),
+                                 allocations[entry.hostname])

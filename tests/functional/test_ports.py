@@ -140,8 +140,8 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
                 if counts.get(method)}
 
     def node_of(self, result, hostname):
-        found = [inst['node'] for inst in result['instances']
-                 if inst['hostname'] == hostname]
+        found = [inst.node for inst in result['instances']
+                 if inst.hostname == hostname]
         self.assertEqual(1, len(found), 'no single node carries %s: %s'
                          % (hostname, result['instances']))
         return found[0]
@@ -214,16 +214,17 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
         workflow's ``ctlplane_ips`` output (the same expression as in
         workbooks/baremetal_deploy.yaml).
         """
-        env = environment.populate_environment(expanded['environment'],
-                                               result['instances'])
+        env = environment.populate_environment(
+            expanded['environment'],
+            [item.instance for item in result['instances']])
         port_map = env['parameter_defaults'].get('DeployedServerPortMap',
                                                  {})
+        deployed = [item.instance for item in
+                    result['existing_instances'] + result['new_instances']]
         ctlplane_ips = {
-            inst['hostname']: inst['ctlplane_port']['fixed_ips'][0][
-                'ip_address']
-            for inst in result['existing_instances'] + result['new_instances']
-            if inst.get('ctlplane_port')
-            and inst['ctlplane_port'].get('fixed_ips')}
+            inst.hostname: inst.ctlplane_port.fixed_ips[0]['ip_address']
+            for inst in deployed
+            if inst.ctlplane_port and inst.ctlplane_port.fixed_ips}
         self.assertEqual(sorted(hosts), sorted(ctlplane_ips))
         for hostname, generated in hosts.items():
             vifs = self.conn.baremetal.list_node_vifs(
@@ -278,7 +279,7 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
         # since), in one request; their networks and subnets are not.
         self.assertEqual({'GET /v2.0/ports': 1}, self.neutron_reads())
         self.assertEqual(sorted(hosts), sorted(
-            inst['hostname'] for inst in result['new_instances']))
+            inst.hostname for inst in result['new_instances']))
         for hostname, generated in hosts.items():
             node_id = self.node_of(result, hostname)
             nic = self.assertAttached(node_id, ports[generated], hostname)
@@ -301,7 +302,7 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
                                        role_ctlplane_port_map=bare,
                                        role_net_port_id_map=net_ids)
         self.assertEqual(['overcloud-novacompute-1'], [
-            inst['hostname'] for inst in result['new_instances']])
+            inst.hostname for inst in result['new_instances']])
         self.assertEqual({'GET /v2.0/ports': 1, 'GET /v2.0/networks': 1,
                           'GET /v2.0/subnets': 1}, self.neutron_reads())
         for hostname, generated in hosts.items():
@@ -324,12 +325,12 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
                                       role_ctlplane_port_map=bare,
                                       role_net_port_id_map=net_ids)
         self.assertEqual(['overcloud-novacompute-0'], [
-            inst['hostname'] for inst in expanded['unprovisioned']])
+            inst.hostname for inst in expanded['unprovisioned']])
         outcome = undeploy.undeploy_instances(
             self.conn,
-            [inst['hostname'] for inst in expanded['unprovisioned']],
+            [inst.hostname for inst in expanded['unprovisioned']],
             conf=self.conf)
-        self.assertEqual([removed], [item['node']
+        self.assertEqual([removed], [item.node
                                      for item in outcome['undeployed']])
         self.assertEqual([], self.conn.baremetal.list_node_vifs(removed))
         self.assertDetached([ports['overcloud-novacompute-0']])
@@ -341,7 +342,7 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
         self.assertEqual({}, self.ironic_writes())
 
         undeploy.undeploy_instances(
-            self.conn, [inst['hostname'] for inst in expanded['instances']],
+            self.conn, [inst.hostname for inst in expanded['instances']],
             conf=self.conf)
         self.assertEqual(
             {'available'}, {node.provision_state

@@ -91,7 +91,7 @@ class ProvisioningTest(base.IronicTestCase):
         self.assertEqual([], result['existing_instances'])
 
         deployed = self.nodes_by_host()
-        self.assertEqual(sorted(inst['hostname']
+        self.assertEqual(sorted(inst.hostname
                                 for inst in expanded['instances']),
                          sorted(deployed))
         ctl = deployed['overcloud-controller-0']
@@ -126,7 +126,7 @@ class ProvisioningTest(base.IronicTestCase):
         _, scaled = self.deploy(self.roles_file(compute_count=9))
         self.assertEqual(['overcloud-novacompute-7',
                           'overcloud-novacompute-8'],
-                         sorted(i['hostname']
+                         sorted(i.hostname
                                 for i in scaled['new_instances']))
         self.assertEqual(12, len(self.nodes_by_host()))
 
@@ -135,11 +135,11 @@ class ProvisioningTest(base.IronicTestCase):
         down = roles.expand_roles(self.roles_file(
             compute_count=8, removed=['overcloud-novacompute-3']))
         self.assertEqual(['overcloud-novacompute-3'],
-                         [i['hostname'] for i in down['unprovisioned']])
+                         [i.hostname for i in down['unprovisioned']])
         result = undeploy.undeploy_instances(
             self.conn, down['unprovisioned'], conf=self.conf)
         self.assertEqual([victim.id],
-                         [u['node'] for u in result['undeployed']])
+                         [u.node for u in result['undeployed']])
         remaining = self.nodes_by_host()
         self.assertEqual(11, len(remaining))
         self.assertNotIn('overcloud-novacompute-3', remaining)
@@ -185,54 +185,48 @@ class ProvisioningTest(base.IronicTestCase):
     def test_maintenance_between_picking_and_deploy(self):
         self.enrol_pool(controllers=0, computes=2)
         instance, reserved = self.pick_one()
-        self.conn.baremetal.set_node_maintenance(reserved['node'],
+        self.conn.baremetal.set_node_maintenance(reserved.node,
                                                  reason='disk failure')
         with self.assertRaises(exceptions.DeployError) as ctx:
-            deploy.deploy_node(self.conn, instance, reserved['node'],
-                               allocation=reserved['allocation'],
-                               conf=self.conf)
-        self.assertIn(reserved['node_name'], str(ctx.exception))
+            deploy.deploy_node(self.conn, instance, reserved, conf=self.conf)
+        self.assertIn(reserved.node_name, str(ctx.exception))
         self.assertIn('maintenance', str(ctx.exception))
         self.assertIn('disk failure', str(ctx.exception))
-        self.conn.baremetal.unset_node_maintenance(reserved['node'])
-        self.assert_released(reserved['node'])
+        self.conn.baremetal.unset_node_maintenance(reserved.node)
+        self.assert_released(reserved.node)
 
     def test_bad_checksum_format(self):
         self.enrol_pool(controllers=0, computes=1)
         instance, reserved = self.pick_one()
-        instance['image']['checksum'] = 'not-a-digest'
+        instance = instance.replace(image=dict(instance.image,
+                                               checksum='not-a-digest'))
         with self.assertRaises(exceptions.InvalidInput) as ctx:
-            deploy.deploy_node(self.conn, instance, reserved['node'],
-                               allocation=reserved['allocation'],
-                               conf=self.conf)
+            deploy.deploy_node(self.conn, instance, reserved, conf=self.conf)
         self.assertIn("image.checksum: 'not-a-digest'", str(ctx.exception))
-        self.assertIn(instance['hostname'], str(ctx.exception))
-        self.assert_released(reserved['node'])
+        self.assertIn(instance.hostname, str(ctx.exception))
+        self.assert_released(reserved.node)
 
     def test_missing_local_image(self):
         self.enrol_pool(controllers=0, computes=1)
         instance, reserved = self.pick_one()
-        instance['image']['kernel'] = self.url('no-such-kernel')
+        instance = instance.replace(image=dict(
+            instance.image, kernel=self.url('no-such-kernel')))
         with self.assertRaises(exceptions.InvalidInput) as ctx:
-            deploy.deploy_node(self.conn, instance, reserved['node'],
-                               allocation=reserved['allocation'],
-                               conf=self.conf)
+            deploy.deploy_node(self.conn, instance, reserved, conf=self.conf)
         self.assertIn('no-such-kernel', str(ctx.exception))
-        self.assert_released(reserved['node'])
+        self.assert_released(reserved.node)
 
     def test_validation_failure(self):
         self.enrol_pool(controllers=0, computes=1)
         instance, reserved = self.pick_one()
         # Instance traits the node lacks fail Ironic's deploy validation.
-        instance['traits'] = ['CUSTOM_NOT_ON_NODE']
+        instance = instance.replace(traits=['CUSTOM_NOT_ON_NODE'])
         with self.assertRaises(exceptions.DeployError) as ctx:
-            deploy.deploy_node(self.conn, instance, reserved['node'],
-                               allocation=reserved['allocation'],
-                               conf=self.conf)
+            deploy.deploy_node(self.conn, instance, reserved, conf=self.conf)
         self.assertIn('failed validation', str(ctx.exception))
         self.assertIn('deploy', str(ctx.exception))
-        self.assertIn(reserved['node_name'], str(ctx.exception))
-        self.assert_released(reserved['node'])
+        self.assertIn(reserved.node_name, str(ctx.exception))
+        self.assert_released(reserved.node)
 
     def test_ironic_deploy_failure_tolerated(self):
         self.make_deploys_fail('CUSTOM_BROKEN')
@@ -262,10 +256,10 @@ class ProvisioningTest(base.IronicTestCase):
                                            max_fail_percentage=50,
                                            conf=self.conf)
         self.assertEqual(['overcloud-novacompute-0'],
-                         [i['hostname'] for i in result['instances']])
+                         [i.hostname for i in result['instances']])
         self.assertEqual(['overcloud-broken-0'],
-                         [i['hostname'] for i in result['failed']])
-        self.assertIn('No deploy steps', result['failed'][0]['error'])
+                         [i.hostname for i in result['failed']])
+        self.assertIn('No deploy steps', result['failed'][0].error)
         self.assertEqual('active',
                          self.conn.baremetal.get_node('good').provision_state)
         self.wait_for_available('broken')
@@ -279,16 +273,17 @@ class ProvisioningTest(base.IronicTestCase):
             'name': 'Compute', 'count': 2,
             'defaults': {'profile': 'compute', 'image': image}}])['instances']
         # Its config drive cannot be built: the deploy does not start.
-        instances[1]['config_drive']['meta_data'] = {'uuid': 'not-a-node'}
+        instances[1] = instances[1].replace(config_drive=dict(
+            instances[1].config_drive, meta_data={'uuid': 'not-a-node'}))
         result = sequence.deploy_instances(self.conn, instances, timeout=60,
                                            max_fail_percentage=50,
                                            conf=self.conf)
         self.assertEqual(['overcloud-novacompute-0'],
-                         [i['hostname'] for i in result['new_instances']])
+                         [i.hostname for i in result['new_instances']])
         self.assertEqual(['overcloud-novacompute-1'],
-                         [i['hostname'] for i in result['failed']])
-        self.assertIn('may not set uuid', result['failed'][0]['error'])
-        self.assertNotIn('config_drive', result['failed'][0])
+                         [i.hostname for i in result['failed']])
+        self.assertIn('may not set uuid', result['failed'][0].error)
+        self.assertIsNone(result['failed'][0].instance.config_drive)
         self.assertEqual(['overcloud-novacompute-0'],
                          [a.name for a in self.conn.baremetal.allocations()])
 
@@ -330,7 +325,7 @@ class ExistingInstancesTest(base.IronicTestCase):
         result = sequence.deploy_instances(self.conn, self.instances(),
                                            conf=make_conf())
         self.assertEqual([], result['new_instances'])
-        self.assertEqual([node.id], [i['node'] for i in
+        self.assertEqual([node.id], [i.node for i in
                                      result['existing_instances']])
         counts = self.ironic.request_counts(by_path=True)
         self.assertEqual(1, counts['POST /v1/allocations'])

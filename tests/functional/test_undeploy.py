@@ -71,12 +71,11 @@ class UndeployTest(base.IronicTestCase):
         instance = self.instances()[0]
         reserved = reservation.pick_nodes(self.core, [instance])[
             'reservations'][0]
-        deploy.deploy_node(self.core, instance, reserved['node'],
-                           allocation=reserved['allocation'], conf=self.conf)
+        deploy.deploy_node(self.core, instance, reserved, conf=self.conf)
         self.assertEqual('deploying', self.conn.baremetal.get_node(
-            reserved['node']).provision_state)
+            reserved.node).provision_state)
         self.ironic.reset_request_counts()
-        result = self.undeploy([instance['hostname']])
+        result = self.undeploy([instance.hostname])
         # Waited for the deploy to end, then one provision request; no
         # VIF call, nothing left to delete.
         counts = self.ironic.request_counts(by_path=True)
@@ -84,17 +83,17 @@ class UndeployTest(base.IronicTestCase):
         self.assertEqual(1, counts['GET /v1/allocations'], counts)
         self.assertEqual({'PUT': 1}, self.writes())
         self.assertNotIn('GET /v1/nodes/*/vifs', counts)
-        self.assertEqual([(instance['hostname'], reserved['node'],
+        self.assertEqual([(instance.hostname, reserved.node,
                            'available')],
-                         [(item['hostname'], item['node'],
-                           item['provision_state'])
+                         [(item.hostname, item.node,
+                           item.provision_state)
                           for item in result['undeployed']])
-        self.assertReleased(reserved['node'])
+        self.assertReleased(reserved.node)
         self.assertEqual([], list(self.conn.baremetal.allocations()))
 
     def test_leftover_display_name_on_available_node(self):
         node, = self.enrol(1)
-        hostname = self.instances()[0]['hostname']
+        hostname = self.instances()[0].hostname
         self.conn.baremetal.patch_node(node, [
             {'op': 'add', 'path': '/instance_info/display_name',
              'value': hostname},
@@ -112,12 +111,12 @@ class UndeployTest(base.IronicTestCase):
         self.deploy(instances)
         self.ironic.reset_request_counts()
         first = instances[0]
-        result = self.undeploy([first, first['hostname'], dict(first)])
-        self.assertEqual([first['hostname']],
-                         [item['hostname'] for item in result['undeployed']])
+        result = self.undeploy([first, first.hostname, first.to_dict()])
+        self.assertEqual([first.hostname],
+                         [item.hostname for item in result['undeployed']])
         self.assertEqual({'PUT': 1}, self.writes())
-        self.assertReleased(result['undeployed'][0]['node'])
-        self.assertEqual([instances[1]['hostname']],
+        self.assertReleased(result['undeployed'][0].node)
+        self.assertEqual([instances[1].hostname],
                          [a.name for a in self.conn.baremetal.allocations()])
 
     def test_one_allocation_cannot_be_deleted(self):
@@ -130,7 +129,7 @@ class UndeployTest(base.IronicTestCase):
         real_delete = self.core.baremetal.delete_allocation
 
         def delete_allocation(ident, *args, **kwargs):
-            if ident == picked['allocation']:
+            if ident == picked.allocation:
                 raise sdk_exc.ConflictException('simulated refusal')
             return real_delete(ident, *args, **kwargs)
 
@@ -143,16 +142,16 @@ class UndeployTest(base.IronicTestCase):
         message = str(ctx.exception)
         self.assertIn('%s: cannot delete allocation %s of node %s (%s): '
                       'simulated refusal' % (
-                          reserved['hostname'], picked['allocation'],
-                          picked['node_name'], picked['node']), message)
-        self.assertIn('(undeployed: %s)' % deployed['hostname'], message)
-        self.assertEqual([reserved['hostname']],
+                          reserved.hostname, picked.allocation,
+                          picked.node_name, picked.node), message)
+        self.assertIn('(undeployed: %s)' % deployed.hostname, message)
+        self.assertEqual([reserved.hostname],
                          [a.name for a in self.conn.baremetal.allocations()])
         # The next run with the same input finishes the job.
         result = self.undeploy([deployed, reserved])
-        self.assertEqual([reserved['hostname']],
-                         [item['hostname'] for item in result['undeployed']])
-        self.assertEqual([deployed['hostname']], result['not_found'])
+        self.assertEqual([reserved.hostname],
+                         [item.hostname for item in result['undeployed']])
+        self.assertEqual([deployed.hostname], result['not_found'])
         self.assertEqual([], list(self.conn.baremetal.allocations()))
         for node in self.conn.baremetal.nodes():
             self.assertReleased(node.id)
@@ -161,19 +160,19 @@ class UndeployTest(base.IronicTestCase):
         self.enrol(2)
         protected, other = self.instances(2)
         result = self.deploy([protected, other])
-        node_of = {item['hostname']: item['node']
+        node_of = {item.hostname: item.node
                    for item in result['instances']}
-        self.conn.baremetal.update_node(node_of[protected['hostname']],
+        self.conn.baremetal.update_node(node_of[protected.hostname],
                                         is_protected=True,
                                         protected_reason='production')
         with self.assertRaises(exceptions.UndeployError) as ctx:
             self.undeploy([protected, other])
-        node = self.conn.baremetal.get_node(node_of[protected['hostname']])
+        node = self.conn.baremetal.get_node(node_of[protected.hostname])
         self.assertIn('%s: node %s (%s) is protected' % (
-            protected['hostname'], node.name, node.id), str(ctx.exception))
-        self.assertIn('(undeployed: %s)' % other['hostname'],
+            protected.hostname, node.name, node.id), str(ctx.exception))
+        self.assertIn('(undeployed: %s)' % other.hostname,
                       str(ctx.exception))
         self.assertEqual('active', node.provision_state)
-        self.assertReleased(node_of[other['hostname']])
-        self.assertEqual([protected['hostname']],
+        self.assertReleased(node_of[other.hostname])
+        self.assertEqual([protected.hostname],
                          [a.name for a in self.conn.baremetal.allocations()])

@@ -594,9 +594,10 @@ class ResolvePortsTest(unittest.TestCase):
         self.conn.baremetal.port_groups.return_value = []
 
     def instance(self, **network):
-        return {'hostname': 'cmp-0', 'ctlplane_port': None,
-                'network_ports': {'storage': 's1'},
-                'networks': [dict(network, network='storage')]}
+        return model.Instance.from_dict({
+            'hostname': 'cmp-0', 'ctlplane_port': None,
+            'network_ports': {'storage': 's1'},
+            'networks': [dict(network, network='storage')]})
 
     def resolve(self, **network):
         return ports.resolve_ports(self.conn, [self.instance(**network)])

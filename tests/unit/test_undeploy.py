@@ -261,7 +261,7 @@ class UndeployTest(unittest.TestCase):
             self.assertEqual({}, node.instance_info, name)
 
     def undeployed(self, result):
-        return [(item['hostname'], item['node_name'])
+        return [(item.hostname, item.node_name)
                 for item in result['undeployed']]
 
     # The normal case
@@ -274,8 +274,8 @@ class UndeployTest(unittest.TestCase):
         self.assertEqual([('host-%d' % i, 'node-%d' % i) for i in range(3)],
                          self.undeployed(result))
         self.assertEqual('available', result['undeployed'][0]
-                         ['provision_state'])
-        self.assertEqual('uuid-node-0', result['undeployed'][0]['node'])
+                         .provision_state)
+        self.assertEqual('uuid-node-0', result['undeployed'][0].node)
         self.assertEqual([], result['not_found'])
         self.assertReleased('node-0', 'node-1', 'node-2')
         self.assertEqual([], self.ironic.alloc_names())
@@ -351,7 +351,7 @@ class UndeployTest(unittest.TestCase):
                                 'host-wait-call-back'])
         self.assertEqual(['host-deploy-failed', 'host-error',
                           'host-wait-call-back'],
-                         [item['hostname'] for item in result['undeployed']])
+                         [item.hostname for item in result['undeployed']])
         self.assertEqual(3, self.ironic.calls['put'])
         self.assertReleased('deploy-failed', 'error', 'wait-call-back')
 
