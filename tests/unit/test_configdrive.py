@@ -17,6 +17,7 @@ import pycdlib
 import yaml
 
 from tripleo_baremetal.configdrive import contents as configdrive
+from tripleo_baremetal.configdrive import iso
 from tripleo_baremetal import exceptions
 
 NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123'
@@ -439,13 +440,13 @@ class DeterminismTest(unittest.TestCase):
 
     def test_pin_timestamps_covers_every_date(self):
         files = configdrive.build_files({'uuid': NODE}, user_data=b'x')
-        with mock.patch.object(configdrive, 'pin_timestamps'):
-            first = bytearray(configdrive.make_iso(files))
+        with mock.patch.object(iso, 'pin_timestamps'):
+            first = bytearray(iso.make_iso(files))
             with mock.patch('time.time', return_value=time.time() + 99999):
-                second = bytearray(configdrive.make_iso(files))
+                second = bytearray(iso.make_iso(files))
         self.assertNotEqual(first, second)
-        configdrive.pin_timestamps(first)
-        configdrive.pin_timestamps(second)
+        iso.pin_timestamps(first)
+        iso.pin_timestamps(second)
         self.assertEqual(first, second)
 
 
