@@ -16,8 +16,10 @@ Ironic takes, and :mod:`network_data` builds ``network_data.json``:
    the Ironic deploy agent accepts, :data:`MAX_SIZE`) and its packed
    string (:func:`iso.pack`).
 
-The same inputs give the same bytes. Nothing here talks to Ironic: size
-limits are enforced before any API call can happen.
+The instance is a :class:`~tripleo_baremetal.model.Instance`, a record
+of the core, never its JSON form. The same inputs give the same bytes.
+Nothing here talks to Ironic: size limits are enforced before any API
+call can happen.
 """
 
 import base64
@@ -86,7 +88,7 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
                       ca_file=None, stackname=None):
     """Build the packed config drive of ``instance`` on node ``node_uuid``.
 
-    :param instance: the expanded instance dict (``doc/instances.md``).
+    :param instance: the :class:`~tripleo_baremetal.model.Instance`.
     :param node_uuid: UUID of the Ironic node; it becomes the instance ID
         (``uuid`` in ``meta_data.json``).
     :param ssh_keys: SSH public keys added to the instance's own.
@@ -114,7 +116,7 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
     :raises: InvalidInput for unusable arguments, ConfigDriveError when
         the CA file cannot be used or the drive is too large.
     """
-    hostname = instance.get('hostname') or node_uuid
+    hostname = instance.hostname or node_uuid
     keys = public_keys(instance, ssh_keys)
     ca_certs = read_ca_file(ca_file) if ca_file else None
     vendor_data = _vendor_data(vendor_data, hostname)
@@ -123,7 +125,7 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
             instance, keys, user_name=user_name, ca_certs=ca_certs))
     else:
         user_data = _raw_user_data(user_data, hostname)
-        if (instance.get('config_drive') or {}).get('cloud_config'):
+        if _drive_part(instance, 'cloud_config'):
             LOG.warning('%s: raw user data given, the instance\'s '
                         'cloud_config and admin user are not applied',
                         hostname)
@@ -150,15 +152,14 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
 def public_keys(instance, ssh_keys=()):
     """SSH public keys: the instance's then ``ssh_keys``, de-duplicated.
 
-    A single key given as a string is accepted for either.
+    A single key given as a string is accepted for ``ssh_keys``.
     """
     result = []
-    for key in _as_list(instance.get('ssh_public_keys')) + _as_list(
-            ssh_keys):
+    for key in list(instance.ssh_public_keys) + _as_list(ssh_keys):
         if not isinstance(key, str):
             raise exceptions.InvalidInput(
                 '%s: SSH public keys must be strings, got %s'
-                % (instance.get('hostname'), type(key).__name__))
+                % (instance.hostname, type(key).__name__))
         key = key.strip()
         if key and key not in result:
             result.append(key)
@@ -176,11 +177,11 @@ def build_meta_data(instance, node_uuid, keys, stackname=None):
     if not node_uuid or not isinstance(node_uuid, str):
         raise exceptions.InvalidInput(
             '%s: a node UUID is required for the config drive, got %r'
-            % (instance.get('hostname'), node_uuid))
-    hostname = instance.get('hostname') or node_uuid
+            % (instance.hostname, node_uuid))
+    hostname = instance.hostname or node_uuid
     meta = {}
-    if instance.get('role'):
-        meta['role'] = instance['role']
+    if instance.role:
+        meta['role'] = instance.role
     if stackname:
         meta['stack'] = stackname
     result = {
@@ -189,11 +190,11 @@ def build_meta_data(instance, node_uuid, keys, stackname=None):
         'name': hostname,
         'public_keys': {str(i): key for i, key in enumerate(keys)},
         'availability_zone': '',
-        'launch_index': instance.get('index') or 0,
+        'launch_index': instance.index or 0,
         'files': [],
         'meta': meta,
     }
-    extra = (instance.get('config_drive') or {}).get('meta_data') or {}
+    extra = _drive_part(instance, 'meta_data')
     if extra.get('uuid', node_uuid) != node_uuid:
         raise exceptions.InvalidInput(
             '%s: config_drive.meta_data may not set uuid (%r): it is the '
@@ -213,19 +214,19 @@ def build_cloud_config(instance, keys, user_name=None, ca_certs=None):
     (PEM strings) become ``ca_certs.trusted``. The instance's
     ``config_drive.cloud_config`` is merged on top (:func:`merge`).
     """
-    name = user_name or instance.get('user_name') or DEFAULT_USER
+    name = user_name or instance.user_name or DEFAULT_USER
     user = {'name': name, 'lock_passwd': True, 'shell': '/bin/bash'}
     if keys:
         user['ssh_authorized_keys'] = list(keys)
     else:
         LOG.warning('%s: no SSH public keys, user %s cannot log in',
-                    instance.get('hostname'), name)
-    if instance.get('passwordless_sudo') is not False:
+                    instance.hostname, name)
+    if instance.passwordless_sudo is not False:
         user['sudo'] = 'ALL=(ALL) NOPASSWD:ALL'
     result = {'users': [user]}
     if ca_certs:
         result['ca_certs'] = {'trusted': list(ca_certs)}
-    extra = (instance.get('config_drive') or {}).get('cloud_config') or {}
+    extra = _drive_part(instance, 'cloud_config')
     return merge(result, extra)
 
 
@@ -324,6 +325,11 @@ def _check_size(size, hostname, files):
         'Ironic deploy agent accepts; largest files: %s'
         % (hostname, size, MAX_SIZE, ', '.join(
             '%s (%d bytes)' % (path, len(files[path])) for path in biggest)))
+
+
+def _drive_part(instance, key):
+    """The instance's ``config_drive[key]``, or {} when not given."""
+    return (instance.config_drive or {}).get(key) or {}
 
 
 def _as_list(value):
