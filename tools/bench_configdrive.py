@@ -45,14 +45,14 @@ def _instance():
 
 
 def _network_data():
-    return network_data.build_network_data([{
+    return network_data.build_network_data([model.Port.from_dict({
         'id': 'port-ctlplane', 'mac_address': '52:54:00:aa:bb:cc',
         'fixed_ips': [{'ip_address': '192.168.24.10', 'subnet_id': 's'}],
         'network': {'id': 'net', 'name': 'ctlplane', 'mtu': 1500},
         'subnets': [{'id': 's', 'cidr': '192.168.24.0/24',
                      'gateway_ip': '192.168.24.1',
                      'dns_nameservers': ['192.168.24.1']}],
-    }])
+    })])
 
 
 def payloads(quick=False):

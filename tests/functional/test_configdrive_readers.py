@@ -90,7 +90,8 @@ class ReadersTestCase(unittest.TestCase):
         cls.ca_file = os.path.join(cls.workdir, 'ca.pem')
         with open(cls.ca_file, 'w') as stream:
             stream.write(CERT + '\n')
-        cls.network_data = network_data.build_network_data([PORT])
+        cls.network_data = network_data.build_network_data(
+            [model.Port.from_dict(PORT)])
         result = configdrive.build_configdrive(
             _instance(), NODE, ssh_keys=[KEYS[1]],
             network_data=cls.network_data, ca_file=cls.ca_file,
