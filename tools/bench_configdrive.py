@@ -27,6 +27,7 @@ from openstack.baremetal import configdrive as sdk_configdrive
 
 from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal.configdrive import network_data
+from tripleo_baremetal import model
 
 NODE = '8a1c2f7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b'
 MIB = 1024 * 1024
@@ -34,24 +35,24 @@ ISO_TOOLS = ('genisoimage', 'mkisofs', 'xorrisofs')
 
 
 def _instance():
-    return {
+    return model.Instance.from_dict({
         'hostname': 'overcloud-controller-0', 'role': 'Controller',
         'index': 0, 'user_name': None, 'passwordless_sudo': True,
         'ssh_public_keys': ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench '
                             'stack@undercloud'],
         'config_drive': {'cloud_config': {}, 'meta_data': {}},
-    }
+    })
 
 
 def _network_data():
-    return network_data.build_network_data([{
+    return network_data.build_network_data([model.Port.from_dict({
         'id': 'port-ctlplane', 'mac_address': '52:54:00:aa:bb:cc',
         'fixed_ips': [{'ip_address': '192.168.24.10', 'subnet_id': 's'}],
         'network': {'id': 'net', 'name': 'ctlplane', 'mtu': 1500},
         'subnets': [{'id': 's', 'cidr': '192.168.24.0/24',
                      'gateway_ip': '192.168.24.1',
                      'dns_nameservers': ['192.168.24.1']}],
-    }])
+    })])
 
 
 def payloads(quick=False):

@@ -20,6 +20,7 @@ import yaml
 from tests.functional import debian_tools
 from tripleo_baremetal.configdrive import contents as configdrive
 from tripleo_baremetal.configdrive import network_data
+from tripleo_baremetal import model
 
 NODE = '5d3b1a8e-8f0c-4a53-9d5e-0b8c2f6a1e77'
 HOSTNAME = 'overcloud-controller-0'
@@ -50,13 +51,13 @@ PORT = {
 
 
 def _instance():
-    return {
+    return model.Instance.from_dict({
         'hostname': HOSTNAME, 'role': 'Controller', 'index': 0,
         'ssh_public_keys': [KEYS[0]], 'user_name': None,
         'passwordless_sudo': True,
         'config_drive': {'cloud_config': {'packages': ['tmux']},
                          'meta_data': {}},
-    }
+    })
 
 
 def _write_image(result, directory, name):
@@ -89,7 +90,8 @@ class ReadersTestCase(unittest.TestCase):
         cls.ca_file = os.path.join(cls.workdir, 'ca.pem')
         with open(cls.ca_file, 'w') as stream:
             stream.write(CERT + '\n')
-        cls.network_data = network_data.build_network_data([PORT])
+        cls.network_data = network_data.build_network_data(
+            [model.Port.from_dict(PORT)])
         result = configdrive.build_configdrive(
             _instance(), NODE, ssh_keys=[KEYS[1]],
             network_data=cls.network_data, ca_file=cls.ca_file,

@@ -17,7 +17,9 @@ import pycdlib
 import yaml
 
 from tripleo_baremetal.configdrive import contents as configdrive
+from tripleo_baremetal.configdrive import iso
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 
 NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123'
 KEY1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1 stack@undercloud'
@@ -37,7 +39,8 @@ NETWORK_DATA = {
 VERSIONS = ('latest', '2012-08-10')
 
 
-def instance(**overrides):
+def instance(cloud_config=None, meta_data=None, **overrides):
+    """An Instance; ``cloud_config``/``meta_data`` go into its config drive."""
     result = {
         'hostname': 'overcloud-controller-0',
         'role': 'Controller',
@@ -45,10 +48,11 @@ def instance(**overrides):
         'ssh_public_keys': [KEY1],
         'user_name': None,
         'passwordless_sudo': None,
-        'config_drive': {'cloud_config': {}, 'meta_data': {}},
+        'config_drive': {'cloud_config': cloud_config or {},
+                         'meta_data': meta_data or {}},
     }
     result.update(overrides)
-    return result
+    return model.Instance.from_dict(result)
 
 
 def unpack(result):
@@ -189,9 +193,8 @@ class LayoutTest(DriveTestCase):
 class MetaDataTest(DriveTestCase):
 
     def test_meta_data(self):
-        inst = instance(ssh_public_keys=[KEY1, KEY2], index=3)
-        inst['config_drive']['meta_data'] = {'meta': {'owner': 'ops'},
-                                             'devices': []}
+        inst = instance(ssh_public_keys=[KEY1, KEY2], index=3,
+                        meta_data={'meta': {'owner': 'ops'}, 'devices': []})
         drive = self.build(inst, ssh_keys=[KEY2, ' %s\n' % KEY1, KEY1],
                            stackname='overcloud')
         self.assertEqual({
@@ -207,8 +210,8 @@ class MetaDataTest(DriveTestCase):
             'devices': [],
         }, self.meta_data(drive))
 
-    def test_single_key_strings(self):
-        drive = self.build(instance(ssh_public_keys=KEY1), ssh_keys=KEY2)
+    def test_single_key_string(self):
+        drive = self.build(ssh_keys=KEY2)
         self.assertEqual({'0': KEY1, '1': KEY2},
                          self.meta_data(drive)['public_keys'])
 
@@ -220,20 +223,18 @@ class MetaDataTest(DriveTestCase):
         self.assertEqual(name, meta['name'])
 
     def test_uuid_cannot_be_overridden(self):
-        inst = instance()
-        inst['config_drive']['meta_data'] = {'uuid': 'something-else'}
+        inst = instance(meta_data={'uuid': 'something-else'})
         self.assertRaisesRegex(exceptions.InvalidInput, 'may not set uuid',
                                configdrive.build_configdrive, inst, NODE)
-        inst['config_drive']['meta_data'] = {'uuid': NODE}
+        inst = instance(meta_data={'uuid': NODE})
         self.assertEqual(NODE, self.meta_data(self.build(inst))['uuid'])
 
     def test_random_seed_must_be_base64(self):
-        inst = instance()
-        inst['config_drive']['meta_data'] = {'random_seed': 'not base64!'}
+        inst = instance(meta_data={'random_seed': 'not base64!'})
         self.assertRaisesRegex(exceptions.InvalidInput, 'random_seed',
                                configdrive.build_configdrive, inst, NODE)
         seed = base64.b64encode(b'\x00' * 32).decode()
-        inst['config_drive']['meta_data'] = {'random_seed': seed}
+        inst = instance(meta_data={'random_seed': seed})
         self.assertEqual(seed,
                          self.meta_data(self.build(inst))['random_seed'])
 
@@ -242,8 +243,7 @@ class MetaDataTest(DriveTestCase):
                           configdrive.build_configdrive, instance(), None)
 
     def test_instance_not_modified(self):
-        inst = instance()
-        inst['config_drive']['cloud_config'] = {'users': [{'name': 'x'}]}
+        inst = instance(cloud_config={'users': [{'name': 'x'}]})
         before = copy.deepcopy(inst)
         self.build(inst, ssh_keys=[KEY2])
         self.assertEqual(before, inst)
@@ -278,13 +278,12 @@ class CloudConfigTest(DriveTestCase):
         self.assertIn('no SSH public keys', logs.output[0])
 
     def test_deep_merge(self):
-        inst = instance()
-        inst['config_drive']['cloud_config'] = {
+        inst = instance(cloud_config={
             'users': [{'name': 'extra'}],
             'packages': ['vim'],
             'write_files': [{'path': '/etc/motd', 'content': 'hi\nthere\n'}],
             'chpasswd': {'expire': False},
-        }
+        })
         config = self.cloud_config(self.build(inst))
         self.assertEqual(['tripleo-admin', 'extra'],
                          [user['name'] for user in config['users']])
@@ -340,8 +339,7 @@ class RawUserDataTest(DriveTestCase):
         self.assertNotIn('openstack/latest/user_data', self.files(drive))
 
     def test_cloud_config_ignored_with_warning(self):
-        inst = instance()
-        inst['config_drive']['cloud_config'] = {'packages': ['vim']}
+        inst = instance(cloud_config={'packages': ['vim']})
         with self.assertLogs(configdrive.LOG, 'WARNING') as logs:
             self.build(inst, user_data='#!/bin/sh\n')
         self.assertIn('raw user data', logs.output[0])
@@ -439,13 +437,13 @@ class DeterminismTest(unittest.TestCase):
 
     def test_pin_timestamps_covers_every_date(self):
         files = configdrive.build_files({'uuid': NODE}, user_data=b'x')
-        with mock.patch.object(configdrive, 'pin_timestamps'):
-            first = bytearray(configdrive.make_iso(files))
+        with mock.patch.object(iso, 'pin_timestamps'):
+            first = bytearray(iso.make_iso(files))
             with mock.patch('time.time', return_value=time.time() + 99999):
-                second = bytearray(configdrive.make_iso(files))
+                second = bytearray(iso.make_iso(files))
         self.assertNotEqual(first, second)
-        configdrive.pin_timestamps(first)
-        configdrive.pin_timestamps(second)
+        iso.pin_timestamps(first)
+        iso.pin_timestamps(second)
         self.assertEqual(first, second)
 
 
@@ -488,11 +486,10 @@ class SizeTest(unittest.TestCase):
 class SecretsTest(unittest.TestCase):
 
     def test_user_data_never_logged(self):
-        inst = instance()
-        inst['config_drive']['cloud_config'] = {'packages': ['x']}
+        inst = instance(cloud_config={'packages': ['x']})
         secret = 'password: hunter2-secret'
         with self.assertLogs(configdrive.LOG, 'DEBUG') as logs:
             configdrive.build_configdrive(inst, NODE, user_data=secret)
             configdrive.build_configdrive(
-                instance(config_drive={'cloud_config': {'x': secret}}), NODE)
+                instance(cloud_config={'x': secret}), NODE)
         self.assertNotIn('hunter2', '\n'.join(logs.output))

@@ -13,6 +13,7 @@ import jsonschema
 
 from tripleo_baremetal.configdrive import network_data
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 
 
 @functools.lru_cache(maxsize=None)
@@ -33,6 +34,12 @@ MAC = '52:54:00:aa:bb:cc'
 def validate(data):
     """Validate against Nova's schema (a draft-04 schema: ``id``)."""
     jsonschema.Draft4Validator(nova_schema()).validate(data)
+
+
+def build(ports, ironic_ports=None):
+    """build_network_data of port dicts (doc/instances.md) made Ports."""
+    return network_data.build_network_data(
+        [model.Port.from_dict(port) for port in ports], ironic_ports)
 
 
 def v4_port(**overrides):
@@ -72,15 +79,14 @@ def v6_port(**overrides):
 class NoNetworkTest(unittest.TestCase):
 
     def test_none_without_ports(self):
-        self.assertIsNone(network_data.build_network_data([]))
-        self.assertIsNone(network_data.build_network_data(None))
-        self.assertIsNone(network_data.build_network_data([None, {}]))
+        for ports in ([], None, [None]):
+            self.assertIsNone(network_data.build_network_data(ports))
 
 
 class StaticTest(unittest.TestCase):
 
     def test_static_ipv4(self):
-        result = network_data.build_network_data([v4_port()])
+        result = build([v4_port()])
         validate(result)
         self.assertEqual([{'id': 'port-port-ctlplane', 'type': 'phy',
                            'ethernet_mac_address': MAC, 'mtu': 1450,
@@ -102,7 +108,7 @@ class StaticTest(unittest.TestCase):
                          result['services'])
 
     def test_static_ipv6(self):
-        result = network_data.build_network_data([v6_port()])
+        result = build([v6_port()])
         validate(result)
         net = result['networks'][0]
         self.assertEqual('ipv6', net['type'])
@@ -117,18 +123,17 @@ class StaticTest(unittest.TestCase):
 
     def test_default_mtu(self):
         port = v4_port(network={'id': 'n', 'name': 'ctlplane'})
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         self.assertEqual(1500, result['links'][0]['mtu'])
         port['network']['mtu'] = None
-        self.assertEqual(
-            1500, network_data.build_network_data([port])['links'][0]['mtu'])
+        self.assertEqual(1500, build([port])['links'][0]['mtu'])
 
     def test_dual_stack_port(self):
         port = v4_port()
         port['fixed_ips'].append({'ip_address': 'fd00:24::10'})
         port['subnets'].append(v6_port()['subnets'][0])
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         self.assertEqual(1, len(result['links']))
         self.assertEqual(['ipv4', 'ipv6'],
@@ -140,10 +145,10 @@ class StaticTest(unittest.TestCase):
 
     def test_subnet_found_by_cidr_or_network_tag(self):
         port = v4_port(fixed_ips=[{'ip_address': '192.168.24.10'}])
-        result = network_data.build_network_data([port])
+        result = build([port])
         self.assertEqual('255.255.255.0', result['networks'][0]['netmask'])
         port = v4_port(subnets=[])
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         net = result['networks'][0]
         self.assertEqual('255.255.255.0', net['netmask'])
@@ -155,19 +160,19 @@ class StaticTest(unittest.TestCase):
         port = v4_port(subnets=[], network={'id': 'n', 'name': 'ctlplane'})
         self.assertRaisesRegex(exceptions.InvalidInput,
                                'port-ctlplane.*ctlplane.*192.168.24.10',
-                               network_data.build_network_data, [port])
+                               build, [port])
 
     def test_invalid_ip(self):
         port = v4_port(fixed_ips=[{'ip_address': '192.168.24.300'}])
         self.assertRaisesRegex(exceptions.InvalidInput, 'invalid fixed IP',
-                               network_data.build_network_data, [port])
+                               build, [port])
 
 
 class DhcpTest(unittest.TestCase):
 
     def test_ipv4_dhcp(self):
         port = v4_port(fixed_ips=[])
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         self.assertEqual([{'id': 'network0', 'link': 'port-port-ctlplane',
                            'network_id': 'net-ctlplane',
@@ -176,19 +181,19 @@ class DhcpTest(unittest.TestCase):
 
     def test_no_subnets_means_ipv4_dhcp(self):
         port = {'id': 'p', 'mac_address': MAC}
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         self.assertEqual('ipv4_dhcp', result['networks'][0]['type'])
         self.assertEqual('', result['networks'][0]['network_id'])
 
     def test_ipv6_dhcp_and_slaac(self):
         port = v6_port(fixed_ips=[])
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         self.assertEqual(['ipv6_dhcp'],
                          [net['type'] for net in result['networks']])
         port['subnets'][0]['ipv6_address_mode'] = 'slaac'
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         self.assertEqual(['ipv6_slaac'],
                          [net['type'] for net in result['networks']])
@@ -209,7 +214,7 @@ class MultiplePortsTest(unittest.TestCase):
             fixed_ips=[{'ip_address': 'fd00:25::10', 'subnet_id': 's'}],
             subnets=[{'id': 's', 'cidr': 'fd00:25::/64',
                       'gateway_ip': 'fd00:25::1', 'ip_version': 6}])]
-        result = network_data.build_network_data(ports)
+        result = build(ports)
         validate(result)
         self.assertEqual(4, len(result['links']))
         self.assertEqual([1450, 9000, 1500, 1500],
@@ -231,7 +236,7 @@ class MultiplePortsTest(unittest.TestCase):
             id='port-external', mac_address='52:54:00:00:00:02',
             fixed_ips=[{'ip_address': '10.0.0.5'}],
             subnets=[{'cidr': '10.0.0.0/24', 'gateway_ip': '10.0.0.1'}])
-        result = network_data.build_network_data([first, second])
+        result = build([first, second])
         validate(result)
         self.assertEqual(
             [{'network': '10.0.0.0', 'netmask': '255.0.0.0',
@@ -244,7 +249,7 @@ class MultiplePortsTest(unittest.TestCase):
         second = v4_port(
             id='port-2', fixed_ips=[{'ip_address': '172.16.0.4'}],
             subnets=[{'cidr': '172.16.0.0/16'}])
-        result = network_data.build_network_data([v4_port(), second])
+        result = build([v4_port(), second])
         validate(result)
         self.assertEqual(1, len(result['links']))
         self.assertEqual(2, len(result['networks']))
@@ -259,7 +264,7 @@ class HostRoutesTest(unittest.TestCase):
             {'destination': '10.1.2.0/30', 'nexthop': '192.168.24.252'},
             {'destination': 'fd00::/8', 'nexthop': 'fd00::1'},
         ]
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         self.assertEqual([
             {'network': '0.0.0.0', 'netmask': '0.0.0.0',
@@ -279,7 +284,7 @@ class HostRoutesTest(unittest.TestCase):
         port['subnets'][0]['host_routes'] = [
             {'destination': '169.254.169.254/32',
              'nexthop': '192.168.24.252'}]
-        result = network_data.build_network_data([port])
+        result = build([port])
         self.assertEqual({'network': '169.254.169.254',
                           'netmask': '255.255.255.255',
                           'gateway': '192.168.24.252'},
@@ -294,10 +299,10 @@ class HostRoutesTest(unittest.TestCase):
         port = v4_port()
         port['subnets'][0]['host_routes'] = [
             {'destination': '0.0.0.0/0', 'nexthop': '192.168.24.2'}]
-        result = network_data.build_network_data([port])
+        result = build([port])
         self.assertEqual(1, len(result['networks'][0]['routes']))
         port['subnets'][0]['gateway_ip'] = None
-        result = network_data.build_network_data([port])
+        result = build([port])
         validate(result)
         self.assertEqual([{'network': '0.0.0.0', 'netmask': '0.0.0.0',
                            'gateway': '192.168.24.2'}],
@@ -309,7 +314,7 @@ class HostRoutesTest(unittest.TestCase):
                                               'nexthop': '192.168.24.2'}]
         self.assertRaisesRegex(exceptions.InvalidInput,
                                'invalid host route',
-                               network_data.build_network_data, [port])
+                               build, [port])
 
 
 class MacTest(unittest.TestCase):
@@ -322,7 +327,7 @@ class MacTest(unittest.TestCase):
              'internal_info': {'tenant_vif_port_id': 'port-ctlplane'},
              'extra': {}},
         ]
-        result = network_data.build_network_data([v4_port()], ironic_ports)
+        result = build([v4_port()], ironic_ports)
         validate(result)
         self.assertEqual('52:54:00:00:00:ab',
                          result['links'][0]['ethernet_mac_address'])
@@ -330,7 +335,7 @@ class MacTest(unittest.TestCase):
     def test_legacy_extra_vif_port_id(self):
         ironic_ports = [{'address': '52:54:00:00:00:cd',
                          'extra': {'vif_port_id': 'port-ctlplane'}}]
-        result = network_data.build_network_data(
+        result = build(
             [v4_port(mac_address=None)], ironic_ports)
         self.assertEqual('52:54:00:00:00:cd',
                          result['links'][0]['ethernet_mac_address'])
@@ -338,20 +343,21 @@ class MacTest(unittest.TestCase):
     def test_port_mac_when_no_ironic_port_matches(self):
         ironic_ports = [{'address': '52:54:00:00:00:01',
                          'internal_info': {'tenant_vif_port_id': 'other'}}]
-        result = network_data.build_network_data([v4_port()], ironic_ports)
+        result = build([v4_port()], ironic_ports)
         self.assertEqual(MAC, result['links'][0]['ethernet_mac_address'])
 
     def test_no_mac_at_all(self):
         self.assertRaisesRegex(exceptions.InvalidInput,
                                'port-ctlplane.*no mac_address',
-                               network_data.build_network_data,
+                               build,
                                [v4_port(mac_address=None)])
 
 
 class InputUntouchedTest(unittest.TestCase):
 
     def test_ports_not_modified(self):
-        ports = [v4_port(), v6_port()]
+        ports = [model.Port.from_dict(v4_port()),
+                 model.Port.from_dict(v6_port())]
         before = copy.deepcopy(ports)
         network_data.build_network_data(ports)
         self.assertEqual(before, ports)
@@ -393,7 +399,7 @@ class PropertyTest(unittest.TestCase):
     @hypothesis.settings(max_examples=40, deadline=None)
     @hypothesis.given(_ports())
     def test_always_valid(self, ports):
-        result = network_data.build_network_data(ports)
+        result = build(ports)
         validate(result)
         self.assertEqual(len(ports), len(result['links']))
         for version in (4, 6):

@@ -2,50 +2,38 @@
 
 Ironic writes the config drive we give it to a partition of the node;
 cloud-init (or glean, Ignition, cloudbase-init) reads it there. Without
-Nova we build it ourselves, client-side, in four steps that each have a
-function of their own:
+Nova we build it ourselves, client-side. This module decides what the
+drive holds; :mod:`iso` turns that into the image and the packed string
+Ironic takes, and :mod:`network_data` builds ``network_data.json``:
 
 1. contents: ``meta_data.json``, ``user_data`` (a ``#cloud-config`` that
    creates the admin user, or raw user data), ``network_data.json`` and
-   ``vendor_data2.json`` (:func:`build_meta_data`, :func:`build_user_data`);
+   ``vendor_data2.json`` (:func:`build_meta_data`,
+   :func:`build_cloud_config`);
 2. the files dict, path on the drive -> bytes, with the same files under
    ``openstack/latest`` and one complete dated version (:func:`build_files`);
-3. the ISO 9660 image (:func:`make_iso`), built in memory with pycdlib:
-   interchange level 4 (plain names stay lowercase and unshortened, as in
-   ``/openstack/latest/network_data.json;1`` which Ironic looks up), Rock
-   Ridge 1.09 and Joliet level 3, label ``config-2``, read-only files;
-4. the string Ironic takes: gzip (fixed mtime) then base64 (:func:`pack`).
+3. the ISO image (:func:`build_image`, which refuses an image larger than
+   the Ironic deploy agent accepts, :data:`MAX_SIZE`) and its packed
+   string (:func:`iso.pack`).
 
-The output is deterministic: the same inputs give the same bytes. pycdlib
-stamps the current local time into volume descriptors, directory records
-and Rock Ridge ``TF`` entries and offers no option to choose it (only a
-Rock Ridge creation time per file), so :func:`pin_timestamps` overwrites
-all of them in the written image with :data:`TIMESTAMP`.
-
+The instance is a :class:`~tripleo_baremetal.model.Instance`, a record
+of the core, never its JSON form. The same inputs give the same bytes.
 Nothing here talks to Ironic: size limits are enforced before any API
 call can happen.
 """
 
 import base64
-import calendar
 import copy
-import gzip
-import io
 import json
 import logging
 import re
-import struct
-import time
 
-import pycdlib
 import yaml
 
+from tripleo_baremetal.configdrive import iso
 from tripleo_baremetal import exceptions
 
 LOG = logging.getLogger(__name__)
-
-LABEL = 'config-2'
-"""Volume label every config drive reader looks for."""
 
 LATEST = 'latest'
 DATED_VERSION = '2012-08-10'
@@ -64,13 +52,6 @@ DATABASE_SIZE = 64 * 1024
 """Packed drives larger than this do not fit in Ironic's database and need
 object storage (or an HTTP server) on the Ironic side."""
 
-TIMESTAMP = calendar.timegm((1980, 1, 1, 0, 0, 0))
-"""Every date in the image (UTC), so that the output is reproducible."""
-
-_FILE_MODE = 0o100444
-_DIR_MODE = 0o040555
-_GZIP_LEVEL = 9
-_SECTOR = 2048
 _PEM_CERT = re.compile(
     r'-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----',
     re.DOTALL)
@@ -107,7 +88,7 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
                       ca_file=None, stackname=None):
     """Build the packed config drive of ``instance`` on node ``node_uuid``.
 
-    :param instance: the expanded instance dict (``doc/instances.md``).
+    :param instance: the :class:`~tripleo_baremetal.model.Instance`.
     :param node_uuid: UUID of the Ironic node; it becomes the instance ID
         (``uuid`` in ``meta_data.json``).
     :param ssh_keys: SSH public keys added to the instance's own.
@@ -135,7 +116,7 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
     :raises: InvalidInput for unusable arguments, ConfigDriveError when
         the CA file cannot be used or the drive is too large.
     """
-    hostname = instance.get('hostname') or node_uuid
+    hostname = instance.hostname or node_uuid
     keys = public_keys(instance, ssh_keys)
     ca_certs = read_ca_file(ca_file) if ca_file else None
     vendor_data = _vendor_data(vendor_data, hostname)
@@ -144,7 +125,7 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
             instance, keys, user_name=user_name, ca_certs=ca_certs))
     else:
         user_data = _raw_user_data(user_data, hostname)
-        if (instance.get('config_drive') or {}).get('cloud_config'):
+        if _drive_part(instance, 'cloud_config'):
             LOG.warning('%s: raw user data given, the instance\'s '
                         'cloud_config and admin user are not applied',
                         hostname)
@@ -155,8 +136,8 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
                                 stackname=stackname)
     files = build_files(meta_data, user_data=user_data,
                         network_data=network_data, vendor_data=vendor_data)
-    image = make_iso(files, hostname=hostname)
-    packed = pack(image)
+    image = build_image(files, hostname)
+    packed = iso.pack(image)
     LOG.debug('%s: config drive of %d bytes (%d packed) for node %s',
               hostname, len(image), len(packed), node_uuid)
     if len(packed) > DATABASE_SIZE:
@@ -171,15 +152,14 @@ def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
 def public_keys(instance, ssh_keys=()):
     """SSH public keys: the instance's then ``ssh_keys``, de-duplicated.
 
-    A single key given as a string is accepted for either.
+    A single key given as a string is accepted for ``ssh_keys``.
     """
     result = []
-    for key in _as_list(instance.get('ssh_public_keys')) + _as_list(
-            ssh_keys):
+    for key in list(instance.ssh_public_keys) + _as_list(ssh_keys):
         if not isinstance(key, str):
             raise exceptions.InvalidInput(
                 '%s: SSH public keys must be strings, got %s'
-                % (instance.get('hostname'), type(key).__name__))
+                % (instance.hostname, type(key).__name__))
         key = key.strip()
         if key and key not in result:
             result.append(key)
@@ -197,11 +177,11 @@ def build_meta_data(instance, node_uuid, keys, stackname=None):
     if not node_uuid or not isinstance(node_uuid, str):
         raise exceptions.InvalidInput(
             '%s: a node UUID is required for the config drive, got %r'
-            % (instance.get('hostname'), node_uuid))
-    hostname = instance.get('hostname') or node_uuid
+            % (instance.hostname, node_uuid))
+    hostname = instance.hostname or node_uuid
     meta = {}
-    if instance.get('role'):
-        meta['role'] = instance['role']
+    if instance.role:
+        meta['role'] = instance.role
     if stackname:
         meta['stack'] = stackname
     result = {
@@ -210,11 +190,11 @@ def build_meta_data(instance, node_uuid, keys, stackname=None):
         'name': hostname,
         'public_keys': {str(i): key for i, key in enumerate(keys)},
         'availability_zone': '',
-        'launch_index': instance.get('index') or 0,
+        'launch_index': instance.index or 0,
         'files': [],
         'meta': meta,
     }
-    extra = (instance.get('config_drive') or {}).get('meta_data') or {}
+    extra = _drive_part(instance, 'meta_data')
     if extra.get('uuid', node_uuid) != node_uuid:
         raise exceptions.InvalidInput(
             '%s: config_drive.meta_data may not set uuid (%r): it is the '
@@ -234,19 +214,19 @@ def build_cloud_config(instance, keys, user_name=None, ca_certs=None):
     (PEM strings) become ``ca_certs.trusted``. The instance's
     ``config_drive.cloud_config`` is merged on top (:func:`merge`).
     """
-    name = user_name or instance.get('user_name') or DEFAULT_USER
+    name = user_name or instance.user_name or DEFAULT_USER
     user = {'name': name, 'lock_passwd': True, 'shell': '/bin/bash'}
     if keys:
         user['ssh_authorized_keys'] = list(keys)
     else:
         LOG.warning('%s: no SSH public keys, user %s cannot log in',
-                    instance.get('hostname'), name)
-    if instance.get('passwordless_sudo') is not False:
+                    instance.hostname, name)
+    if instance.passwordless_sudo is not False:
         user['sudo'] = 'ALL=(ALL) NOPASSWD:ALL'
     result = {'users': [user]}
     if ca_certs:
         result['ca_certs'] = {'trusted': list(ca_certs)}
-    extra = (instance.get('config_drive') or {}).get('cloud_config') or {}
+    extra = _drive_part(instance, 'cloud_config')
     return merge(result, extra)
 
 
@@ -322,164 +302,17 @@ def build_files(meta_data, user_data=None, network_data=None,
             for name, data in sorted(contents.items())}
 
 
-def make_iso(files, hostname=None):
-    """Build the ISO 9660 image of ``files`` (path -> bytes), in memory.
-
-    Files with the same bytes in several directories are stored once and
-    linked from each directory record (ISO 9660 allows several records to
-    point at the same extent): the dated copy costs no space, and every
-    name is still a regular file for every reader.
+def build_image(files, hostname=None):
+    """The ISO image of ``files`` (:func:`iso.make_iso`), size-checked.
 
     :raises: ConfigDriveError when the image would exceed
         :data:`MAX_SIZE`; checked on the payload before anything is built,
         then on the image.
     """
-    unique = {}
-    for path, data in sorted(files.items()):
-        unique.setdefault(data, path)
-    _check_size(sum(len(data) for data in unique), hostname, files)
-
-    iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=4, joliet=3, rock_ridge='1.09',
-            vol_ident=LABEL, sys_ident='LINUX',
-            pub_ident_str='tripleo-baremetal')
-    directories = set()
-    for path in sorted(files):
-        _add_parents(iso, path, directories)
-    for path, data in sorted(files.items()):
-        name = path.rsplit('/', 1)[-1]
-        first = unique[data]
-        if first == path:
-            iso.add_fp(io.BytesIO(data), len(data),
-                       iso_path='/%s;1' % path, rr_name=name,
-                       joliet_path='/%s' % path, file_mode=_FILE_MODE)
-        else:
-            iso.add_hard_link(iso_old_path='/%s;1' % first,
-                              iso_new_path='/%s;1' % path, rr_name=name)
-            iso.add_hard_link(iso_old_path='/%s;1' % first,
-                              joliet_new_path='/%s' % path)
-    output = io.BytesIO()
-    iso.write_fp(output)
-    iso.close()
-    size = output.tell()
-    _check_size(size, hostname, files)
-    with output.getbuffer() as view:
-        pin_timestamps(view)
-    return output.getvalue()
-
-
-def pack(image):
-    """Gzip (fixed mtime, so reproducible) and base64-encode an image."""
-    compressed = gzip.compress(image, compresslevel=_GZIP_LEVEL, mtime=0)
-    return base64.b64encode(compressed).decode('ascii')
-
-
-def pin_timestamps(image, timestamp=TIMESTAMP):
-    """Overwrite every date of an ISO 9660 image, in place.
-
-    Covers the creation, modification and effective dates of the primary
-    and supplementary (Joliet) volume descriptors, the date of every
-    directory record of both trees, and the Rock Ridge ``TF`` timestamps
-    (including those in continuation areas). Dates are written in UTC.
-
-    :param image: a writable buffer (bytearray or memoryview) holding the
-        whole image.
-    """
-    short, long_ = _iso_dates(timestamp)
-    seen = set()
-    sector = 16
-    while (sector + 1) * _SECTOR <= len(image):
-        start = sector * _SECTOR
-        kind = image[start]
-        if bytes(image[start + 1:start + 6]) != b'CD001' or kind == 255:
-            break
-        if kind in (1, 2):
-            for offset in (813, 830, 864):
-                image[start + offset:start + offset + 17] = long_
-            _pin_directory(image, start + 156, short, long_, seen)
-        sector += 1
-
-
-def _pin_directory(image, record, short, long_, seen):
-    """Pin the dates of a directory record and, recursively, its contents."""
-    extent, size = _extent(image, record)
-    image[record + 18:record + 25] = short
-    if extent in seen:
-        return
-    seen.add(extent)
-    start = extent * _SECTOR
-    end = min(start + size, len(image))
-    position = start
-    while position < end:
-        length = image[position]
-        if length == 0:
-            # Records never cross a sector: the rest of it is padding.
-            position = (position // _SECTOR + 1) * _SECTOR
-            continue
-        name_length = image[position + 32]
-        name = bytes(image[position + 33:position + 33 + name_length])
-        is_dir = image[position + 25] & 0x02
-        if is_dir and name not in (b'\x00', b'\x01'):
-            _pin_directory(image, position, short, long_, seen)
-        else:
-            image[position + 18:position + 25] = short
-        system_use = position + 33 + name_length + (1 - name_length % 2)
-        _pin_susp(image, system_use, position + length, short, long_)
-        position += length
-
-
-def _pin_susp(image, start, end, short, long_):
-    """Pin the Rock Ridge TF timestamps of a System Use area."""
-    areas = [(start, end)]
-    visited = set()
-    while areas:
-        position, end = areas.pop()
-        while position + 4 <= end:
-            signature = bytes(image[position:position + 2])
-            length = image[position + 2]
-            if length < 4 or signature == b'ST':
-                break
-            if signature == b'TF':
-                flags = image[position + 4]
-                size = 17 if flags & 0x80 else 7
-                stamp = long_ if flags & 0x80 else short
-                count = bin(flags & 0x7f).count('1')
-                for index in range(count):
-                    at = position + 5 + index * size
-                    if at + size <= position + length:
-                        image[at:at + size] = stamp
-            elif signature == b'CE':
-                block, offset, size = struct.unpack_from(
-                    '<I4xI4xI', image, position + 4)
-                area = block * _SECTOR + offset
-                if area not in visited and area + size <= len(image):
-                    visited.add(area)
-                    areas.append((area, area + size))
-            position += length
-
-
-def _extent(image, record):
-    return struct.unpack_from('<I4xI', image, record + 2)
-
-
-def _iso_dates(timestamp):
-    """The 7-byte (record) and 17-byte (descriptor) forms of a UTC time."""
-    tm = time.gmtime(timestamp)
-    short = struct.pack('7B', tm.tm_year - 1900, tm.tm_mon, tm.tm_mday,
-                        tm.tm_hour, tm.tm_min, tm.tm_sec, 0)
-    long_ = time.strftime('%Y%m%d%H%M%S00', tm).encode('ascii') + b'\x00'
-    return short, long_
-
-
-def _add_parents(iso, path, directories):
-    parts = path.split('/')[:-1]
-    for depth in range(1, len(parts) + 1):
-        directory = '/'.join(parts[:depth])
-        if directory in directories:
-            continue
-        iso.add_directory(iso_path='/' + directory, rr_name=parts[depth - 1],
-                          joliet_path='/' + directory, file_mode=_DIR_MODE)
-        directories.add(directory)
+    _check_size(iso.payload_size(files), hostname, files)
+    image = iso.make_iso(files)
+    _check_size(len(image), hostname, files)
+    return image
 
 
 def _check_size(size, hostname, files):
@@ -492,6 +325,11 @@ def _check_size(size, hostname, files):
         'Ironic deploy agent accepts; largest files: %s'
         % (hostname, size, MAX_SIZE, ', '.join(
             '%s (%d bytes)' % (path, len(files[path])) for path in biggest)))
+
+
+def _drive_part(instance, key):
+    """The instance's ``config_drive[key]``, or {} when not given."""
+    return (instance.config_drive or {}).get(key) or {}
 
 
 def _as_list(value):

@@ -3,7 +3,8 @@
 cloud-init, glean and cloudbase-init configure the network of a deployed
 node from ``network_data.json`` on the config drive. Nova normally writes
 it; without Nova we build the same document from the Neutron ports of the
-instance (see ``doc/instances.md``), in the format of Nova's schema
+instance (:class:`~tripleo_baremetal.model.Port` records, see
+``doc/instances.md``), in the format of Nova's schema
 (``doc/api_schemas/network_data.json`` in openstack/nova):
 
 * ``links``: one ``phy`` link per MAC address. Readers match links to NICs
@@ -39,9 +40,9 @@ _DEFAULT_ROUTE = {4: ('0.0.0.0', '0.0.0.0'), 6: ('::', '::')}
 def build_network_data(ports, ironic_ports=None):
     """Build ``network_data.json`` content for a node.
 
-    :param ports: list of port dicts (``doc/instances.md`` format),
-        ctlplane first: the first port with a gateway gets the default
-        route of its address family.
+    :param ports: sequence of :class:`~tripleo_baremetal.model.Port`
+        (None entries are skipped), ctlplane first: the first port with a
+        gateway gets the default route of its address family.
     :param ironic_ports: optional list of the node's Ironic port dicts
         (``address``, ``internal_info``, ``extra``), used to find the MAC
         of the NIC that carries each VIF.
@@ -51,7 +52,7 @@ def build_network_data(ports, ironic_ports=None):
     :raises: InvalidInput when a port cannot be described (no MAC, or a
         fixed IP outside any known subnet).
     """
-    ports = [port for port in ports or () if port]
+    ports = [port for port in ports or () if port is not None]
     if not ports:
         return None
     macs = vif_macs(ironic_ports or ())
@@ -110,25 +111,25 @@ def port_mac(port, vif_macs=None):
     :raises: InvalidInput when neither an Ironic port nor the port itself
         gives one: readers cannot tell which NIC to configure without it.
     """
-    mac = (vif_macs or {}).get(port.get('id')) or port.get('mac_address')
+    mac = (vif_macs or {}).get(port.id) or port.mac_address
     if not mac:
         raise exceptions.InvalidInput(
             'Port %s (network %s) has no mac_address and no Ironic port '
             'carries it as a VIF; attach the VIF first or pass the Ironic '
-            'ports' % (port.get('id'), _network_name(port)))
+            'ports' % (port.id, _network_name(port)))
     return mac.lower()
 
 
 def _link(port, mac):
-    network = port.get('network') or {}
+    network = port.network or {}
     link = {
-        'id': 'port-%s' % (port.get('id') or mac.replace(':', '')),
+        'id': 'port-%s' % (port.id or mac.replace(':', '')),
         'type': 'phy',
         'ethernet_mac_address': mac,
         'mtu': network.get('mtu') or DEFAULT_MTU,
     }
-    if port.get('id'):
-        link['vif_id'] = port['id']
+    if port.id:
+        link['vif_id'] = port.id
     return link
 
 
@@ -139,8 +140,8 @@ def port_networks(port, defaults):
         route; updated when this port adds one.
     """
     network_id = _network_id(port)
-    subnets = port.get('subnets') or []
-    fixed_ips = [ip for ip in port.get('fixed_ips') or ()
+    subnets = port.subnets or ()
+    fixed_ips = [ip for ip in port.fixed_ips or ()
                  if ip.get('ip_address')]
     if not fixed_ips:
         return [{'network_id': network_id, 'type': kind}
@@ -168,7 +169,7 @@ def port_networks(port, defaults):
 def port_dns(port):
     """DNS servers of all subnets of a port, in order."""
     result = []
-    for subnet in port.get('subnets') or ():
+    for subnet in port.subnets or ():
         for server in subnet.get('dns_nameservers') or ():
             if server not in result:
                 result.append(server)
@@ -229,19 +230,19 @@ def _subnet_for(address, subnet_id, port):
     Heat's port maps sometimes carry no subnets but the network's CIDRs as
     tags; those are used as a last resort.
     """
-    subnets = port.get('subnets') or []
+    subnets = port.subnets or ()
     for subnet in subnets:
         if subnet_id and subnet.get('id') == subnet_id and subnet.get('cidr'):
             return subnet
     for subnet in subnets:
         if subnet.get('cidr') and _contains(subnet['cidr'], address):
             return subnet
-    for tag in (port.get('network') or {}).get('tags') or ():
+    for tag in (port.network or {}).get('tags') or ():
         if _contains(tag, address):
             return {'cidr': tag}
     raise exceptions.InvalidInput(
         'Port %s (network %s): no subnet with a CIDR holds its fixed IP %s'
-        % (port.get('id'), _network_name(port), address))
+        % (port.id, _network_name(port), address))
 
 
 def _contains(cidr, address):
@@ -257,14 +258,14 @@ def _ip(value, port):
     except ValueError:
         raise exceptions.InvalidInput(
             'Port %s (network %s) has an invalid fixed IP %r'
-            % (port.get('id'), _network_name(port), value))
+            % (port.id, _network_name(port), value))
 
 
 def _network_id(port):
-    network = port.get('network') or {}
+    network = port.network or {}
     return network.get('id') or network.get('name') or ''
 
 
 def _network_name(port):
-    network = port.get('network') or {}
+    network = port.network or {}
     return network.get('name') or network.get('id') or 'unknown'
