@@ -175,6 +175,8 @@ class Instance:
         for name in ('capabilities', 'image', 'network_ports'):
             _check(where, name, getattr(self, name), dict)
         for name in ('traits', 'forbidden_traits', 'ssh_public_keys'):
+            # A lone string would silently become a tuple of characters.
+            _check(where, name, getattr(self, name), (list, tuple))
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, 'networks', tuple(
             net if isinstance(net, Network) else Network(**net)

@@ -57,32 +57,6 @@ _PEM_CERT = re.compile(
     re.DOTALL)
 
 
-#: Instance keys that may hold secrets (cloud-config passwords, meta
-#: data tokens): they feed the config drive and go nowhere else.
-SECRET_KEYS = ('config_drive',)
-
-
-def without_secrets(instance):
-    """A copy of ``instance`` without the keys that may hold secrets.
-
-    What every action returns and every workflow output holds: only the
-    expansion's result and the input of the action that builds the drive
-    carry ``config_drive``.
-    """
-    return {key: value for key, value in instance.items()
-            if key not in SECRET_KEYS}
-
-
-def split_secrets(instances):
-    """``(public instances, {hostname: config_drive})`` of ``instances``.
-
-    Hosts whose ``config_drive`` is empty are left out of the mapping.
-    """
-    drives = {inst['hostname']: inst['config_drive'] for inst in instances
-              if any((inst.get('config_drive') or {}).values())}
-    return [without_secrets(inst) for inst in instances], drives
-
-
 def build_configdrive(instance, node_uuid, ssh_keys=(), user_name=None,
                       network_data=None, user_data=None, vendor_data=None,
                       ca_file=None, stackname=None):
