@@ -49,6 +49,8 @@ Call = collections.namedtuple('Call', ['method', 'host', 'path', 'query'])
 class Fields(object):
     """Matches a ``fields`` query value that names at least ``names``.
 
+    ``Fields()`` matches any ``fields`` value (but not its absence).
+
     The exact field lists are the core's to tune; a test pins that a
     listing is narrowed (and to what it must at least contain).
     """
