@@ -385,10 +385,6 @@ class HttpTestCase(unittest.TestCase):
         self.assertEqual([], left, self._report('unexpected requests',
                                                 actual))
 
-    def count(self, method, path):
-        """How many ``method`` requests went to this Ironic path."""
-        return len(self.requests_to(method, path))
-
     def writes(self):
         """Every request that is not a read."""
         return [call for call in self.calls()
