@@ -245,14 +245,15 @@ class Reservation:
     """An instance's node, held by the allocation named after it."""
 
     hostname: str
-    node: str
+    #: None only for a reservation known by its allocation (release).
+    node: typing.Optional[str] = None
     node_name: typing.Optional[str] = None
     allocation: typing.Optional[str] = None
 
     def __post_init__(self):
         _check('reservation', 'hostname', self.hostname, str)
         where = 'reservation of %s' % self.hostname
-        _check(where, 'node', self.node, str)
+        _check(where, 'node', self.node, str, optional=True)
         _check(where, 'node_name', self.node_name, str, optional=True)
         _check(where, 'allocation', self.allocation, str, optional=True)
 
