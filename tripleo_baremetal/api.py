@@ -50,6 +50,10 @@ IDEMPOTENT_METHODS = frozenset(['GET', 'HEAD', 'OPTIONS', 'DELETE'])
 #: Longest pause between two tries of one request.
 MAX_DELAY = 10.0
 
+#: Retries and first pause of a connection without ``install_retries``.
+DEFAULT_ATTEMPTS = 5
+DEFAULT_DELAY = 0.5
+
 #: Seconds a call waits at most for a node locked by its conductor.
 LOCK_TIMEOUT = 60.0
 
@@ -118,6 +122,8 @@ def install_retries(conn, retries=5, delay=0.5, timeout=60.0):
     """
     session = conn.session
     session.timeout = float(timeout)
+    # The callers' own retries (``retry``) follow the same options.
+    session.tripleo_baremetal_retries = (int(retries), float(delay))
     adapter = adapters.HTTPAdapter(max_retries=_transport_retry(retries,
                                                                 delay))
     for prefix in ('http://', 'https://'):
@@ -125,7 +131,22 @@ def install_retries(conn, retries=5, delay=0.5, timeout=60.0):
     return conn
 
 
-def retry(call, *args, what='API call', attempts=5, delay=0.5,
+def _policy(call, attempts, delay):
+    """``(attempts, delay)``: given, else the connection's, else defaults.
+
+    ``install_retries`` records the ``api_retries`` and
+    ``api_retry_delay`` options on the connection's session; an SDK
+    proxy method (``conn.baremetal.get_node``) reaches it through its
+    proxy, so callers need not pass the options along.
+    """
+    session = getattr(getattr(call, '__self__', None), 'session', None)
+    found = getattr(session, 'tripleo_baremetal_retries', None) or (
+        DEFAULT_ATTEMPTS, DEFAULT_DELAY)
+    return (found[0] if attempts is None else attempts,
+            found[1] if delay is None else delay)
+
+
+def retry(call, *args, what='API call', attempts=None, delay=None,
           lock_timeout=LOCK_TIMEOUT, clock=time.monotonic, sleep=time.sleep,
           **kwargs):
     """Call ``call(*args, **kwargs)``, retrying transient errors and locks.
@@ -136,7 +157,12 @@ def retry(call, *args, what='API call', attempts=5, delay=0.5,
     ``attempts`` more times; any other error is raised at once.
 
     :param what: names the call in log messages.
+    :param attempts: retries of transient errors; default the
+        connection's ``api_retries`` (``install_retries``).
+    :param delay: first pause between two tries; default the
+        connection's ``api_retry_delay``.
     """
+    attempts, delay = _policy(call, attempts, delay)
     deadline = clock() + lock_timeout
     pause, tries = delay, 0
     while True:
@@ -156,8 +182,8 @@ def retry(call, *args, what='API call', attempts=5, delay=0.5,
             pause = min(max(pause, 0.05) * 2, MAX_DELAY)
 
 
-def set_provision_state(conn, node_id, target, what=None, attempts=5,
-                        delay=0.5, **body):
+def set_provision_state(conn, node_id, target, what=None, attempts=None,
+                        delay=None, **body):
     """Request provision ``target`` for a node: one PUT, no read-back.
 
     The SDK's ``set_node_provision_state`` reads the whole node again
@@ -180,4 +206,5 @@ def set_provision_state(conn, node_id, target, what=None, attempts=5,
             microversion=PROVISION_MICROVERSION)
         sdk_exc.raise_from_response(response, error_message=what)
 
+    attempts, delay = _policy(conn.baremetal.put, attempts, delay)
     retry(send, what=what, attempts=attempts, delay=delay)
