@@ -21,6 +21,9 @@ CLEANWAIT = 'clean wait'
 CLEANFAIL = 'clean failed'
 REBUILDING = 'rebuilding'
 
+# Provision targets (verbs) of ``PUT /v1/nodes/<node>/states/provision``.
+DELETED = 'deleted'
+
 # Allocation states.
 ALLOCATING = 'allocating'
 ALLOCATION_ACTIVE = 'active'
