@@ -251,6 +251,8 @@ class PickNodesTest(unittest.TestCase):
         self.assertEqual(['compute-0', 'compute-1', 'compute-2', 'compute-3',
                           'controller-0', 'controller-1', 'controller-2'],
                          [r.hostname for r in result['reservations']])
+        self.assertEqual([r.hostname for r in result['reservations']],
+                         list(result['plan']))
         self.assertEqual([], result['existing'])
         self.assertEqual({}, result['existing_states'])
         self.assertIn('Placed 7 instances on 9 nodes', result['report'])

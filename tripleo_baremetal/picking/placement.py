@@ -359,7 +359,7 @@ def plan(instances, nodes, salt=None):
 
     :param instances: the ``model.Instance`` records to place; every
         one is placed, whatever its ``provisioned``/``managed`` flags.
-    :param nodes: node views (``node_filters.node_view``), e.g. from one
+    :param nodes: ``node_filters.NodeView`` records, e.g. from one
         node listing.
     :param salt: when set, nodes that are equally good are taken in an
         order derived from it instead of by name. Re-plans after a lost

@@ -79,7 +79,7 @@ MAX_REPLANS = 3
 
 
 def list_nodes(conn):
-    """One listing of every node, as node views (``node_filters``).
+    """One listing of every node, as ``node_filters.NodeView`` records.
 
     Nothing is filtered server-side: the report has to explain why each
     node was not used (active, in maintenance, another resource class),
@@ -205,7 +205,8 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
 
     _delete_stale(conn, stale)
     reserver = _Reserver(conn, to_pick, concurrency, timeout, names=names)
-    reservations += reserver.run(planned['assignments'])
+    reservations = _sorted(reservations + reserver.run(
+        planned['assignments']))
     return _result(reservations, adopted + reserver.taken,
                    {item.hostname: item.node_name or item.node
                     for item in reservations},
