@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import node_filters
 from tripleo_baremetal.picking import placement
 from tripleo_baremetal.picking import reservation
@@ -66,12 +67,10 @@ def fake_node(spec):
 
 
 def instance(hostname, role, profile, **fields):
-    inst = {'hostname': hostname, 'role': role, 'provisioned': True,
-            'managed': True, 'resource_class': 'baremetal', 'name': None,
-            'capabilities': {'profile': profile} if profile else {},
-            'traits': [], 'forbidden_traits': [], 'conductor_group': None}
-    inst.update(fields)
-    return inst
+    """A ``model.Instance`` of ``role`` asking for ``profile`` (or none)."""
+    fields.setdefault('capabilities',
+                      {'profile': profile} if profile else {})
+    return model.Instance(hostname=hostname, role=role, **fields)
 
 
 def instances(count, node_count):
@@ -183,7 +182,7 @@ def bench_planning(repeat):
     wanted = instances(INSTANCES, NODES)
     elapsed, result = best_time(lambda: placement.plan(wanted, nodes),
                                 repeat)
-    roles = collections.Counter(inst['role'] for inst in wanted)
+    roles = collections.Counter(inst.role for inst in wanted)
     print('Planning %d instances (%s) on %d nodes: %.1f ms, complete: %s'
           % (len(wanted), ', '.join('%d %s' % (n, r) for r, n in
                                     sorted(roles.items())),

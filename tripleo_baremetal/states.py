@@ -29,6 +29,9 @@ ADOPTING = 'adopting'
 #: Undeploy (tear down) a deployed or failed node.
 DELETED = 'deleted'
 
+# Provision targets (verbs) of ``PUT /v1/nodes/<node>/states/provision``.
+DELETED = 'deleted'
+
 # Allocation states.
 ALLOCATING = 'allocating'
 ALLOCATION_ACTIVE = 'active'

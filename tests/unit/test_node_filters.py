@@ -4,6 +4,7 @@ import unittest
 
 from openstack.baremetal.v1 import node as sdk_node
 
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import node_filters
 
 
@@ -34,18 +35,18 @@ def make_req(**fields):
                 'forbidden_traits': [], 'conductor_group': None,
                 'name': None}
     instance.update(fields)
-    return node_filters.requirements(instance)
+    return node_filters.requirements(model.Instance.from_dict(instance))
 
 
 class NodeViewTest(unittest.TestCase):
 
     def test_from_dict(self):
         view = make_node(traits=['CUSTOM_A'], conductor_group=None)
-        self.assertEqual('uuid-1', view['uuid'])
-        self.assertEqual(frozenset(['CUSTOM_A']), view['traits'])
+        self.assertEqual('uuid-1', view.uuid)
+        self.assertEqual(frozenset(['CUSTOM_A']), view.traits)
         self.assertEqual({'profile': 'compute', 'boot_option': 'local'},
-                         view['capabilities'])
-        self.assertEqual('', view['conductor_group'])
+                         view.capabilities)
+        self.assertEqual('', view.conductor_group)
 
     def test_from_sdk_node(self):
         node = sdk_node.Node(
@@ -57,33 +58,34 @@ class NodeViewTest(unittest.TestCase):
             conductor_group='rack1')
         view = node_filters.node_view(node)
         self.assertEqual(
-            {'uuid': 'u1', 'name': 'n1', 'provision_state': 'available',
-             'power_state': 'power on', 'maintenance': True,
-             'maintenance_reason': 'fan', 'instance_uuid': 'i1',
-             'allocation_uuid': 'a1', 'resource_class': 'gpu',
-             'traits': frozenset(['CUSTOM_GPU']),
-             'capabilities': {'profile': 'control'},
-             'conductor_group': 'rack1', 'local_gb': 0}, view)
+            node_filters.NodeView(
+                uuid='u1', name='n1', provision_state='available',
+                power_state='power on', maintenance=True,
+                maintenance_reason='fan', instance_uuid='i1',
+                allocation_uuid='a1', resource_class='gpu',
+                traits=frozenset(['CUSTOM_GPU']),
+                capabilities={'profile': 'control'},
+                conductor_group='rack1', local_gb=0), view)
 
     def test_sdk_dict_names(self):
         view = node_filters.node_view({'id': 'u', 'is_maintenance': True,
                                        'instance_id': 'i',
                                        'allocation_id': 'a'})
         self.assertEqual(('u', True, 'i', 'a'),
-                         (view['uuid'], view['maintenance'],
-                          view['instance_uuid'], view['allocation_uuid']))
+                         (view.uuid, view.maintenance,
+                          view.instance_uuid, view.allocation_uuid))
 
     def test_local_gb(self):
         for value, expected in ((40, 40), ('40', 40), (None, 0), ('x', 0),
                                 (-1, 0), ([], 0)):
             with self.subTest(value=value):
                 self.assertEqual(expected, make_node(properties={
-                    'local_gb': value})['local_gb'])
-        self.assertEqual(0, make_node(properties=None)['local_gb'])
+                    'local_gb': value}).local_gb)
+        self.assertEqual(0, make_node(properties=None).local_gb)
 
     def test_label(self):
-        self.assertEqual('node-1', node_filters.label(make_node()))
-        self.assertEqual('uuid-1', node_filters.label(make_node(name=None)))
+        self.assertEqual('node-1', make_node().label)
+        self.assertEqual('uuid-1', make_node(name=None).label)
 
 
 class RejectReasonTest(unittest.TestCase):
@@ -229,7 +231,7 @@ class RequirementsTest(unittest.TestCase):
         self.assertEqual(1, len({one, two}))
 
     def test_defaults(self):
-        req = node_filters.requirements({'hostname': 'x'})
+        req = node_filters.requirements(model.Instance(hostname='x'))
         self.assertEqual(('baremetal', None, None, (), frozenset()),
                          (req.resource_class, req.name, req.conductor_group,
                           req.capabilities, req.traits))
@@ -237,20 +239,19 @@ class RequirementsTest(unittest.TestCase):
     def test_disk_requirements(self):
         req = make_req(image=PARTITION_IMAGE, root_size_gb=40)
         self.assertEqual((40, True), (req.root_size_gb, req.partition))
-        req = node_filters.requirements({'hostname': 'x'})
+        req = node_filters.requirements(model.Instance(hostname='x'))
         self.assertEqual((None, False), (req.root_size_gb, req.partition))
 
     def test_validate_cuts_long_values(self):
-        problems = node_filters.validate({
-            'hostname': 'ctl-0',
-            'capabilities': {'cpus': '>= ' + 'x' * 10**6}})
+        problems = node_filters.validate(model.Instance(
+            hostname='ctl-0', capabilities={'cpus': '>= ' + 'x' * 10**6}))
         self.assertEqual(1, len(problems))
         self.assertLess(len(problems[0]), 400)
 
     def test_validate(self):
-        problems = node_filters.validate({
-            'hostname': 'ctl-0', 'capabilities': {'cpus': '>= many'},
-            'traits': ['CUSTOM_A'], 'forbidden_traits': ['CUSTOM_A']})
+        problems = node_filters.validate(model.Instance(
+            hostname='ctl-0', capabilities={'cpus': '>= many'},
+            traits=['CUSTOM_A'], forbidden_traits=['CUSTOM_A']))
         self.assertEqual(
             ["ctl-0: capability cpus: operator >= needs a number, got "
              "'many'",
@@ -284,7 +285,7 @@ class CandidatesTest(unittest.TestCase):
         self.index = node_filters.index_nodes(self.nodes)
 
     def uuids(self, **fields):
-        return [node['uuid'] for node in node_filters.candidates(
+        return [node.uuid for node in node_filters.candidates(
             make_req(**fields), self.index)]
 
     def test_pinned(self):
@@ -307,7 +308,7 @@ class CandidatesTest(unittest.TestCase):
                        {'resource_class': 'other'}, {'name': 'n3'},
                        {'capabilities': {'node': 's>= ctl'}}):
             req = make_req(**fields)
-            eligible = {n['uuid'] for n in self.nodes
+            eligible = {n.uuid for n in self.nodes
                         if node_filters.reject_reason(req, n) is None}
             with self.subTest(fields=fields):
                 self.assertLessEqual(eligible, set(self.uuids(**fields)))

@@ -1,5 +1,6 @@
 """Planning: maximum matching, preferences, determinism and the report."""
 
+import dataclasses
 import itertools
 import random
 import time
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import node_filters
 from tripleo_baremetal.picking import placement
 
@@ -35,11 +37,16 @@ def inst(hostname, role='Compute', profile='compute', **fields):
                 'traits': [], 'forbidden_traits': [], 'name': None,
                 'conductor_group': None}
     instance.update(fields)
-    return instance
+    return model.Instance.from_dict(instance)
+
+
+def with_disk(view, local_gb):
+    """``view`` with another ``local_gb`` (views are frozen)."""
+    return dataclasses.replace(view, local_gb=local_gb)
 
 
 def names(result):
-    return {host: n['name'] for host, n in result['assignments'].items()}
+    return {host: n.name for host, n in result['assignments'].items()}
 
 
 class MatchingTest(unittest.TestCase):
@@ -157,15 +164,15 @@ class MatchingTest(unittest.TestCase):
         result = placement.plan(instances, nodes)
         elapsed = time.monotonic() - start
         self.assertTrue(result['complete'], result['report'])
-        self.assertEqual(500, len({n['uuid'] for n in
+        self.assertEqual(500, len({n.uuid for n in
                                    result['assignments'].values()}))
         self.assertLess(elapsed, 5.0)
 
 
 def _eligible(instances, nodes):
-    return {inst['hostname']: [n['uuid'] for n in nodes
-                               if node_filters.reject_reason(
-                                   node_filters.requirements(inst), n) is None]
+    return {inst.hostname: [n.uuid for n in nodes
+                            if node_filters.reject_reason(
+                                node_filters.requirements(inst), n) is None]
             for inst in instances}
 
 
@@ -218,10 +225,10 @@ class PropertyTest(unittest.TestCase):
         instances, nodes = problem
         result = placement.plan(instances, nodes)
         eligible = _eligible(instances, nodes)
-        chosen = [n['uuid'] for n in result['assignments'].values()]
+        chosen = [n.uuid for n in result['assignments'].values()]
         self.assertEqual(len(chosen), len(set(chosen)))
         for host, n in result['assignments'].items():
-            self.assertIn(n['uuid'], eligible[host])
+            self.assertIn(n.uuid, eligible[host])
         best = _max_matching_size(eligible)
         self.assertEqual(best, len(result['assignments']))
         self.assertEqual(best == len(instances), result['complete'])
@@ -235,11 +242,11 @@ class PropertyTest(unittest.TestCase):
         result = placement.plan(instances, nodes)
         if not result['complete'] or len(nodes) > 6:
             return
-        by_uuid = {n['uuid']: n for n in nodes}
+        by_uuid = {n.uuid: n for n in nodes}
         eligible = _eligible(instances, nodes)
 
         def cost(host, uuid):
-            instance = next(i for i in instances if i['hostname'] == host)
+            instance = next(i for i in instances if i.hostname == host)
             return node_filters.extra_count(
                 node_filters.requirements(instance), by_uuid[uuid])
 
@@ -248,7 +255,7 @@ class PropertyTest(unittest.TestCase):
             sum(cost(h, u) for h, u in zip(hosts, perm))
             for perm in itertools.permutations(by_uuid, len(hosts))
             if all(u in eligible[h] for h, u in zip(hosts, perm)))
-        got = sum(cost(h, n['uuid'])
+        got = sum(cost(h, n.uuid)
                   for h, n in result['assignments'].items())
         self.assertEqual(best, got)
 
@@ -281,9 +288,7 @@ class ReportTest(unittest.TestCase):
         self.assertIn('Capacity: Controller needs 1, 0 eligible', report)
 
     def test_disk_too_small_for_partition_image(self):
-        small = node('small')
-        small['local_gb'] = 1
-        nodes = [node('unknown'), small]
+        nodes = [node('unknown'), with_disk(node('small'), 1)]
         image = {'href': 'http://x/p.qcow2', 'kernel': 'http://x/k',
                  'ramdisk': 'http://x/r'}
         result = placement.plan([inst('cmp-0', image=image)], nodes)
@@ -293,16 +298,13 @@ class ReportTest(unittest.TestCase):
             '- cmp-0: 0 of 2 nodes fit: 2 local_gb too small for a partition '
             'image without root_size_gb (at least 2 needed): small '
             '(local_gb 1), unknown (no local_gb)', result['report'])
-        big = node('big')
-        big['local_gb'] = 100
-        result = placement.plan([inst('cmp-0', image=image)], nodes + [big])
+        result = placement.plan([inst('cmp-0', image=image)],
+                                nodes + [with_disk(node('big'), 100)])
         self.assertEqual({'cmp-0': 'big'}, names(result))
 
     def test_root_size_larger_than_disk(self):
-        nodes = []
-        for name, size in (('n40', 40), ('n60', 60)):
-            nodes.append(node(name))
-            nodes[-1]['local_gb'] = size
+        nodes = [with_disk(node(name), size)
+                 for name, size in (('n40', 40), ('n60', 60))]
         result = placement.plan(
             [inst('cmp-0', root_size_gb=50), inst('cmp-1', root_size_gb=50)],
             nodes)

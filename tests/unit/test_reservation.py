@@ -6,9 +6,11 @@ import time
 import unittest
 from unittest import mock
 
+from openstack.baremetal.v1 import node as sdk_node
 from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 
 
@@ -61,10 +63,12 @@ class FakeBaremetal(object):
 
     # Nodes
     def nodes(self, fields=None, **filters):
+        """SDK nodes, as the proxy lists them (Ironic's field names in)."""
         with self.lock:
             self.calls['nodes'] += 1
-            assert 'instance_uuid' in fields and 'properties' in fields
-            return [dict(node) for node in self.nodes_by_id.values()]
+            assert 'instance_uuid' in fields and 'uuid' in fields
+            return [sdk_node.Node(**node)
+                    for node in self.nodes_by_id.values()]
 
     # Allocations
     def allocations(self, fields=None, **filters):
@@ -205,7 +209,7 @@ def inst(hostname, profile='compute', role='Compute', **fields):
                 'forbidden_traits': [], 'name': None,
                 'conductor_group': None}
     instance.update(fields)
-    return instance
+    return model.Instance.from_dict(instance)
 
 
 class PickNodesTest(unittest.TestCase):
@@ -239,14 +243,18 @@ class PickNodesTest(unittest.TestCase):
         self.assertEqual(expected, result['plan'])
         self.assertEqual(expected, self.baremetal.reserved())
         self.assertEqual(
-            {'hostname': 'compute-0', 'node': 'uuid-cmp-node-0',
-             'node_name': 'cmp-node-0',
-             'allocation': self.baremetal._find('compute-0').id},
+            model.Reservation(
+                hostname='compute-0', node='uuid-cmp-node-0',
+                node_name='cmp-node-0',
+                allocation=self.baremetal._find('compute-0').id),
             result['reservations'][0])
         self.assertEqual(['compute-0', 'compute-1', 'compute-2', 'compute-3',
                           'controller-0', 'controller-1', 'controller-2'],
-                         [r['hostname'] for r in result['reservations']])
+                         [r.hostname for r in result['reservations']])
+        self.assertEqual([r.hostname for r in result['reservations']],
+                         list(result['plan']))
         self.assertEqual([], result['existing'])
+        self.assertEqual({}, result['existing_states'])
         self.assertIn('Placed 7 instances on 9 nodes', result['report'])
 
     def test_allocation_carries_resource_class_traits_and_one_candidate(self):
@@ -368,8 +376,7 @@ class PickNodesTest(unittest.TestCase):
         self.assertNotEqual('cmp-node-1', result['plan']['compute-1'])
         self.assertEqual(['compute-0', 'compute-1', 'compute-2',
                           'compute-3'],
-                         sorted(r['hostname']
-                                for r in result['reservations']))
+                         sorted(r.hostname for r in result['reservations']))
         # The failed allocation was deleted, a fresh listing was made.
         self.assertEqual(1, self.baremetal.calls['delete_allocation'])
         self.assertEqual(2, self.baremetal.calls['nodes'])
@@ -433,7 +440,7 @@ class PickNodesTest(unittest.TestCase):
 
     def test_timeout_cleans_up_everything(self):
         self.baremetal.stuck = True
-        with self.assertRaises(exceptions.ReservationError) as ctx:
+        with self.assertRaises(exceptions.ReservationTimeout) as ctx:
             self.pick(self.request(), timeout=0.05)
         self.assertIn('did not process the allocations of compute-0, '
                       'compute-1', str(ctx.exception))
@@ -484,15 +491,17 @@ class PickNodesTest(unittest.TestCase):
     def test_existing_allocation_is_not_duplicated(self):
         self.baremetal.take('cmp-node-0', by='compute-0')
         result = self.pick([inst('compute-0'), inst('compute-1')])
-        self.assertEqual([{'hostname': 'compute-0', 'node': 'uuid-cmp-node-0',
-                           'node_name': 'cmp-node-0',
-                           'allocation': self.baremetal._find('compute-0').id,
-                           'state': 'active'}], result['existing'])
+        self.assertEqual([model.Reservation(
+            hostname='compute-0', node='uuid-cmp-node-0',
+            node_name='cmp-node-0',
+            allocation=self.baremetal._find('compute-0').id)],
+            result['existing'])
+        self.assertEqual({'compute-0': 'active'}, result['existing_states'])
         # Not created twice, and not dropped: it is reserved all the same.
         self.assertEqual({'compute-0': 'cmp-node-0',
                           'compute-1': 'cmp-node-1'}, result['plan'])
         self.assertEqual(['compute-0', 'compute-1'],
-                         [r['hostname'] for r in result['reservations']])
+                         [r.hostname for r in result['reservations']])
         self.assertEqual(1, self.baremetal.calls['create_allocation'])
 
     def test_failed_allocation_of_earlier_run_is_replaced(self):
@@ -504,7 +513,7 @@ class PickNodesTest(unittest.TestCase):
         self.assertIn('old', self.baremetal.allocs)
         result = self.pick([inst('compute-0')])
         self.assertEqual(['compute-0'],
-                         [r['hostname'] for r in result['reservations']])
+                         [r.hostname for r in result['reservations']])
         self.assertNotIn('old', self.baremetal.allocs)
 
     def test_name_taken_meanwhile_is_reserved_not_dropped(self):
@@ -518,11 +527,12 @@ class PickNodesTest(unittest.TestCase):
         result = self.pick([inst('compute-0'), inst('compute-1')])
         self.assertEqual([('compute-0', 'cmp-node-0'),
                           ('compute-1', 'cmp-node-5')],
-                         [(r['hostname'], r['node_name'])
+                         [(r.hostname, r.node_name)
                           for r in result['reservations']])
         self.assertEqual([('compute-1', 'cmp-node-5')],
-                         [(e['hostname'], e['node_name'])
+                         [(e.hostname, e.node_name)
                           for e in result['existing']])
+        self.assertEqual(['compute-1'], list(result['existing_states']))
         # The other client's allocation is left alone.
         self.assertEqual('cmp-node-5', self.baremetal.reserved()['compute-1'])
 
@@ -538,19 +548,35 @@ class ReleaseNodesTest(unittest.TestCase):
         self.baremetal.take('n2', by='b')
 
     def test_release(self):
-        result = reservation.release_nodes(self.conn, [
-            {'hostname': 'a', 'allocation': self.baremetal._find('a').id},
-            {'hostname': 'b'},
-            {'hostname': 'gone', 'allocation': 'no-such-allocation'}])
-        self.assertEqual({'released': ['a', 'b', 'gone'], 'left': []},
-                         result)
+        reservations = [
+            model.Reservation(hostname='a', node='uuid-n1',
+                              allocation=self.baremetal._find('a').id),
+            model.Reservation(hostname='b', node='uuid-n2'),
+            model.Reservation(hostname='gone', node='uuid-n3',
+                              allocation='no-such-allocation')]
+        result = reservation.release_nodes(self.conn, reservations)
+        self.assertEqual({'released': reservations, 'left': []}, result)
         self.assertEqual({}, dict(self.baremetal.allocs))
+        self.assertEqual(1, self.baremetal.calls['nodes'])
+
+    def test_deploying_node_is_left(self):
+        self.baremetal.nodes_by_id['uuid-n1']['provision_state'] = 'deploying'
+        left = model.Reservation(hostname='a', node='uuid-n1')
+        released = model.Reservation(hostname='b', node='uuid-n2')
+        result = reservation.release_nodes(self.conn, [left, released])
+        self.assertEqual({'released': [released], 'left': [left]}, result)
+        self.assertEqual(['a'], [alloc.name for alloc
+                                 in self.baremetal.allocs.values()])
 
     def test_refused_release_is_reported_after_trying_all(self):
+        # Listed as available, refused as active (it changed meanwhile).
+        listed = self.baremetal.nodes(fields=['uuid', 'instance_uuid'])
+        self.baremetal.nodes = lambda **kwargs: listed
         self.baremetal.nodes_by_id['uuid-n1']['provision_state'] = 'active'
         with self.assertRaises(exceptions.ReservationError) as ctx:
-            reservation.release_nodes(self.conn, [{'hostname': 'a'},
-                                                  {'hostname': 'b'}])
+            reservation.release_nodes(self.conn, [
+                model.Reservation(hostname='a', node='uuid-n1'),
+                model.Reservation(hostname='b', node='uuid-n2')])
         self.assertIn('Could not release 1 of 2 reservation(s): a: '
                       'allocation a: node is active', str(ctx.exception))
         self.assertEqual(['a'], [alloc.name for alloc
@@ -559,3 +585,4 @@ class ReleaseNodesTest(unittest.TestCase):
     def test_empty(self):
         self.assertEqual({'released': [], 'left': []},
                          reservation.release_nodes(self.conn, []))
+        self.assertEqual(0, self.baremetal.calls['nodes'])

@@ -14,10 +14,13 @@ otherwise fit, which is what an operator fixing capacity wants to know.
 """
 
 import collections
+import dataclasses
+import typing
 
 from tripleo_baremetal.picking import capabilities as caps
 from tripleo_baremetal.request import images
 from tripleo_baremetal.request import roles_schema as schema
+from tripleo_baremetal import states
 
 #: Node fields planning needs; the listing asks for these only. Not
 #: ``allocation_uuid``: Ironic (39.x) answers HTTP 500 when a node listing
@@ -43,11 +46,41 @@ NOT_PINNED_NODE = 'not the pinned node'
 NO_POWER_STATE = 'no power state yet'
 
 
-def node_view(node):
-    """A plain dict of the fields planning uses, from an SDK node or dict.
+@dataclasses.dataclass(frozen=True)
+class NodeView:
+    """The fields of an Ironic node that planning uses, read once.
 
-    Plain dicts (with Ironic's API field names) make planning independent
-    of openstacksdk, so it can be tested and benchmarked with fake data.
+    Plain values (Ironic's API field names, traits as a frozenset,
+    capabilities parsed) make planning independent of openstacksdk, so
+    it can be tested and benchmarked with fake data. Private to picking:
+    the records the core exchanges name nodes by UUID (``Reservation``).
+    """
+
+    uuid: str
+    name: typing.Optional[str]
+    provision_state: typing.Optional[str]
+    power_state: typing.Optional[str]
+    maintenance: bool
+    maintenance_reason: typing.Optional[str]
+    instance_uuid: typing.Optional[str]
+    allocation_uuid: typing.Optional[str]
+    resource_class: typing.Optional[str]
+    traits: typing.FrozenSet[str]
+    capabilities: dict
+    conductor_group: str
+    local_gb: int
+
+    @property
+    def label(self):
+        """How reports name a node: its name, else its UUID."""
+        return self.name or self.uuid
+
+
+def node_view(node):
+    """The ``NodeView`` of an SDK node or of a dict of its fields.
+
+    A dict may use Ironic's API field names (``uuid``, ``maintenance``)
+    or the SDK's (``id``, ``is_maintenance``).
     """
     if isinstance(node, dict):
         get = node.get
@@ -63,21 +96,20 @@ def node_view(node):
         instance_uuid = node.instance_id
         allocation_uuid = node.allocation_id
     properties = get('properties') or {}
-    return {
-        'uuid': uuid,
-        'name': get('name'),
-        'provision_state': get('provision_state'),
-        'power_state': get('power_state'),
-        'maintenance': bool(maintenance),
-        'maintenance_reason': get('maintenance_reason'),
-        'instance_uuid': instance_uuid,
-        'allocation_uuid': allocation_uuid,
-        'resource_class': get('resource_class'),
-        'traits': frozenset(get('traits') or ()),
-        'capabilities': caps.parse(properties.get('capabilities')),
-        'conductor_group': get('conductor_group') or '',
-        'local_gb': _local_gb(properties),
-    }
+    return NodeView(
+        uuid=uuid,
+        name=get('name'),
+        provision_state=get('provision_state'),
+        power_state=get('power_state'),
+        maintenance=bool(maintenance),
+        maintenance_reason=get('maintenance_reason'),
+        instance_uuid=instance_uuid,
+        allocation_uuid=allocation_uuid,
+        resource_class=get('resource_class'),
+        traits=frozenset(get('traits') or ()),
+        capabilities=caps.parse(properties.get('capabilities')),
+        conductor_group=get('conductor_group') or '',
+        local_gb=_local_gb(properties))
 
 
 def _local_gb(properties):
@@ -88,44 +120,40 @@ def _local_gb(properties):
         return 0
 
 
-def label(node):
-    """How reports name a node: its name, else its UUID."""
-    return node['name'] or node['uuid']
-
-
 def requirements(instance):
-    """The ``Requirements`` of an instance dict (see doc/instances.md)."""
-    group = instance.get('conductor_group')
-    image = instance.get('image') or {}
+    """The ``Requirements`` of a ``model.Instance``.
+
+    Values are normalised so that instances asking for the same thing
+    share one: traits as sets, capabilities sorted and as text, an empty
+    pinned name or a zero root size as None.
+    """
+    group = instance.conductor_group
     return Requirements(
-        name=instance.get('name') or None,
-        resource_class=instance.get('resource_class') or 'baremetal',
-        traits=frozenset(instance.get('traits') or ()),
-        forbidden_traits=frozenset(instance.get('forbidden_traits') or ()),
+        name=instance.name or None,
+        resource_class=instance.resource_class,
+        traits=frozenset(instance.traits),
+        forbidden_traits=frozenset(instance.forbidden_traits),
         capabilities=tuple(sorted(
             (str(key), str(value))
-            for key, value in (instance.get('capabilities') or {}).items())),
+            for key, value in instance.capabilities.items())),
         conductor_group=None if group is None else str(group),
-        root_size_gb=instance.get('root_size_gb') or None,
-        partition=not images.is_whole_disk(image))
+        root_size_gb=instance.root_size_gb or None,
+        partition=not images.is_whole_disk(instance.image))
 
 
 def validate(instance):
-    """Problems (full sentences) with an instance's requirements."""
+    """Problems (full sentences) with a ``model.Instance``'s requirements."""
     problems = []
-    for key, requirement in sorted(
-            (instance.get('capabilities') or {}).items()):
+    for key, requirement in sorted(instance.capabilities.items()):
         problem = caps.validate(requirement)
         if problem:
             problems.append('%s: capability %s: %s'
-                            % (instance.get('hostname'), schema.cut(str(key)),
+                            % (instance.hostname, schema.cut(str(key)),
                                schema.cut(problem, 2 * schema.MAX_SHOWN)))
-    both = (set(instance.get('traits') or ())
-            & set(instance.get('forbidden_traits') or ()))
+    both = set(instance.traits) & set(instance.forbidden_traits)
     if both:
         problems.append('%s: traits %s are both required and forbidden'
-                        % (instance.get('hostname'),
-                           ', '.join(sorted(both))))
+                        % (instance.hostname, ', '.join(sorted(both))))
     return problems
 
 
@@ -135,11 +163,11 @@ def index_nodes(nodes):
              'resource_class': collections.defaultdict(list),
              'capability': collections.defaultdict(list)}
     for node in nodes:
-        index['name'][node['uuid']].append(node)
-        if node['name'] and node['name'] != node['uuid']:
-            index['name'][node['name']].append(node)
-        index['resource_class'][node['resource_class']].append(node)
-        for item in node['capabilities'].items():
+        index['name'][node.uuid].append(node)
+        if node.name and node.name != node.uuid:
+            index['name'][node.name].append(node)
+        index['resource_class'][node.resource_class].append(node)
+        for item in node.capabilities.items():
             index['capability'][item].append(node)
     return index
 
@@ -163,7 +191,7 @@ def candidates(req, index):
 
 def is_pinned_node(req, node):
     """Whether ``node`` is the node ``req`` is pinned to (by name or UUID)."""
-    return req.name in (node['name'], node['uuid'])
+    return req.name in (node.name, node.uuid)
 
 
 def state_reason(node):
@@ -172,17 +200,17 @@ def state_reason(node):
     :returns: ``(reason, detail)`` or None when the node is free. ``reason``
         groups nodes in reports; ``detail`` (may be None) is per node.
     """
-    if node['provision_state'] != 'available':
-        return 'provision state %s' % node['provision_state'], None
-    if node['maintenance']:
-        return 'in maintenance', ('reason: %s' % node['maintenance_reason']
-                                  if node['maintenance_reason'] else None)
-    if node['allocation_uuid']:
-        return 'already reserved', 'allocation %s' % node['allocation_uuid']
-    if node['instance_uuid']:
+    if node.provision_state != states.AVAILABLE:
+        return 'provision state %s' % node.provision_state, None
+    if node.maintenance:
+        return 'in maintenance', ('reason: %s' % node.maintenance_reason
+                                  if node.maintenance_reason else None)
+    if node.allocation_uuid:
+        return 'already reserved', 'allocation %s' % node.allocation_uuid
+    if node.instance_uuid:
         # An allocation sets instance_uuid to its own UUID.
-        return 'already reserved', 'instance_uuid %s' % node['instance_uuid']
-    if not node['power_state']:
+        return 'already reserved', 'instance_uuid %s' % node.instance_uuid
+    if not node.power_state:
         # Ironic's Allocation API skips such nodes (with_power_state).
         return NO_POWER_STATE, None
     return None
@@ -195,9 +223,9 @@ def _disk_check(req):
                   'root_size_gb (at least %d needed)' % MIN_LOCAL_GB)
 
         def check(node):
-            if node['local_gb'] < MIN_LOCAL_GB:
-                return reason, ('local_gb %d' % node['local_gb']
-                                if node['local_gb'] else 'no local_gb')
+            if node.local_gb < MIN_LOCAL_GB:
+                return reason, ('local_gb %d' % node.local_gb
+                                if node.local_gb else 'no local_gb')
             return None
         return check
     if req.root_size_gb:
@@ -205,8 +233,8 @@ def _disk_check(req):
 
         def check(node):
             # Unknown (0) is let through: Ironic is then told root_gb.
-            if 0 < node['local_gb'] < req.root_size_gb:
-                return reason, 'local_gb %d' % node['local_gb']
+            if 0 < node.local_gb < req.root_size_gb:
+                return reason, 'local_gb %d' % node.local_gb
             return None
         return check
     return None
@@ -226,23 +254,22 @@ def checker(req):
     disk = _disk_check(req)
 
     def check(node):
-        if name is not None and name != node['name'] \
-                and name != node['uuid']:
+        if name is not None and name != node.name and name != node.uuid:
             return NOT_PINNED_NODE, None
-        if node['resource_class'] != resource_class:
+        if node.resource_class != resource_class:
             return ('resource_class is %r (want %r)'
-                    % (node['resource_class'], resource_class), None)
-        if group is not None and node['conductor_group'].lower() != group:
+                    % (node.resource_class, resource_class), None)
+        if group is not None and node.conductor_group.lower() != group:
             return ('conductor_group is %r (want %r)'
-                    % (node['conductor_group'], req.conductor_group), None)
-        node_traits = node['traits']
+                    % (node.conductor_group, req.conductor_group), None)
+        node_traits = node.traits
         if traits and not traits <= node_traits:
             return 'missing trait %s' % min(traits - node_traits), None
         if forbidden and not forbidden.isdisjoint(node_traits):
             return ('has forbidden trait %s' % min(forbidden & node_traits),
                     None)
         if cap_checks:
-            reason = caps.first_mismatch(cap_checks, node['capabilities'])
+            reason = caps.first_mismatch(cap_checks, node.capabilities)
             if reason:
                 return reason, None
         reason = disk(node) if disk else None
@@ -272,5 +299,5 @@ def extra_count(req, node):
     that need them.
     """
     wanted_keys = {key for key, _value in req.capabilities}
-    extra = sum(1 for key in node['capabilities'] if key not in wanted_keys)
-    return extra + len(node['traits'] - req.traits)
+    extra = sum(1 for key in node.capabilities if key not in wanted_keys)
+    return extra + len(node.traits - req.traits)

@@ -65,13 +65,13 @@ def _plural(count, word):
 
 
 def _node_sort_key(node):
-    return (natural_key(node['name']), node['uuid'] or '')
+    return (natural_key(node.name), node.uuid or '')
 
 
 def _salted_key(salt):
     def key(node):
         digest = hashlib.sha256(
-            ('%s/%s' % (salt, node['uuid'])).encode()).hexdigest()
+            ('%s/%s' % (salt, node.uuid)).encode()).hexdigest()
         return (digest, _node_sort_key(node))
     return key
 
@@ -99,7 +99,7 @@ class _Group(object):
 def _group_instances(instances):
     groups = {}
     for instance in sorted(instances,
-                           key=lambda inst: natural_key(inst['hostname'])):
+                           key=lambda inst: natural_key(inst.hostname)):
         req = node_filters.requirements(instance)
         if req not in groups:
             groups[req] = _Group(req, [])
@@ -126,11 +126,11 @@ def _classify(groups, nodes):
         for node in node_filters.candidates(group.req, index):
             if group.check(node) is None:
                 group.eligible.append(node)
-                keys[node['uuid']].append(
+                keys[node.uuid].append(
                     (gid, node_filters.extra_count(group.req, node)))
     classes = collections.defaultdict(list)
     for node in nodes:
-        key = keys.get(node['uuid'])
+        key = keys.get(node.uuid)
         if key:
             classes[tuple(key)].append(node)
     return classes
@@ -160,60 +160,85 @@ def _components(group_count, class_keys):
     return list(components.values())
 
 
-def _min_cost_max_flow(vertex_count, edges, source, sink):
-    """Successive shortest paths (Bellman-Ford/SPFA) on a small graph.
+class _Residual(object):
+    """The residual graph of a flow network, edges stored in pairs.
 
-    :param edges: ``[(u, v, capacity, cost)]`` with non-negative costs.
-    :returns: the flow on each edge, in the order given.
+    Edge ``2i`` is the ``i``-th edge given, ``2i + 1`` its reverse, whose
+    residual capacity is the flow on edge ``i``.
     """
-    to, capacity, costs = [], [], []
-    adjacency = [[] for _ in range(vertex_count)]
-    for u, v, cap, cost in edges:
-        adjacency[u].append(len(to))
-        to.append(v)
-        capacity.append(cap)
-        costs.append(cost)
-        adjacency[v].append(len(to))
-        to.append(u)
-        capacity.append(0)
-        costs.append(-cost)
 
-    while True:
-        dist = [_INFINITE] * vertex_count
-        via = [-1] * vertex_count
-        queued = [False] * vertex_count
+    def __init__(self, vertex_count, edges):
+        self.to, self.capacity, self.costs = [], [], []
+        self.adjacency = [[] for _ in range(vertex_count)]
+        for u, v, cap, cost in edges:
+            self._add(u, v, cap, cost)
+            self._add(v, u, 0, -cost)
+
+    def _add(self, u, v, cap, cost):
+        self.adjacency[u].append(len(self.to))
+        self.to.append(v)
+        self.capacity.append(cap)
+        self.costs.append(cost)
+
+    def cheapest_path(self, source, sink):
+        """Edges into each vertex on the cheapest paths (SPFA), or None.
+
+        None when the sink cannot be reached (the flow is maximum).
+        """
+        dist = [_INFINITE] * len(self.adjacency)
+        via = [-1] * len(self.adjacency)
+        queued = [False] * len(self.adjacency)
         dist[source] = 0
         queue = collections.deque([source])
         while queue:
             u = queue.popleft()
             queued[u] = False
-            for edge in adjacency[u]:
-                if capacity[edge] <= 0:
+            for edge in self.adjacency[u]:
+                if self.capacity[edge] <= 0:
                     continue
-                v = to[edge]
-                candidate = dist[u] + costs[edge]
+                v = self.to[edge]
+                candidate = dist[u] + self.costs[edge]
                 if candidate < dist[v]:
                     dist[v] = candidate
                     via[v] = edge
                     if not queued[v]:
                         queued[v] = True
                         queue.append(v)
-        if dist[sink] == _INFINITE:
-            break
-        push = _INFINITE
+        return None if dist[sink] == _INFINITE else via
+
+    def _path(self, via, source, sink):
+        """The edges of the path ``via`` leads along, sink first."""
         vertex = sink
         while vertex != source:
             edge = via[vertex]
-            push = min(push, capacity[edge])
-            vertex = to[edge ^ 1]
-        vertex = sink
-        while vertex != source:
-            edge = via[vertex]
-            capacity[edge] -= push
-            capacity[edge ^ 1] += push
-            vertex = to[edge ^ 1]
-    # The reverse edge's residual capacity is the flow.
-    return [capacity[2 * index + 1] for index in range(len(edges))]
+            yield edge
+            vertex = self.to[edge ^ 1]
+
+    def augment(self, via, source, sink):
+        """Push as much flow as fits along the path ``via``."""
+        path = list(self._path(via, source, sink))
+        push = min(self.capacity[edge] for edge in path)
+        for edge in path:
+            self.capacity[edge] -= push
+            self.capacity[edge ^ 1] += push
+
+    def flows(self):
+        """The flow on each edge given, in their order."""
+        return self.capacity[1::2]
+
+
+def _min_cost_max_flow(vertex_count, edges, source, sink):
+    """Successive shortest paths (Bellman-Ford/SPFA) on a small graph.
+
+    :param edges: ``[(u, v, capacity, cost)]`` with non-negative costs.
+    :returns: the flow on each edge, in the order given.
+    """
+    graph = _Residual(vertex_count, edges)
+    via = graph.cheapest_path(source, sink)
+    while via is not None:
+        graph.augment(via, source, sink)
+        via = graph.cheapest_path(source, sink)
+    return graph.flows()
 
 
 def _solve(groups, class_keys, class_nodes):
@@ -281,22 +306,26 @@ def _contention(short, class_keys, component, flows):
     for cid in component:
         for gid, _cost in class_keys[cid]:
             by_group[gid].append(cid)
-    result = {}
-    for start in short:
-        seen_groups, seen_classes = {start}, set()
-        todo = [start]
-        while todo:
-            gid = todo.pop()
-            for cid in by_group[gid]:
-                if cid in seen_classes:
-                    continue
-                seen_classes.add(cid)
-                for other in users[cid]:
-                    if other not in seen_groups:
-                        seen_groups.add(other)
-                        todo.append(other)
-        result[start] = (frozenset(seen_groups), frozenset(seen_classes))
-    return result
+    return {start: _reachable(start, by_group, users) for start in short}
+
+
+def _reachable(start, by_group, users):
+    """``(groups, classes)`` reachable from group ``start`` (see above).
+
+    :param by_group: ``{group: [classes it is eligible for]}``.
+    :param users: ``{class: {groups with flow into it}}``.
+    """
+    seen_groups, seen_classes = {start}, set()
+    todo = [start]
+    while todo:
+        for cid in by_group[todo.pop()]:
+            if cid in seen_classes:
+                continue
+            seen_classes.add(cid)
+            others = users[cid] - seen_groups
+            seen_groups.update(others)
+            todo.extend(others)
+    return frozenset(seen_groups), frozenset(seen_classes)
 
 
 def _assign(groups, class_keys, class_nodes, flows):
@@ -319,8 +348,8 @@ def _assign(groups, class_keys, class_nodes, flows):
             chosen.extend(class_nodes[cid][start:start + amount])
             next_node[cid] += amount
         for instance, node in zip(group.instances, chosen):
-            assignments[instance['hostname']] = node
-        group.unplaced = [inst['hostname']
+            assignments[instance.hostname] = node
+        group.unplaced = [inst.hostname
                           for inst in group.instances[len(chosen):]]
     return assignments
 
@@ -328,15 +357,15 @@ def _assign(groups, class_keys, class_nodes, flows):
 def plan(instances, nodes, salt=None):
     """Plan a node for every instance, or explain why that is impossible.
 
-    :param instances: instance dicts (doc/instances.md) to place; every
+    :param instances: the ``model.Instance`` records to place; every
         one is placed, whatever its ``provisioned``/``managed`` flags.
-    :param nodes: node views (``node_filters.node_view``), e.g. from one
+    :param nodes: ``node_filters.NodeView`` records, e.g. from one
         node listing.
     :param salt: when set, nodes that are equally good are taken in an
         order derived from it instead of by name. Re-plans after a lost
         race use it, so that two clients planning on the same data do
         not pick the same spare nodes again.
-    :returns: ``{'assignments': {hostname: node view}, 'unplaced':
+    :returns: ``{'assignments': {hostname: NodeView}, 'unplaced':
         [hostname], 'complete': bool, 'report': str}``; the report names
         every rejected node by reason when the plan is incomplete.
     """
@@ -366,8 +395,7 @@ def _rejections(rejected):
              if reason != node_filters.NOT_PINNED_NODE]
     items.sort(key=lambda item: (-len(item[1]), item[0]))
     for reason, entries in items:
-        labels = [node_filters.label(node)
-                  + (' (%s)' % detail if detail else '')
+        labels = [node.label + (' (%s)' % detail if detail else '')
                   for node, detail in entries]
         parts.append('%d %s: %s' % (len(entries), reason, name_list(labels)))
     return '; '.join(parts)
@@ -394,8 +422,7 @@ def _group_line(group, hosts, nodes, rejected):
     fit = len(group.eligible)
     line = '%s: %d of %s fit' % (who, fit, _plural(considered, 'node'))
     if fit:
-        fitting = name_list(node_filters.label(node)
-                            for node in group.eligible)
+        fitting = name_list(node.label for node in group.eligible)
         line += (' (%s), but other instances of this request need %s (see '
                  'Contention)' % (fitting, 'it' if fit == 1 else 'them'))
     text = _rejections(rejected)
@@ -411,9 +438,9 @@ def _contention_lines(groups, class_nodes, contention):
         if (gids, cids) in seen:
             continue
         seen.add((gids, cids))
-        hosts = sorted((inst['hostname'] for gid in gids
+        hosts = sorted((inst.hostname for gid in gids
                         for inst in groups[gid].instances), key=natural_key)
-        labels = [node_filters.label(node) for node in sorted(
+        labels = [node.label for node in sorted(
             (node for cid in cids for node in class_nodes[cid]),
             key=_node_sort_key)]
         lines.append('Contention: %s (%s) compete for %s (%s)'
@@ -445,8 +472,8 @@ def _report(groups, nodes, assignments, class_nodes, contention):
         for group in groups:
             for instance in group.instances:
                 lines.append('- %s -> %s (%d of %s fit)'
-                             % (instance['hostname'], node_filters.label(
-                                 assignments[instance['hostname']]),
+                             % (instance.hostname,
+                                assignments[instance.hostname].label,
                                 len(group.eligible),
                                 _plural(_considered(group, nodes), 'node')))
     lines.append('Capacity: ' + _capacity(groups))
@@ -464,11 +491,11 @@ def _capacity(groups):
     needs = {}
     for group in groups:
         roles = collections.Counter(
-            inst.get('role') or 'instances without a role'
+            inst.role or 'instances without a role'
             for inst in group.instances)
         for role, count in roles.items():
             total, eligible = needs.setdefault(role, [0, set()])
             needs[role][0] = total + count
-            eligible.update(node['uuid'] for node in group.eligible)
+            eligible.update(node.uuid for node in group.eligible)
     return '; '.join('%s needs %d, %d eligible' % (role, count, len(elig))
                      for role, (count, elig) in sorted(needs.items()))

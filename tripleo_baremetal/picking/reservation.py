@@ -43,6 +43,7 @@ from openstack import exceptions as sdk_exc
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import node_filters
 from tripleo_baremetal.picking import placement
 from tripleo_baremetal.provisioning import polling
@@ -78,7 +79,7 @@ MAX_REPLANS = 3
 
 
 def list_nodes(conn):
-    """One listing of every node, as node views (``node_filters``).
+    """One listing of every node, as ``node_filters.NodeView`` records.
 
     Nothing is filtered server-side: the report has to explain why each
     node was not used (active, in maintenance, another resource class),
@@ -95,14 +96,14 @@ def _list_allocations(conn):
 
 
 def _validate(instances):
+    """Raise InvalidInput naming every malformed or duplicate instance."""
     problems, seen = [], set()
     for instance in instances:
-        host = instance.get('hostname')
+        host = instance.hostname
         if not host:
             # Never quote the instance: its config_drive may hold secrets.
             problems.append('an instance (role %s, index %s) has no '
-                            'hostname' % (instance.get('role'),
-                                          instance.get('index')))
+                            'hostname' % (instance.role, instance.index))
             continue
         if host in seen:
             problems.append('%s: hostname requested twice' % host)
@@ -112,13 +113,20 @@ def _validate(instances):
         raise exceptions.InvalidInput(problems)
 
 
-def _entry(hostname, node_id, node_name, allocation_id):
-    return {'hostname': hostname, 'node': node_id, 'node_name': node_name,
-            'allocation': allocation_id}
+def _reservation(host, alloc, names):
+    """The ``model.Reservation`` of ``host`` by the SDK allocation ``alloc``.
+
+    :param names: ``{node uuid: node name}`` (allocations carry no name).
+    """
+    return model.Reservation(hostname=host, node=alloc.node_id,
+                             node_name=names.get(alloc.node_id),
+                             allocation=alloc.id)
 
 
-def _sorted(entries):
-    return sorted(entries, key=lambda e: placement.natural_key(e['hostname']))
+def _sorted(reservations):
+    """Reservations in natural hostname order (``node-9`` before 10)."""
+    return sorted(reservations,
+                  key=lambda item: placement.natural_key(item.hostname))
 
 
 def _find_existing(conn, hostnames, timeout):
@@ -147,67 +155,115 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
                conf=None):
     """Plan and reserve a node for every instance that needs one.
 
-    :param instances: expanded instances (doc/instances.md); only the
-        ``provisioned`` and ``managed`` ones are picked for.
+    :param instances: ``model.Instance`` records; only the ``wanted``
+        ones (managed and provisioned) are picked for.
     :param concurrency: how many allocations are created at once.
     :param dry_run: plan and report only; nothing is written to Ironic.
     :param timeout: seconds allowed for reserving, re-plans included
         (default: the ``allocation_timeout`` option).
     :param conf: oslo.config object holding our options (default: the
         global CONF).
-    :returns: ``{'reservations': [{'hostname', 'node', 'node_name',
-        'allocation'}], 'existing': [the same plus 'state', for hostnames
-        that already had an allocation: they are among the reservations
-        too, not created again], 'plan': {hostname: node name or UUID},
-        'report': str}``. With ``dry_run`` the reservations are
-        empty and ``plan`` and ``report`` say what would be reserved (an
-        impossible plan raises PlacementError all the same).
+    :returns: ``{'reservations': [model.Reservation], 'existing':
+        [model.Reservation], 'existing_states': {hostname: allocation
+        state}, 'plan': {hostname: node name or UUID}, 'report': str}``.
+        ``existing`` are the hostnames that already had an allocation
+        (an earlier run's, or another run's made meanwhile): they are
+        among the reservations too, not created again, and
+        ``existing_states`` holds the state their allocation had. Both
+        lists are in natural hostname order. With ``dry_run`` the
+        reservations are empty and ``plan`` and ``report`` say what
+        would be reserved (an impossible plan raises PlacementError all
+        the same).
     :raises: InvalidInput for malformed requests, PlacementError (with
         the per-instance report) when no complete plan exists,
-        ReservationError when Ironic refuses the reservations; in every
-        error case nothing this call reserved is left behind.
+        ReservationError when Ironic refuses the reservations, and its
+        subclass ReservationTimeout when Ironic does not process them
+        within ``timeout``; in every error case nothing this call
+        reserved is left behind.
     """
-    wanted = [inst for inst in instances
-              if inst.get('provisioned', True) and inst.get('managed', True)]
+    wanted = [inst for inst in instances if inst.wanted]
     _validate(wanted)
-    result = {'reservations': [], 'existing': [], 'plan': {}, 'report': ''}
     if not wanted:
-        result['report'] = 'No instance needs a node.'
-        return result
+        return _result(report='No instance needs a node.')
     if timeout is None:
         timeout = baremetal_conf.get_conf(conf).allocation_timeout
 
-    existing, stale = _find_existing(conn, {inst['hostname']
-                                            for inst in wanted}, timeout)
+    existing, stale = _find_existing(conn, {inst.hostname for inst in wanted},
+                                     timeout)
     nodes = list_nodes(conn)
-    names = {node['uuid']: node['name'] for node in nodes}
+    names = {node.uuid: node.name for node in nodes}
+    adopted = _adopt(existing, names)
+    to_pick = [inst for inst in wanted if inst.hostname not in existing]
+    planned = _plan(to_pick, nodes)
+    if dry_run:
+        return _result(existing=adopted, plan=_labels(planned),
+                       report=planned['report'] + _stale_note(stale))
+    reservations = [item for item, _state in adopted]
+    if not to_pick:
+        return _result(reservations, adopted, _labels(planned),
+                       planned['report'])
+
+    _delete_stale(conn, stale)
+    reserver = _Reserver(conn, to_pick, concurrency, timeout, names=names)
+    reservations = _sorted(reservations + reserver.run(
+        planned['assignments']))
+    return _result(reservations, adopted + reserver.taken,
+                   {item.hostname: item.node_name or item.node
+                    for item in reservations},
+                   planned['report'] + reserver.notes())
+
+
+def _result(reservations=(), existing=(), plan=None, report=''):
+    """What ``pick_nodes`` returns; ``existing`` as (reservation, state)."""
+    return {'reservations': _sorted(reservations),
+            'existing': _sorted(item for item, _state in existing),
+            'existing_states': {item.hostname: state
+                                for item, state in existing},
+            'plan': dict(plan or {}), 'report': report}
+
+
+def _adopt(existing, names):
+    """``[(Reservation, state)]`` of the allocations found by hostname.
+
+    They are reserved already (by an earlier run, or another run of the
+    same request): used as they are, never created again.
+    """
+    adopted = []
     for host, alloc in existing.items():
         LOG.warning('%s: allocation %s (%s) already exists; not picking a '
                     'node again', host, alloc.id, alloc.state)
-        result['existing'].append(dict(
-            _entry(host, alloc.node_id, names.get(alloc.node_id), alloc.id),
-            state=alloc.state))
-    result['existing'] = _sorted(result['existing'])
-    adopted = [{key: value for key, value in entry.items() if key != 'state'}
-               for entry in result['existing']]
+        adopted.append((_reservation(host, alloc, names), alloc.state))
+    return adopted
 
-    to_pick = [inst for inst in wanted if inst['hostname'] not in existing]
-    planned = placement.plan(to_pick, nodes)
+
+def _plan(instances, nodes):
+    """``placement.plan``; PlacementError (with its report) if incomplete."""
+    planned = placement.plan(instances, nodes)
     if not planned['complete']:
         raise exceptions.PlacementError(planned['report'],
                                         report=planned['report'])
-    result['plan'] = {host: node_filters.label(node)
-                      for host, node in planned['assignments'].items()}
-    result['report'] = planned['report']
-    if dry_run:
-        if stale:
-            result['report'] += ('\nFailed allocations to replace: %s'
-                                 % ', '.join(sorted(stale)))
-        return result
-    result['reservations'] = _sorted(adopted)
-    if not to_pick:
-        return result
+    return planned
 
+
+def _labels(planned):
+    """``{hostname: node name or UUID}`` of a plan, for the caller."""
+    return {host: node.label
+            for host, node in planned['assignments'].items()}
+
+
+def _stale_note(stale):
+    """The dry-run report line naming failed allocations to replace."""
+    if not stale:
+        return ''
+    return '\nFailed allocations to replace: %s' % ', '.join(sorted(stale))
+
+
+def _delete_stale(conn, stale):
+    """Delete ``{hostname: allocation}`` left in error by an earlier run.
+
+    They hold no node but their name: the hostname's new allocation
+    needs it.
+    """
     for host, alloc in sorted(stale.items()):
         LOG.info('%s: deleting allocation %s left in error (%s)', host,
                  alloc.id, alloc.last_error)
@@ -218,21 +274,6 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
             raise exceptions.ReservationError(
                 '%s: cannot delete failed allocation %s of an earlier run: '
                 '%s' % (host, alloc.id, api.describe(exc)))
-
-    reserver = _Reserver(conn, to_pick, concurrency, timeout, names=names)
-    reservations = reserver.run(planned['assignments'])
-    result['reservations'] = _sorted(adopted + reservations)
-    result['existing'] = _sorted(result['existing'] + reserver.taken)
-    result['plan'] = {entry['hostname']: entry['node_name'] or entry['node']
-                      for entry in result['reservations']}
-    if reserver.replanned:
-        result['report'] += '\n' + '\n'.join(reserver.replanned)
-    if reserver.throttled:
-        result['report'] += ('\nIronic had no free conductor worker (HTTP '
-                             '503) %d time(s); those allocations were '
-                             'created again after a pause'
-                             % len(reserver.throttled))
-    return result
 
 
 #: Ironic prefixes every allocation error with the allocation's UUID.
@@ -248,8 +289,7 @@ def _describe_failures(failures, todo):
     groups = collections.defaultdict(list)
     for host in sorted(failures, key=placement.natural_key):
         message = _ALLOCATION_PREFIX.sub('', str(failures[host])).strip()
-        groups[message].append('%s on %s' % (
-            host, node_filters.label(todo[host])))
+        groups[message].append('%s on %s' % (host, todo[host].label))
     return '; '.join('%s: %s' % (message, placement.name_list(entries))
                      for message, entries in sorted(
                          groups.items(), key=lambda item: -len(item[1])))
@@ -263,7 +303,8 @@ class _Reserver(object):
         self.conn = conn
         #: node uuid -> node name, for the reservations' ``node_name``.
         self.names = dict(names or {})
-        self.by_host = {inst['hostname']: inst for inst in instances}
+        #: hostname -> model.Instance being reserved.
+        self.by_host = {inst.hostname: inst for inst in instances}
         self.workers = max(1, min(int(concurrency or 1), len(instances)))
         self.clock = clock
         self.sleep = sleep
@@ -271,18 +312,21 @@ class _Reserver(object):
         self.timeout = timeout
         #: hostname -> allocation id of every live allocation we created.
         self.created = {}
-        #: entries (with ``state``) for hostnames whose allocation another
-        #: client made first; they are reserved all the same.
+        #: ``(Reservation, allocation state)`` of hostnames whose
+        #: allocation another client made first; reserved all the same.
         self.taken = []
         #: report lines about re-plans.
         self.replanned = []
-        #: hostname -> planned node view of the current attempt.
+        #: hostname -> planned NodeView of the current attempt.
         self.planned = {}
         #: hostnames whose creation Ironic answered with 503 (busy).
         self.throttled = []
 
     def run(self, assignments):
-        """Reserve ``{hostname: node}``, re-planning after lost races."""
+        """Reserve ``{hostname: NodeView}``, re-planning after lost races.
+
+        :returns: the ``model.Reservation`` of every hostname.
+        """
         done, todo, attempt, stalled = {}, assignments, 0, 0
         try:
             while True:
@@ -309,7 +353,7 @@ class _Reserver(object):
 
     def _replan(self, hostnames, attempt, text):
         nodes = list_nodes(self.conn)
-        self.names.update((node['uuid'], node['name']) for node in nodes)
+        self.names.update((node.uuid, node.name) for node in nodes)
         salt = '%s/%d' % (','.join(sorted(self.by_host)), attempt)
         planned = placement.plan([self.by_host[h] for h in hostnames], nodes,
                                  salt=salt)
@@ -338,7 +382,7 @@ class _Reserver(object):
                 alloc = self.conn.baremetal.create_allocation(
                     name=host, resource_class=req.resource_class,
                     traits=sorted(req.traits),
-                    candidate_nodes=[node['uuid']])
+                    candidate_nodes=[node.uuid])
             except api.ERRORS as exc:
                 status = getattr(exc, 'status_code', None) or 0
                 if 400 <= status < 500 or not api.is_transient(exc):
@@ -380,7 +424,7 @@ class _Reserver(object):
             LOG.warning('%s: cannot read back the allocation: %s', host,
                         api.describe(exc))
             return None
-        if list(alloc.candidate_nodes or ()) == [node['uuid']]:
+        if list(alloc.candidate_nodes or ()) == [node.uuid]:
             LOG.info('%s: allocation %s was created although its answer '
                      'was lost', host, alloc.id)
             self.created[host] = alloc.id
@@ -392,17 +436,13 @@ class _Reserver(object):
         At most ``concurrency`` allocations are being created or processed
         by Ironic at any time (a sliding window refilled after each poll):
         every allocation takes a conductor worker, and a conductor flooded
-        with hundreds answers HTTP 503.
+        with hundreds answers HTTP 503. Reserved hostnames go to ``done``
+        (``{hostname: Reservation}``).
         """
         failures, pending = {}, {}
         queue = collections.deque(sorted(todo, key=placement.natural_key))
         interval = POLL_INTERVAL
-
         self.planned = todo
-
-        def create(host):
-            return (host,) + self._create(host, todo[host])
-
         with futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
             while True:
                 waiting = [host for host, alloc in pending.items()
@@ -410,43 +450,65 @@ class _Reserver(object):
                 room = min(self.workers - len(waiting), len(queue))
                 if room > 0:
                     batch = [queue.popleft() for _ in range(room)]
-                    for host, alloc, error in pool.map(create, batch):
-                        if alloc is None and isinstance(
-                                error, sdk_exc.ConflictException):
-                            alloc = self._conflict(host, error, failures)
-                        if alloc is not None:
-                            pending[host] = alloc
-                        elif host not in failures:
-                            failures[host] = api.describe(error)
-                    continue
-                if not waiting:
-                    break
-                remaining = self.deadline - self.clock()
-                if remaining <= 0:
-                    raise exceptions.ReservationError(
-                        'Ironic did not process the allocations of %s '
-                        'within %ss' % (', '.join(sorted(
-                            waiting, key=placement.natural_key)),
-                            self.timeout))
-                self.sleep(min(interval, remaining))
-                if self._poll(pending):
-                    interval = POLL_INTERVAL
+                    self._create_batch(pool, batch, pending, failures)
+                elif waiting:
+                    interval = self._wait(pending, waiting, interval)
                 else:
-                    interval = min(interval * POLL_BACKOFF,
-                                   POLL_INTERVAL_MAX)
+                    break
+        self._settle(pending, done, failures)
+        return failures
 
+    def _create_batch(self, pool, batch, pending, failures):
+        """Create the allocations of ``batch`` (hostnames) in ``pool``.
+
+        Created (or found) allocations go to ``pending``, refused ones
+        to ``failures``.
+        """
+        def create(host):
+            return (host,) + self._create(host, self.planned[host])
+
+        for host, alloc, error in pool.map(create, batch):
+            if alloc is None and isinstance(error, sdk_exc.ConflictException):
+                alloc = self._conflict(host, error, failures)
+            if alloc is not None:
+                pending[host] = alloc
+            elif host not in failures:
+                failures[host] = api.describe(error)
+
+    def _wait(self, pending, waiting, interval):
+        """Sleep ``interval`` (within the deadline), then poll once.
+
+        :returns: the next interval: short again after a poll that saw an
+            allocation end, longer otherwise.
+        :raises: ReservationTimeout naming the ``waiting`` hostnames once
+            the deadline has passed.
+        """
+        remaining = self.deadline - self.clock()
+        if remaining <= 0:
+            raise exceptions.ReservationTimeout(
+                'Ironic did not process the allocations of %s within %ss'
+                % (', '.join(sorted(waiting, key=placement.natural_key)),
+                   self.timeout))
+        self.sleep(min(interval, remaining))
+        if self._poll(pending):
+            return POLL_INTERVAL
+        return min(interval * POLL_BACKOFF, POLL_INTERVAL_MAX)
+
+    def _settle(self, pending, done, failures):
+        """Sort processed allocations into ``done`` and ``failures``.
+
+        A failed allocation holds no node but the hostname: it is deleted
+        so that a re-plan can create it again.
+        """
         for host, alloc in pending.items():
             if alloc.state == states.ALLOCATION_ACTIVE:
-                done[host] = _entry(host, alloc.node_id,
-                                    self.names.get(alloc.node_id), alloc.id)
-            else:
-                failures[host] = alloc.last_error or 'allocation failed'
-                LOG.info('%s: allocation %s for node %s failed: %s', host,
-                         alloc.id, node_filters.label(todo[host]),
-                         failures[host])
-                self.created.pop(host, None)
-                self._delete(host, alloc.id)
-        return failures
+                done[host] = _reservation(host, alloc, self.names)
+                continue
+            failures[host] = alloc.last_error or 'allocation failed'
+            LOG.info('%s: allocation %s for node %s failed: %s', host,
+                     alloc.id, self.planned[host].label, failures[host])
+            self.created.pop(host, None)
+            self._delete(host, alloc.id)
 
     def _poll(self, pending):
         """One allocation listing; update ``pending``; True if any ended."""
@@ -474,9 +536,8 @@ class _Reserver(object):
         if host not in self.created:
             LOG.warning('%s: allocation %s appeared meanwhile (another '
                         'client?); using it', host, alloc.id)
-            self.taken.append(dict(
-                _entry(host, alloc.node_id, self.names.get(alloc.node_id),
-                       alloc.id), state=alloc.state))
+            self.taken.append((_reservation(host, alloc, self.names),
+                               alloc.state))
         return alloc
 
     def _delete(self, host, allocation=None):
@@ -490,6 +551,15 @@ class _Reserver(object):
             LOG.error('%s: could not delete allocation %s: %s', host,
                       allocation or host, api.describe(exc))
             return False
+
+    def notes(self):
+        """Report lines (each after a newline) on re-plans and 503s."""
+        text = ''.join('\n' + line for line in self.replanned)
+        if self.throttled:
+            text += ('\nIronic had no free conductor worker (HTTP 503) %d '
+                     'time(s); those allocations were created again after a '
+                     'pause' % len(self.throttled))
+        return text
 
     def release_all(self):
         """Delete every allocation this run created (after a failure)."""
@@ -518,54 +588,62 @@ def release_nodes(conn, reservations, concurrency=20):
     active) is left alone (a re-run waits for it), and a failed one is
     undeployed, which releases it too. Gone allocations are fine.
 
-    :param reservations: entries with ``hostname`` (the allocation's
-        name) and, when known, ``allocation`` and ``node``.
-    :returns: ``{'released': [hostname...], 'left': [hostname...]}``.
+    :param reservations: ``model.Reservation`` records; the allocation
+        is deleted by its UUID when known, else by the hostname (its
+        name).
+    :returns: ``{'released': [Reservation], 'left': [Reservation]}``, in
+        the order given.
     :raises: ReservationError naming every reservation that could not be
         released, after trying all of them.
     """
     if not reservations:
         return {'released': [], 'left': []}
-    node_ids = {item['node'] for item in reservations if item.get('node')}
-    nodes = polling.list_nodes(conn, node_ids) if node_ids else {}
+    nodes = polling.list_nodes(conn, {item.node for item in reservations})
     workers = max(1, min(int(concurrency or 1), len(reservations)))
     with futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(
-            lambda item: _release_one(conn, item, nodes.get(item.get(
-                'node'))), reservations))
-    failed = [text for done, text in outcomes if done is None]
+        outcomes = list(zip(reservations, pool.map(
+            lambda item: _release_one(conn, item, nodes.get(item.node)),
+            reservations)))
+    failed = [error for _item, (done, error) in outcomes if done is None]
     if failed:
         raise exceptions.ReservationError(
             'Could not release %d of %d reservation(s): %s'
             % (len(failed), len(reservations), '; '.join(failed)))
-    released = [text for done, text in outcomes if done]
-    left = [text for done, text in outcomes if done is False]
+    released = [item for item, (done, _error) in outcomes if done]
+    left = [item for item, (done, _error) in outcomes if done is False]
     LOG.info('Released %d reservation(s), left %d deploying', len(released),
              len(left))
     return {'released': released, 'left': left}
 
 
-def _release_one(conn, item, node):
-    """``(True, host)`` released, ``(False, host)`` left, ``(None, error)``."""
-    host = item.get('hostname') or item['allocation']
-    target = item.get('allocation') or item['hostname']
-    state = node.provision_state if node is not None else None
+def _release_one(conn, reservation, ironic_node):
+    """Release one reservation: ``(done, error)``.
+
+    ``done`` is True when released, False when left to its deploy, None
+    when Ironic refused (``error`` then says why).
+
+    :param ironic_node: the SDK node of ``reservation.node``, or None
+        when the listing did not find it.
+    """
+    host = reservation.hostname
+    target = reservation.allocation or host
+    state = ironic_node.provision_state if ironic_node is not None else None
     try:
         if state in states.DEPLOY_IN_PROGRESS or state == states.ACTIVE:
             LOG.info('%s: node %s is %s; not releasing it', host,
-                     polling.node_label(node), state)
-            return False, host
+                     polling.node_label(ironic_node), state)
+            return False, None
         if state in states.DEPLOY_FAILED:
-            api.set_provision_state(conn, node.id, 'deleted')
-            return True, host
-        if node is not None and (node.instance_info or {}).get(
+            api.set_provision_state(conn, ironic_node.id, states.DELETED)
+            return True, None
+        if ironic_node is not None and (ironic_node.instance_info or {}).get(
                 'display_name') == host:
-            api.retry(conn.baremetal.patch_node, node.id, [
+            api.retry(conn.baremetal.patch_node, ironic_node.id, [
                 {'op': 'replace', 'path': '/instance_info', 'value': {}}],
-                what='clearing instance_info of %s' % node.id)
+                what='clearing instance_info of %s' % ironic_node.id)
         api.retry(conn.baremetal.delete_allocation, target,
                   ignore_missing=True, what='deleting allocation %s' % target)
     except api.ERRORS as exc:
         return None, '%s: allocation %s: %s' % (host, target,
                                                 api.describe(exc))
-    return True, host
+    return True, None
