@@ -25,10 +25,6 @@ INSPECTWAIT = 'inspect wait'
 VERIFYING = 'verifying'
 ADOPTING = 'adopting'
 
-# Provision targets: what a provision-state request asks for.
-#: Undeploy (tear down) a deployed or failed node.
-DELETED = 'deleted'
-
 # Provision targets (verbs) of ``PUT /v1/nodes/<node>/states/provision``.
 DELETED = 'deleted'
 

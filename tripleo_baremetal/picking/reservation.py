@@ -43,6 +43,7 @@ from openstack import exceptions as sdk_exc
 from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import labels
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import node_filters
 from tripleo_baremetal.picking import placement
@@ -598,7 +599,8 @@ def release_nodes(conn, reservations, concurrency=20):
     """
     if not reservations:
         return {'released': [], 'left': []}
-    nodes = polling.list_nodes(conn, {item.node for item in reservations})
+    node_ids = {item.node for item in reservations if item.node}
+    nodes = polling.list_nodes(conn, node_ids) if node_ids else {}
     workers = max(1, min(int(concurrency or 1), len(reservations)))
     with futures.ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(zip(reservations, pool.map(
@@ -631,7 +633,7 @@ def _release_one(conn, reservation, ironic_node):
     try:
         if state in states.DEPLOY_IN_PROGRESS or state == states.ACTIVE:
             LOG.info('%s: node %s is %s; not releasing it', host,
-                     polling.node_label(ironic_node), state)
+                     labels.node_label(ironic_node), state)
             return False, None
         if state in states.DEPLOY_FAILED:
             api.set_provision_state(conn, ironic_node.id, states.DELETED)
