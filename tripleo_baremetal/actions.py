@@ -284,12 +284,13 @@ class WaitForDeploy(actions.Action):
     """Wait for deploying instances with one node listing per poll."""
 
     def __init__(self, instances, timeout=None, max_fail_percentage=0,
-                 not_started=None):
+                 not_started=None, existing_count=0):
         super().__init__()
         self.instances = instances
         self.timeout = timeout
         self.max_fail_percentage = max_fail_percentage
         self.not_started = not_started or []
+        self.existing_count = existing_count or 0
 
     @_errors_as_result
     def run(self, context):
@@ -297,7 +298,8 @@ class WaitForDeploy(actions.Action):
             connection.get_connection(context),
             _deployments(self.instances), timeout=self.timeout,
             max_fail_percentage=self.max_fail_percentage,
-            not_started=_deployments(self.not_started))
+            not_started=_deployments(self.not_started),
+            existing_count=self.existing_count)
         return {'instances': _dicts(result['instances']),
                 'failed': _dicts(result['failed'])}
 

@@ -131,12 +131,13 @@ class CoreFaultsTest(InvariantsMixin, base.IronicTestCase):
         instances = roles.expand_roles(roles_file(1))['instances']
         conn = connection.get_connection(conf=self.conf)
         picked = reservation.pick_nodes(conn, instances, conf=self.conf)
-        node_id = picked['reservations'][0].node
+        reserved = picked['reservations'][0]
+        node_id = reserved.node
         stale = conn.baremetal.get_node(node_id)
-        deploy.deploy_node(conn, instances[0], node_id, conf=self.conf,
+        deploy.deploy_node(conn, instances[0], reserved, conf=self.conf,
                            ssh_keys=['ssh-ed25519 AAAA test'])
         slower = deploy.deploy_node(_StaleFirstRead(conn, stale),
-                                    instances[0], node_id, conf=self.conf,
+                                    instances[0], reserved, conf=self.conf,
                                     ssh_keys=['ssh-ed25519 AAAA test'])
         self.assertEqual(node_id, slower.node)
         node = self.conn.baremetal.get_node(node_id)

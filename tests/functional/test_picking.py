@@ -4,6 +4,7 @@ import threading
 
 from tests.functional import base
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 
 WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
@@ -16,7 +17,7 @@ def inst(hostname, role, profile=None, **fields):
                 'profile': profile, 'traits': [], 'forbidden_traits': [],
                 'name': None, 'conductor_group': None}
     instance.update(fields)
-    return instance
+    return model.Instance.from_dict(instance)
 
 
 class PickingTest(base.IronicTestCase):

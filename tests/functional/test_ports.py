@@ -96,7 +96,7 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
             return original(conn, node, configdrive)
 
         patcher = mock.patch.object(deploy, '_request_active',
-                                    side_effect=capture)
+                                    side_effect=capture, autospec=True)
         patcher.start()
         self.addCleanup(patcher.stop)
 

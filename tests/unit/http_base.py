@@ -251,6 +251,7 @@ class HttpTestCase(unittest.TestCase):
         # A connection per action, as in a Mistral executor.
         patcher = mock.patch.object(
             connection, 'get_connection',
+            autospec=True,
             side_effect=lambda context=None, conf=None: real(conf=self.conf))
         patcher.start()
         self.addCleanup(patcher.stop)

@@ -407,7 +407,7 @@ class LoadFileTest(unittest.TestCase):
 
     def test_command_line(self):
         path = self.write(b'\x89PNG\r\n\x1a\n\0\0\0\rIHDR')
-        with mock.patch('sys.stderr') as stderr:
+        with mock.patch('sys.stderr', autospec=True) as stderr:
             self.assertEqual(2, roles.main([path]))
         written = ''.join(call.args[0] for call in stderr.write.mock_calls)
         self.assertEqual('error: %s is not a UTF-8 text file (byte 0x89 at '
@@ -416,7 +416,8 @@ class LoadFileTest(unittest.TestCase):
     def test_command_line_allowed_paths(self):
         path = self.write("- name: Compute\n  defaults: {image: {href: "
                           "'file:///srv/images/x.raw'}}\n")
-        with mock.patch('sys.stderr'), mock.patch('sys.stdout'):
+        with mock.patch('sys.stderr', autospec=True), \
+                mock.patch('sys.stdout', autospec=True):
             self.assertEqual(2, roles.main([path]))
             self.assertEqual(0, roles.main([
                 path, '--file-url-allowed-paths', '/data, /srv/images']))
@@ -424,7 +425,7 @@ class LoadFileTest(unittest.TestCase):
     def test_port_map_file_not_a_mapping(self):
         roles_file = self.write('- name: Compute\n')
         port_map = self.write('- a list\n')
-        with mock.patch('sys.stderr') as stderr:
+        with mock.patch('sys.stderr', autospec=True) as stderr:
             self.assertEqual(2, roles.main([roles_file, '--port-map',
                                             port_map]))
         written = ''.join(call.args[0] for call in stderr.write.mock_calls)

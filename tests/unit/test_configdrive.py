@@ -411,7 +411,7 @@ class DeterminismTest(unittest.TestCase):
     def test_same_inputs_same_bytes(self):
         first = self.build()
         later = time.time() + 400 * 86400 + 3723.5
-        with mock.patch('time.time', return_value=later):
+        with mock.patch('time.time', return_value=later, autospec=True):
             second = self.build()
         self.assertEqual(first, second)
 
@@ -437,9 +437,10 @@ class DeterminismTest(unittest.TestCase):
 
     def test_pin_timestamps_covers_every_date(self):
         files = configdrive.build_files({'uuid': NODE}, user_data=b'x')
-        with mock.patch.object(iso, 'pin_timestamps'):
+        with mock.patch.object(iso, 'pin_timestamps', autospec=True):
             first = bytearray(iso.make_iso(files))
-            with mock.patch('time.time', return_value=time.time() + 99999):
+            with mock.patch('time.time', autospec=True,
+                            return_value=time.time() + 99999):
                 second = bytearray(iso.make_iso(files))
         self.assertNotEqual(first, second)
         iso.pin_timestamps(first)
@@ -451,7 +452,7 @@ class SizeTest(unittest.TestCase):
 
     def test_oversize_refused_before_building(self):
         payload = b'\0' * (configdrive.MAX_SIZE + 1)
-        with mock.patch.object(pycdlib, 'PyCdlib') as iso:
+        with mock.patch.object(pycdlib, 'PyCdlib', autospec=True) as iso:
             self.assertRaisesRegex(
                 exceptions.ConfigDriveError,
                 'overcloud-controller-0.*%d.*user_data' % configdrive.MAX_SIZE,
@@ -477,7 +478,8 @@ class SizeTest(unittest.TestCase):
         self.assertIn('object storage', logs.output[0])
 
     def test_small_drive_does_not_warn(self):
-        with mock.patch.object(configdrive.LOG, 'warning') as warning:
+        with mock.patch.object(configdrive.LOG, 'warning',
+                               autospec=True) as warning:
             result = configdrive.build_configdrive(instance(), NODE)
         warning.assert_not_called()
         self.assertLess(len(result['configdrive']), 4096)

@@ -5,7 +5,6 @@ import gzip
 
 from tests.unit import http_base as base
 from tests.unit.http_base import ironic
-
 from tripleo_baremetal import actions
 
 PORT = {'id': 'port-0', 'mac_address': '52:54:00:00:00:01',

@@ -3,7 +3,6 @@
 from tests.unit import http_base as base
 from tests.unit.http_base import ironic
 from tests.unit.http_base import neutron
-
 from tripleo_baremetal import actions
 
 HOSTS = ('compute-0', 'compute-1', 'compute-2')

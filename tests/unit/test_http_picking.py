@@ -4,7 +4,6 @@ import threading
 
 from tests.unit import http_base as base
 from tests.unit.http_base import ironic
-
 from tripleo_baremetal import actions
 
 

@@ -2,7 +2,6 @@
 
 from tests.unit import http_base as base
 from tests.unit.http_base import ironic
-
 from tripleo_baremetal import actions
 
 LOCKED = base.ironic_error('Node node-0 is locked by host conductor-1, '

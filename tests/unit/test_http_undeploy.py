@@ -2,7 +2,6 @@
 
 from tests.unit import http_base as base
 from tests.unit.http_base import ironic
-
 from tripleo_baremetal import actions
 
 DEPLOYED = base.node('node-0', 'n0', 'active', allocation='alloc-0',

@@ -135,7 +135,8 @@ class FileUrlTest(unittest.TestCase):
                      'kernel': 'file://%s/no-such-kernel' % tmp,
                      'ramdisk': 'file:///var/lib/ironic/../../etc/passwd',
                      'checksum': 'file://%s/no-such-checksum' % tmp}
-            with mock.patch('os.path.exists', return_value=False) as exists:
+            with mock.patch('os.path.exists', return_value=False,
+                            autospec=True) as exists:
                 self.assertEqual([], images.missing_local_files(image))
             exists.assert_not_called()
             self.assertEqual(

@@ -531,7 +531,7 @@ class InvalidInputTest(unittest.TestCase):
 
     def test_no_api_is_used(self):
         # Expansion is pure: nothing imports or calls openstacksdk.
-        with mock.patch('openstack.connect') as connect:
+        with mock.patch('openstack.connect', autospec=True) as connect:
             self.assertRaises(exceptions.InvalidInput, roles.expand_roles,
                               [{'name': 'Controller', 'count': -1}])
         connect.assert_not_called()

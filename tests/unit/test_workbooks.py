@@ -7,11 +7,10 @@ those mistakes only show when an execution reaches the task. Here every
 """
 
 import glob
+from importlib import metadata
 import inspect
 import os
 import unittest
-
-from importlib import metadata
 
 from mistral.lang import parser
 

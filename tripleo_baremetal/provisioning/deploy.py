@@ -1,13 +1,15 @@
 """Deploy one reserved node: instance_info, VIFs, validation, ``active``.
 
-Six Ironic requests plus one per port for a node: read the node (is it
+Four Ironic requests for a node without ports: read the node (is it
 still ours, out of maintenance, available?), one PATCH for everything in
-``instance_info``, a VIF attach per Heat port, one validate, the node's
-ports and port groups (for the MACs in the config drive's network data)
-and the provision request carrying the config drive. Anything that fails before
-``active`` was accepted is undone (VIFs we attached, ``instance_info`` we
-set, the allocation) so the node goes back to the pool; a node that is
-not reserved for this instance is never written to.
+``instance_info``, one validate, and the provision request carrying the
+config drive. With ports, one VIF attach per port and two listings of
+the node's ports and port groups (for the MACs in the config drive's
+network data): 7 for one port (pinned in tests/unit/test_http_deploy).
+Anything that fails before ``active`` was accepted is undone (VIFs we
+attached, ``instance_info`` we set, the allocation) so the node goes
+back to the pool; a node that is not reserved for this instance is
+never written to.
 """
 
 import dataclasses

@@ -95,12 +95,15 @@ def _sort(by_node, nodes):
 
 
 def wait_for_deploy(conn, deployments, timeout=None, max_fail_percentage=0,
-                    conf=None, on_change=None, not_started=()):
+                    conf=None, on_change=None, not_started=(),
+                    existing_count=0):
     """Wait until ``deployments`` (``model.Deployment``) are ``active``.
 
-    :param max_fail_percentage: share of deployments (0-100) allowed to
+    :param max_fail_percentage: share of the request (0-100) allowed to
         fail while the run still counts as a success; the share is of
-        ``deployments`` and ``not_started`` together.
+        ``deployments``, ``not_started`` and ``existing_count`` together,
+        so that a re-run judges the same failures as the first run did.
+    :param existing_count: instances of the request already active.
     :param not_started: deployments (with ``error``) whose deploy could
         not even start; they count as failures and are listed in
         ``failed``.
@@ -116,7 +119,7 @@ def wait_for_deploy(conn, deployments, timeout=None, max_fail_percentage=0,
     timeout = timeout or options.deploy_timeout
     by_node = {deployment.node: deployment for deployment in deployments}
     not_started = list(not_started)
-    total = len(deployments) + len(not_started)
+    total = len(deployments) + len(not_started) + existing_count
     allowed = _tolerance(total, max_fail_percentage)
     progress = _Progress(by_node, allowed, len(not_started), on_change)
     nodes, done = {}, True
