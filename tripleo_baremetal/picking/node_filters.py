@@ -17,6 +17,7 @@ import collections
 import dataclasses
 import typing
 
+from tripleo_baremetal import labels
 from tripleo_baremetal.picking import capabilities as caps
 from tripleo_baremetal.request import images
 from tripleo_baremetal.request import roles_schema as schema
@@ -73,7 +74,7 @@ class NodeView:
     @property
     def label(self):
         """How reports name a node: its name, else its UUID."""
-        return self.name or self.uuid
+        return labels.short(self.name, self.uuid)
 
 
 def node_view(node):
