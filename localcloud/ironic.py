@@ -23,6 +23,7 @@ from localcloud import http
 from localcloud import inifile
 from localcloud import process
 from localcloud import service
+from tripleo_baremetal import api
 
 LOG = logging.getLogger(__name__)
 
@@ -161,13 +162,18 @@ class IronicService(service.ApiService):
         """An openstacksdk Connection to this Ironic, without Keystone.
 
         HTTP 409 is not retried (the SDK's default is five retries, ~15 s
-        per conflict), and neither clouds.yaml nor ``OS_*`` variables are
-        read, so a developer's own cloud settings cannot leak in.
+        per conflict), dropped connections are, and neither clouds.yaml
+        nor ``OS_*`` variables are read, so a developer's own cloud
+        settings cannot leak in.
         """
-        return openstack.connect(
+        # Reads and deletes are retried after a dropped connection (the
+        # embedded server closes idle keep-alive connections), as the
+        # connections of our actions are.
+        return api.install_retries(openstack.connect(
             auth_type='none', baremetal_endpoint_override=self.url,
             baremetal_status_code_retries=0,
-            load_yaml_config=False, load_envvars=False)
+            load_yaml_config=False, load_envvars=False),
+            retries=3, delay=0.1)
 
     def requests(self):
         """API requests served since start or reset_request_counts().

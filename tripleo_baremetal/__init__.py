@@ -5,12 +5,31 @@ The public Python API is the four steps of a run (see
 ``tripleo_baremetal.model``. Everything else is internal to its stage
 and may change. The Mistral actions (``tripleo_baremetal.actions``) are
 the same steps behind a JSON boundary.
+
+The four names are imported on first use, so that importing one module
+of the package (a Mistral action, ``python -m ...request.roles``) does
+not import every stage.
 """
 
-from tripleo_baremetal.picking.reservation import pick_nodes
-from tripleo_baremetal.provisioning.sequence import deploy_instances
-from tripleo_baremetal.provisioning.undeploy import undeploy_instances
-from tripleo_baremetal.request.roles import expand_roles
+import importlib
 
-__all__ = ['expand_roles', 'pick_nodes', 'deploy_instances',
-           'undeploy_instances']
+#: Public name -> the module defining it.
+_PUBLIC = {
+    'expand_roles': 'tripleo_baremetal.request.roles',
+    'pick_nodes': 'tripleo_baremetal.picking.reservation',
+    'deploy_instances': 'tripleo_baremetal.provisioning.sequence',
+    'undeploy_instances': 'tripleo_baremetal.provisioning.undeploy',
+}
+
+__all__ = list(_PUBLIC)
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError('module %r has no attribute %r'
+                             % (__name__, name))
+    return getattr(importlib.import_module(_PUBLIC[name]), name)
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
