@@ -800,7 +800,7 @@ def load_roles_file(path):
         loader.dispose()
 
 
-def _port_maps_from_file(path):
+def load_port_maps(path):
     """Read ``RoleNetPortIdMap``/``RoleCtlplanePortMap`` from a YAML file.
 
     The file may hold the two outputs at its top level or under
@@ -853,7 +853,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING, format='%(message)s')
     allowed = args.file_url_allowed_paths
     try:
-        net_map, ctlplane_map = (_port_maps_from_file(args.port_map)
+        net_map, ctlplane_map = (load_port_maps(args.port_map)
                                  if args.port_map else (None, None))
         result = expand_roles(
             load_roles_file(args.roles_file), stackname=args.stack,
