@@ -21,10 +21,10 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 
 import yaml
 
+from tripleo_baremetal.cli import follow
 from tripleo_baremetal.request import roles
 from tripleo_baremetal import workbooks
 
@@ -103,30 +103,9 @@ def load_workbook(client):
         client.workbooks.create(definition)
 
 
-class Progress:
-    """Print node state changes as they happen, one line each."""
-
-    def __init__(self, conn, stream=None):
-        self.conn = conn
-        self.stream = stream or sys.stdout
-        self.seen = {}
-        self.started = time.monotonic()
-
-    def poll(self):
-        for node in self.conn.baremetal.nodes(fields=[
-                'uuid', 'name', 'provision_state', 'instance_info']):
-            state = node.provision_state
-            if self.seen.get(node.id, state) != state or (
-                    node.id not in self.seen and state != 'available'):
-                host = (node.instance_info or {}).get('display_name') or '-'
-                print('  %6.1fs  %-8s %-28s %s' % (
-                    time.monotonic() - self.started, node.name, host,
-                    state), file=self.stream, flush=True)
-            self.seen[node.id] = state
-
-
-def run_deploy(client, conn, roles_file, port_map, stack_name, timeout):
-    """Start deploy_roles and follow it; return the execution."""
+def run_deploy(client, conn, expanded, roles_file, port_map, stack_name,
+               timeout):
+    """Start deploy_roles and follow it as the provision command does."""
     inputs = {
         'roles': roles_file,
         'plan': stack_name,
@@ -139,33 +118,20 @@ def run_deploy(client, conn, roles_file, port_map, stack_name, timeout):
         WORKBOOK_NAME + '.deploy_roles', workflow_input=inputs)
     print('Execution %s of deploy_roles started; node states:'
           % execution.id, flush=True)
-    progress = Progress(conn)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        progress.poll()
-        execution = client.executions.get(execution.id)
-        if execution.state in ('SUCCESS', 'ERROR', 'CANCELLED'):
-            progress.poll()
-            return execution
-        time.sleep(0.5)
-    print('deploy_roles did not finish in %ss' % timeout)
-    return execution
+    progress = follow.Progress(conn, [inst.hostname for inst in
+                                      expanded['instances'] if inst.wanted])
+    try:
+        return follow.follow(client, execution, progress=progress,
+                             timeout=timeout, interval=0.5)
+    except TimeoutError as exc:
+        print('deploy_roles did not finish: %s' % exc)
+        return client.executions.get(execution.id)
 
 
 def print_table(output, stream=None):
-    stream = stream or sys.stdout
-    ips = output.get('ctlplane_ips') or {}
-    rows = [('HOSTNAME', 'NODE', 'STATE', 'CTLPLANE IP')]
-    for inst in sorted(output.get('instances') or (),
-                       key=lambda i: i['hostname']):
-        rows.append((inst['hostname'], inst.get('node_name') or inst['node'],
-                     inst.get('provision_state') or '-',
-                     ips.get(inst['hostname'], '-')))
-    widths = [max(len(str(row[col])) for row in rows) for col in range(4)]
-    for row in rows:
-        print('  '.join(str(cell).ljust(width)
-                        for cell, width in zip(row, widths)).rstrip(),
-              file=stream)
+    """The provision command's table."""
+    print(follow.table(follow.deployed_rows(output),
+                       follow.DEPLOYED_COLUMNS), file=stream or sys.stdout)
 
 
 def main(argv=None):
@@ -193,10 +159,10 @@ def main(argv=None):
     with open(args.port_map) as stream:
         port_map = yaml.safe_load(stream) or {}
     # Fail on a bad roles file before starting anything.
-    roles.expand_roles(roles_file, stackname=args.stack,
-                       role_net_port_id_map=port_map.get('RoleNetPortIdMap'),
-                       role_ctlplane_port_map=port_map.get(
-                           'RoleCtlplanePortMap'))
+    expanded = roles.expand_roles(
+        roles_file, stackname=args.stack,
+        role_net_port_id_map=port_map.get('RoleNetPortIdMap'),
+        role_ctlplane_port_map=port_map.get('RoleCtlplanePortMap'))
 
     work_dir = tempfile.mkdtemp(prefix='tripleo-baremetal-demo-')
     with contextlib.ExitStack() as stack:
@@ -213,7 +179,7 @@ def main(argv=None):
                                  load_yaml_config=False, load_envvars=False)
         client = mistral_client(mistral_url)
         load_workbook(client)
-        execution = run_deploy(client, conn, roles_file, port_map,
+        execution = run_deploy(client, conn, expanded, roles_file, port_map,
                                args.stack, args.timeout)
         if execution.state != 'SUCCESS':
             print('\ndeploy_roles ended %s:\n%s'

@@ -31,10 +31,12 @@ class DemoTest(unittest.TestCase):
         self.assertIn('overcloud-controller-0-ctlplane',
                       params['DeployedServerPortMap'])
         # Progress lines, then the table: node-00 is pinned to controller-0.
-        self.assertRegex(text, r'node-00\s+overcloud-controller-0\s+'
+        # (the provision command's progress lines and table).
+        self.assertRegex(text, r'overcloud-controller-0\s+node-00\s+'
                                r'deploying')
+        self.assertIn('6/6 active, 0 failed', text)
         self.assertRegex(text, r'overcloud-controller-0\s+node-00\s+active'
-                               r'\s+192\.168\.24\.10')
+                               r'\s+192\.168\.24\.10\s+Controller')
         self.assertIn('6 new, 0 existing instances', text)
 
 
