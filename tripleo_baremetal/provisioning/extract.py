@@ -113,7 +113,7 @@ def extract_roles(conn, stackname='overcloud', roles=None):
     warnings = []
     groups = _group(_carriers(allocations, nodes), classify,
                     '%s-' % stackname.lower(), warnings)
-    result = [_role(name, groups[name], warnings)
+    result = [_role(name, groups.get(name), warnings)
               for name in _role_order(groups, roles)]
     LOG.info('Extracted %d instance(s) of stack %s in %d role(s), %d '
              'warning(s)', sum(role['count'] for role in result), stackname,
@@ -248,11 +248,10 @@ def _group(carriers, classify, prefix, warnings):
                       % (host, labels.node_label(nodes[0])))
             continue
         name, fmt, index = match
-        if _usable(host, nodes, warnings) and _format_fits(
-                groups, name, fmt, host, warnings):
-            groups.setdefault(name, (fmt, []))[1].append(
+        if _usable(host, nodes, warnings):
+            groups.setdefault((name, fmt), []).append(
                 (index, host, nodes[0]))
-    return groups
+    return _one_format_per_role(groups, warnings)
 
 
 def _usable(host, nodes, warnings):
@@ -272,19 +271,24 @@ def _usable(host, nodes, warnings):
     return True
 
 
-def _format_fits(groups, name, fmt, host, warnings):
-    """Whether role ``name`` has no other hostname format than ``fmt``.
+def _one_format_per_role(groups, warnings):
+    """Keep one hostname format per role name; warn about the others.
 
-    Two inferred parts can give one role name (``compute`` and the
-    default Compute's ``novacompute``); the second is left out.
+    Two inferred parts can give one role name (``compute``, and
+    ``novacompute`` of the default Compute format); the role's default
+    format wins, else the first format in sorted order.
     """
-    known = groups.get(name)
-    if known is None or known[0] == fmt:
-        return True
-    _warn(warnings, '%s: role %s already has hostname format %s, this '
-          'hostname needs %s; left out (give roles with distinct names)'
-          % (host, name, known[0], fmt))
-    return False
+    result = {}
+    for name, fmt in sorted(groups, key=lambda key: (
+            key[0], key[1] != hostnames.default_format(key[0]), key[1])):
+        if name not in result:
+            result[name] = (fmt, groups[name, fmt])
+            continue
+        for _index, host, _node in groups[name, fmt]:
+            _warn(warnings, '%s: role %s has hostname format %s, this '
+                  'hostname needs %s; left out (give roles with distinct '
+                  'names)' % (host, name, result[name][0], fmt))
+    return result
 
 
 def _role_order(groups, roles):
