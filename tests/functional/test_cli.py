@@ -33,7 +33,7 @@ def roles_file(count=2, **instances):
 
 
 class CommandLineTest(base.MistralTestCase):
-    """provision, re-run, list, unprovision; plan; errors."""
+    """provision, re-run, list, extract, unprovision; plan; errors."""
 
     MISTRAL_OPTIONS = {'tripleo_baremetal': {'check_local_images': False}}
     IRONIC_OPTIONS = {'fake': {'deploy_delay': 1}}
@@ -135,6 +135,22 @@ class CommandLineTest(base.MistralTestCase):
                           'overcloud-novacompute-1'],
                          [row['Hostname'] for row in rows])
         self.assertEqual({'active'}, {row['Provision State'] for row in rows})
+
+        # The deployment, as a roles file; provisioning it writes nothing.
+        extracted = self.run_cli('openstack', 'overcloud', 'node', 'extract',
+                                 'provisioned', '-o', 'extracted.yaml')
+        self.assertEqual(0, extracted.returncode, extracted.stderr)
+        with open(os.path.join(self.work, 'extracted.yaml')) as stream:
+            data = yaml.safe_load(stream)
+        self.assertEqual([('Compute', 2)],
+                         [(role['name'], role['count']) for role in data])
+        self.ironic.reset_request_counts()
+        again = self.run_cli('tripleo-baremetal', 'overcloud', 'node',
+                             'provision', 'extracted.yaml',
+                             '--overcloud-ssh-key', key, '-o', 'env.yaml')
+        self.assertEqual(0, again.returncode, again.stderr)
+        self.assertIn('Nothing to do', again.stdout)
+        self.assertEqual({}, self.writes())
 
         # Scale down one host: asked first; "n" changes nothing.
         down = self.write('down.yaml', roles_file(

@@ -19,6 +19,7 @@ import yaml
 from tripleo_baremetal.cli import clients
 from tripleo_baremetal.cli import follow
 from tripleo_baremetal import exceptions
+from tripleo_baremetal.provisioning import extract
 from tripleo_baremetal.request import roles
 from tripleo_baremetal import workbooks
 
@@ -397,3 +398,47 @@ def _role_of(hostname, stack):
     """The role word of ``<stack>-<role>-<index>`` hostnames, else '-'."""
     middle = hostname[len(stack) + 1:].rpartition('-')[0]
     return middle or '-'
+
+
+class ExtractProvisioned(_Command):
+    """Write a roles file from what the stack has deployed now.
+
+    Every active instance of the stack (found by allocation, or by the
+    ``display_name`` Nova left), pinned to its node with the image,
+    profile and traits it was deployed with: provisioning the file
+    changes nothing. Reads Ironic only.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('-o', '--output', metavar='FILE',
+                            help='write the roles file here (default: '
+                                 'standard output)')
+        parser.add_argument('-y', '--yes', action='store_true',
+                            help='overwrite --output if it exists')
+        parser.add_argument('--roles-file', metavar='FILE',
+                            help='take the role names and hostname formats '
+                                 'from this roles file')
+        return parser
+
+    def take_action(self, args):
+        if args.output and os.path.exists(args.output) and not args.yes:
+            raise CommandError('%s exists; use --yes to overwrite it'
+                               % args.output)
+        known = (roles.load_roles_file(args.roles_file)
+                 if args.roles_file else None)
+        conn = clients.baremetal(self.app, args)
+        try:
+            result = extract.extract_roles(conn, args.stack, roles=known)
+        except clients.UNREACHABLE as exc:
+            raise clients.unreachable(exc, args, 'ironic')
+        for warning in result['warnings']:
+            LOG.warning('%s', warning)
+        text = yaml.safe_dump(result['roles'], default_flow_style=False,
+                              sort_keys=False)
+        if args.output:
+            with open(args.output, 'w') as stream:
+                stream.write(text)
+        else:
+            self.out.write(text)
+        return 0
