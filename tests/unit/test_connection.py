@@ -5,6 +5,7 @@ import tempfile
 import unittest
 from unittest import mock
 
+from openstack.config import loader
 from oslo_config import generator
 
 from tripleo_baremetal import conf as baremetal_conf
@@ -112,6 +113,51 @@ class ConnectionTest(unittest.TestCase):
         self.assertRaisesRegex(exceptions.InvalidInput, 'no credentials',
                                connection.get_connection, context,
                                conf=make_conf())
+
+
+CLOUDS_YAML = """
+clouds:
+  standalone:
+    auth_type: none
+    baremetal_endpoint_override: http://192.0.2.1:6385
+"""
+
+
+class SDKEnvironmentTest(unittest.TestCase):
+    """The SDK's own environment: OS_CLOUD, clouds.yaml, OS_* variables."""
+
+    def setUp(self):
+        super().setUp()
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.tmp = tmp.name
+        # Only the files and variables a test gives: none of the host's.
+        for name in ('CONFIG_FILES', 'SECURE_FILES', 'VENDOR_FILES'):
+            patcher = mock.patch.object(loader, name, [])
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        self.environ(HOME=self.tmp)
+
+    def environ(self, **variables):
+        """Replace the whole environment with ``variables``."""
+        patcher = mock.patch.dict(os.environ, variables, clear=True)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def clouds_yaml(self, text=CLOUDS_YAML):
+        """Write a clouds.yaml and return its path."""
+        path = os.path.join(self.tmp, 'clouds.yaml')
+        with open(path, 'w') as stream:
+            stream.write(text)
+        return path
+
+    @unittest.expectedFailure   # every action says "no credentials"
+    def test_os_cloud(self):
+        self.environ(HOME=self.tmp, OS_CLOUD='standalone',
+                     OS_CLIENT_CONFIG_FILE=self.clouds_yaml())
+        conn = connection.get_connection(conf=make_conf())
+        self.assertEqual('http://192.0.2.1:6385',
+                         conn.baremetal.get_endpoint())
 
 
 class OptionsTest(unittest.TestCase):
