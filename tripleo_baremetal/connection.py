@@ -18,8 +18,9 @@ The first of these that is configured is used:
 When none is, the error names every option and variable looked at, never
 a value. Whichever way is used, ``[tripleo_baremetal]``
 ``baremetal_endpoint_override``/``network_endpoint_override`` and the TLS
-options ``cafile``/``insecure`` (``certfile``/``keyfile`` too on the first
-two ways) override what the other sources say; on the context path,
+options ``cafile``/``insecure`` (``certfile``/``keyfile`` too, with
+``auth_type`` and on the context path) override what the other sources
+say; on the context path,
 without them, the context's own ``auth_cacert``/``insecure`` apply. TLS
 verification is on unless ``insecure`` is set.
 
