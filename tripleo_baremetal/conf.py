@@ -14,9 +14,13 @@ GROUP = 'tripleo_baremetal'
 _opts = [
     cfg.StrOpt('cloud',
                help='Name of a cloud in clouds.yaml to connect with. When '
-                    'unset, the auth_type options of this group (or the '
-                    'caller\'s Keystone token, for Mistral actions) are '
-                    'used.'),
+                    'unset, the auth_type options of this group are used; '
+                    'when those are unset too, the caller\'s Keystone '
+                    'token and service catalog (Mistral actions), else '
+                    'openstacksdk\'s environment (OS_CLOUD, '
+                    'OS_CLIENT_CONFIG_FILE, OS_* variables). The endpoint '
+                    'overrides and cafile/insecure of this group apply '
+                    'whichever is used.'),
     cfg.StrOpt('baremetal_endpoint_override',
                help='Ironic API URL, e.g. http://192.168.24.1:6385. '
                     'Required with auth_type = none.'),
@@ -55,7 +59,9 @@ _opts = [
     cfg.FloatOpt('api_timeout', default=60.0, min=1,
                  help='Seconds one API request may take before it is '
                       'abandoned (and retried when that is safe), so that '
-                      'a hung API cannot hang an action.'),
+                      'a hung API cannot hang an action. Applies to every '
+                      'connection, whichever way it is made, instead of '
+                      'the timeout option and OS_API_TIMEOUT.'),
     cfg.IntOpt('api_retries', default=5, min=0,
                help='How many times a request that met a transient error '
                     '(HTTP 5xx, a dropped connection, a timeout, a node '
