@@ -191,6 +191,15 @@ class CommandLineTest(base.MistralTestCase):
         self.assertEqual({}, self.writes())
         self.assertEqual([], self.allocations())
 
+        # Without --dry-run the workflow fails: its message, exit code 1.
+        failed = self.run_cli('openstack', 'overcloud', 'node', 'provision',
+                              too_many, '-o', 'env.yaml')
+        self.assertEqual(1, failed.returncode, failed.stdout)
+        self.assertIn('deploy_roles ended ERROR', failed.stderr)
+        self.assertIn('overcloud-novacompute-2', failed.stderr)
+        self.assertNotIn('Traceback', failed.stderr)
+        self.assertEqual([], self.allocations())
+
         started = len(self.mistral_client.executions.list())
         missing = self.run_cli('tripleo-baremetal', 'overcloud', 'node',
                                'provision', 'no-such-file.yaml')
@@ -215,3 +224,9 @@ class CommandLineTest(base.MistralTestCase):
         last = unreachable.stderr.strip().splitlines()[-1]
         self.assertEqual('cannot reach %s: Connection refused' % closed, last)
         self.assertNotIn('Traceback', unreachable.stderr)
+        no_ironic = self.run_cli('openstack', 'overcloud', 'node', 'list',
+                                 '--ironic-url', closed, urls=False)
+        self.assertEqual(1, no_ironic.returncode)
+        self.assertTrue(no_ironic.stderr.strip().splitlines()[-1].startswith(
+            'cannot reach %s: ' % closed), no_ironic.stderr)
+        self.assertNotIn('Traceback', no_ironic.stderr)
