@@ -13,6 +13,7 @@ time-outs carry them in their message.
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -48,6 +49,26 @@ def allow_temp_images(test_class):
         ('/var/lib/ironic', tempfile.gettempdir()))
     patcher.start()
     test_class.addClassCleanup(patcher.stop)
+
+
+#: The small files ``local_images`` writes.
+IMAGE_FILES = ('whole.raw', 'part.qcow2', 'vmlinuz', 'initrd')
+
+
+def local_images(test_class):
+    """A temporary directory of small image files, for a class.
+
+    Allowed as ``file://`` images (``allow_temp_images``) and removed
+    when the class ends. Ironic's fake deploy reads none of them; the
+    checks before the deploy (local files exist, checksums) do.
+    """
+    allow_temp_images(test_class)
+    directory = tempfile.mkdtemp(prefix='tripleo-baremetal-images-')
+    test_class.addClassCleanup(shutil.rmtree, directory, ignore_errors=True)
+    for name in IMAGE_FILES:
+        with open(os.path.join(directory, name), 'wb') as stream:
+            stream.write(name.encode() * 100)
+    return directory
 
 
 class IronicTestCase(unittest.TestCase):

@@ -3,8 +3,6 @@
 import collections
 import hashlib
 import os
-import shutil
-import tempfile
 
 from tests.functional import base
 from tests.functional.test_provisioning import make_conf
@@ -23,12 +21,7 @@ class ExtractTest(base.IronicTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        base.allow_temp_images(cls)
-        cls.images = tempfile.mkdtemp(prefix='tripleo-baremetal-images-')
-        cls.addClassCleanup(shutil.rmtree, cls.images, ignore_errors=True)
-        for name in ('whole.raw', 'part.qcow2', 'vmlinuz', 'initrd'):
-            with open(os.path.join(cls.images, name), 'wb') as stream:
-                stream.write(name.encode() * 100)
+        cls.images = base.local_images(cls)
         cls.conf = make_conf()
 
     def url(self, name):

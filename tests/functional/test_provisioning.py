@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import shutil
 import tempfile
 
 from tests.functional import base
@@ -30,12 +29,7 @@ class ProvisioningTest(base.IronicTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        base.allow_temp_images(cls)
-        cls.images = tempfile.mkdtemp(prefix='tripleo-baremetal-images-')
-        cls.addClassCleanup(shutil.rmtree, cls.images, ignore_errors=True)
-        for name in ('whole.raw', 'part.qcow2', 'vmlinuz', 'initrd'):
-            with open(os.path.join(cls.images, name), 'wb') as stream:
-                stream.write(name.encode() * 100)
+        cls.images = base.local_images(cls)
         cls.conf = make_conf()
 
     def url(self, name):
