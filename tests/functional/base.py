@@ -174,16 +174,25 @@ class MistralTestCase(IronicTestCase):
     EXECUTION_POLL_INTERVAL = 0.1
 
     @classmethod
-    def _start_services(cls):
-        ironic_options = {'tripleo_baremetal': {
+    def mistral_options(cls):
+        """mistral.conf options pointing our actions at the class's services.
+
+        Called before Mistral starts, once every service's URL is known;
+        a class adding a service extends it. ``MISTRAL_OPTIONS`` is merged
+        over the result.
+        """
+        return {'tripleo_baremetal': {
             'auth_type': 'none',
             'baremetal_endpoint_override': cls.ironic.url,
             'poll_interval': 0.1,
             'poll_interval_max': 0.5,
         }}
+
+    @classmethod
+    def _start_services(cls):
         cls.mistral = mistral.MistralService(
             cls.base_dir,
-            config=inifile.merge(ironic_options, cls.MISTRAL_OPTIONS))
+            config=inifile.merge(cls.mistral_options(), cls.MISTRAL_OPTIONS))
         cls._services.append(cls.mistral)
         # Mistral imports and starts while PostgreSQL and Ironic do.
         cls.mistral.start(wait=False)

@@ -148,3 +148,19 @@ class NeutronIronicTestCase(base.IronicTestCase):
                                              user_agent=APP_NAME)
         return {key: count for key, count in counts.items()
                 if key.startswith('GET ')}
+
+
+class NeutronMistralTestCase(NeutronIronicTestCase, base.MistralTestCase):
+    """NeutronIronicTestCase with a real Mistral whose actions reach Neutron.
+
+    Each service starts once: Neutron is created first (its URL is then
+    known), Mistral's config is written next with
+    ``network_endpoint_override`` added to ``[tripleo_baremetal]``, then
+    PostgreSQL and Ironic start; all are stopped by class clean-ups.
+    """
+
+    @classmethod
+    def mistral_options(cls):
+        neutron_options = {'tripleo_baremetal': {
+            'network_endpoint_override': cls.neutron.url}}
+        return inifile.merge(super().mistral_options(), neutron_options)
