@@ -162,6 +162,30 @@ class WorkflowTest(base.MistralTestCase):
         self.assertIn("role 'Controller': count: -1 must be at least 0",
                       execution.state_info)
 
+    def test_undeploy_stack_removes_every_instance(self):
+        # What the Heat hook runs on DELETE: provisioned or not, every
+        # host of the file goes; after a partial create too.
+        self.enrol_nodes(
+            [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}
+             for i in range(3)]
+            + [{'name': 'cmp-%d' % i, 'capabilities': {'profile': 'compute'}}
+               for i in range(2)])
+        roles_file = self.roles_file(computes=2)
+        self.assertExecutionSucceeded(self.deploy_roles(roles_file))
+        scaled = self.roles_file(computes=2,
+                                 removed=['overcloud-novacompute-1'])
+        execution = self.run_workflow(WB + 'undeploy_stack',
+                                      {'roles': scaled}, timeout=120)
+        self.assertExecutionSucceeded(execution)
+        self.assertEqual(5, len(execution.output['undeployed']))
+        self.assertEqual([], list(self.conn.baremetal.allocations()))
+        # Nothing left (or a file that never expanded): still a success.
+        for roles_data in (scaled, [{'name': 'Controller', 'count': -1}]):
+            execution = self.run_workflow(WB + 'undeploy_stack',
+                                          {'roles': roles_data}, timeout=60)
+            self.assertExecutionSucceeded(execution)
+            self.assertEqual([], execution.output['undeployed'])
+
 
 class WorkflowFailureTest(base.MistralTestCase):
     """Failures on the real engine: readable state_info, nothing reserved.

@@ -86,7 +86,8 @@ class WorkbookTest(unittest.TestCase):
         spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))
         workflows = {wf.get_name(): wf for wf in spec.get_workflows()}
         self.assertEqual({'deploy_roles', 'deploy_instances',
-                          'undeploy_roles', 'undeploy_instances'},
+                          'undeploy_roles', 'undeploy_instances',
+                          'undeploy_stack'},
                          set(workflows))
         inputs = dict(workflows['deploy_roles'].get_input())
         self.assertIn('roles', inputs)
