@@ -188,7 +188,10 @@ class HeatService(service.ApiService):
                 '--config-file', self.config_file]
 
     def is_ready(self):
-        """``GET /v1/admin/stacks`` answers with a list."""
+        """``GET /v1/admin/stacks`` answers with a list.
+
+        The API asks the engine (an RPC call), so both are up by then.
+        """
         body = http.get_json(self.url + '/stacks')
         return isinstance(body, dict) and 'stacks' in body
 
