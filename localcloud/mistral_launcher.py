@@ -7,24 +7,17 @@ transport), as in Mistral's own engine tests; the notifier is ``local``.
 
 Usage: ``python -m localcloud.mistral_launcher
 --config-file mistral.conf``. The process stops on SIGTERM or SIGINT, and
-when its parent goes away. Some oslo threads are not daemons: after
-stopping the services the process leaves with ``os._exit``.
+when its parent goes away (see ``launcher``).
 """
 
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 
+from localcloud import launcher
+
 LOG = logging.getLogger(__name__)
-
-#: Seconds allowed to stop the services before the process just exits.
-STOP_TIMEOUT = 5
-
-#: How often the parent process is checked for.
-PARENT_CHECK_INTERVAL = 1
 
 
 def _setup(argv):
@@ -69,29 +62,6 @@ def _start_services():
     return [api, engine, executor]
 
 
-def _shutdown(services, code):
-    """Stop the services (bounded in time) and leave the process."""
-    watchdog = threading.Timer(STOP_TIMEOUT, os._exit, (code or 1,))
-    watchdog.daemon = True
-    watchdog.start()
-    for service in services:
-        try:
-            service.stop()
-        except Exception:
-            LOG.exception('Could not stop %s', service)
-    LOG.info('Mistral stopped')
-    logging.shutdown()
-    os._exit(code)
-
-
-def _watch_parent(parent, services):
-    while True:
-        time.sleep(PARENT_CHECK_INTERVAL)
-        if os.getppid() != parent:
-            LOG.warning('Parent process %s is gone, stopping', parent)
-            _shutdown(services, 0)
-
-
 def main(argv=None):
     """Run until SIGTERM/SIGINT or until the parent process exits."""
     argv = sys.argv[1:] if argv is None else argv
@@ -101,17 +71,7 @@ def main(argv=None):
     services = _start_services()
     LOG.info('Mistral API, engine and executor started in %.1f s',
              time.monotonic() - started)
-
-    def on_signal(signum, frame):
-        LOG.info('Signal %s received, stopping', signum)
-        _shutdown(services, 0)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    threading.Thread(target=_watch_parent, args=(parent, services),
-                     daemon=True, name='parent-watch').start()
-    while True:
-        signal.pause()
+    launcher.run_until_stopped(services, 'Mistral', parent)
 
 
 if __name__ == '__main__':

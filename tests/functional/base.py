@@ -1,10 +1,11 @@
 """Base classes of the functional tests: real services on 127.0.0.1.
 
 Each test class gets its own PostgreSQL, Ironic (fake hardware) and, for
-MistralTestCase, Mistral, started once in setUpClass and stopped by class
-clean-ups, under one temporary directory removed at the end. Tests in a
-class share the services; tearDown deletes every node and allocation so
-that each test starts from an empty Ironic.
+MistralTestCase, Mistral (for HeatTestCase also Heat), started once in
+setUpClass and stopped by class clean-ups, under one temporary directory
+removed at the end. Tests in a class share the services; tearDown
+deletes every node and allocation so that each test starts from an
+empty Ironic.
 
 When a test fails, the last lines of the services' logs are attached to
 its error (as exception notes on Python 3.11+); failures to start or
@@ -20,8 +21,11 @@ import time
 import unittest
 from unittest import mock
 
+from heatclient import exc as heat_exceptions
+
 from localcloud import cleanup
 from localcloud import exceptions
+from localcloud import heat
 from localcloud import inifile
 from localcloud import ironic
 from localcloud import mistral
@@ -256,3 +260,61 @@ class MistralTestCase(IronicTestCase):
         """Fail with every task's state unless ``execution`` succeeded."""
         if execution.state != 'SUCCESS':
             self.fail(self.describe_execution(execution))
+
+
+class HeatTestCase(MistralTestCase):
+    """MistralTestCase with a real Heat whose catalog lists that Mistral.
+
+    ``cls.heat`` is the HeatService (its database on the class's
+    PostgreSQL), ``cls.heat_client`` a python-heatclient v1 client.
+    Stacks are the tests' to delete.
+    """
+
+    #: Extra heat.conf options, merged over the defaults.
+    HEAT_OPTIONS = {}
+    #: Seconds between polls of a stack in progress.
+    STACK_POLL_INTERVAL = 0.2
+
+    @classmethod
+    def _start_services(cls):
+        super()._start_services()
+        cls.heat = heat.HeatService(
+            cls.base_dir, cls.postgres.create_database('heat'),
+            mistral_url=cls.mistral.url, config=cls.HEAT_OPTIONS)
+        cls._services.append(cls.heat)
+        cls.heat.start()
+        cls.heat_client = cls.heat.client()
+
+    @classmethod
+    def service_logs(cls, lines=FAILURE_LOG_LINES):
+        return '%s\n%s' % (super().service_logs(lines),
+                           cls.heat.log_tail(lines, console=False))
+
+    def wait_for_stack(self, stack_id, timeout=30):
+        """Wait until the stack's action is no longer IN_PROGRESS.
+
+        :returns: the stack, or None once it is gone (deleted).
+        :raises: WaitTimeout with the stack's last status and Heat's log.
+        """
+        current = {}
+
+        def settled():
+            try:
+                stack = self.heat_client.stacks.get(stack_id)
+            except heat_exceptions.HTTPNotFound:
+                current['stack'] = None
+                return True
+            current['stack'] = stack
+            return stack.stack_status != '%s_IN_PROGRESS' % stack.action
+
+        try:
+            process.wait_until(
+                settled, timeout, interval=self.STACK_POLL_INTERVAL,
+                what='stack %s to settle' % stack_id)
+        except exceptions.WaitTimeout as exc:
+            stack = current.get('stack')
+            raise exceptions.WaitTimeout('%s\nlast status: %s %s\n%s' % (
+                exc, getattr(stack, 'stack_status', None),
+                getattr(stack, 'stack_status_reason', None),
+                self.heat.log_tail()))
+        return current['stack']
