@@ -278,9 +278,13 @@ class HeatTestCase(MistralTestCase):
     @classmethod
     def _start_services(cls):
         super()._start_services()
+        # With a Neutron (NeutronIronicTestCase first in the MRO), Heat's
+        # catalog lists it and stacks can create ports.
+        neutron = getattr(cls, 'neutron', None)
         cls.heat = heat.HeatService(
             cls.base_dir, cls.postgres.create_database('heat'),
-            mistral_url=cls.mistral.url, config=cls.HEAT_OPTIONS)
+            mistral_url=cls.mistral.url, config=cls.HEAT_OPTIONS,
+            neutron_url=neutron.url if neutron is not None else None)
         cls._services.append(cls.heat)
         cls.heat.start()
         cls.heat_client = cls.heat.client()

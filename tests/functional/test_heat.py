@@ -1,0 +1,128 @@
+"""The Heat side on real services: ports, the post-deploy hook, delete.
+
+A stack of heat/overcloud-baremetal.yaml (with
+heat/environments/baremetal-deploy.yaml) on a real Heat creates the
+Neutron ports, then its OS::Mistral::ExternalResource runs deploy_roles
+on our Mistral, which provisions real (fake-hardware) Ironic nodes with
+those ports; deleting the stack undeploys them before Heat deletes the
+ports.
+"""
+
+import collections
+import os
+
+from heatclient.common import template_utils
+
+from tests.functional import base
+from tests.functional import neutron_base
+from tripleo_baremetal.request import roles
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+HEAT = os.path.join(TOP, 'heat')
+IMAGE = {'href': 'file:///var/lib/ironic/images/overcloud-full.raw'}
+
+
+def roles_file(controllers=2, computes=2):
+    return [{'name': 'Controller', 'count': controllers,
+             'defaults': {'image': IMAGE}},
+            {'name': 'Compute', 'count': computes,
+             'defaults': {'image': IMAGE}}]
+
+
+def port_roles(roles_data, stack='overcloud'):
+    """overcloud-ports.yaml's Roles: hostnames per role, in index order."""
+    hosts = collections.OrderedDict()
+    for inst in roles.expand_roles(roles_data, stackname=stack)['instances']:
+        hosts.setdefault(inst.role, []).append(inst.hostname)
+    return [{'name': role, 'hostnames': names, 'networks': []}
+            for role, names in hosts.items()]
+
+
+class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
+    """Create, then delete; an impossible request fails the stack."""
+
+    WORKBOOKS = [os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml')]
+    MISTRAL_OPTIONS = {'tripleo_baremetal': {'check_local_images': False}}
+
+    def create_stack(self, roles_data, name='overcloud', timeout=240):
+        files, template = template_utils.get_template_contents(
+            template_file=os.path.join(HEAT, 'overcloud-baremetal.yaml'))
+        process = template_utils.process_multiple_environments_and_files
+        env_files, env = process(
+            [os.path.join(HEAT, 'environments', 'baremetal-deploy.yaml')])
+        created = self.heat_client.stacks.create(
+            stack_name=name, template=template, environment=env,
+            files=dict(files, **env_files), parameters={
+                'RolesFile': roles_data, 'Roles': port_roles(roles_data),
+                'StackName': name,
+                'SshKeys': ['ssh-ed25519 AAAAC3Nza heat-test']})
+        stack_id = created['stack']['id']
+        self.addCleanup(self.delete_stack, stack_id)
+        return self.wait_for_stack(stack_id, timeout=timeout)
+
+    def delete_stack(self, stack_id, timeout=240):
+        """Delete the stack; its final status ('DELETE_COMPLETE' if gone)."""
+        if self.heat_client.stacks.get(stack_id).stack_status != \
+                'DELETE_COMPLETE':
+            self.heat_client.stacks.delete(stack_id)
+        stack = self.wait_for_stack(stack_id, timeout=timeout)
+        return stack.stack_status if stack is not None else 'DELETE_COMPLETE'
+
+    def outputs(self, stack):
+        return {item['output_key']: item['output_value']
+                for item in self.heat_client.stacks.get(stack.id).outputs}
+
+    def heat_ports(self):
+        return {port.name: port for port in self.conn.network.ports()
+                if port.name and port.name.endswith('-ctlplane')}
+
+    def test_create_then_delete(self):
+        self.enrol_nodes([{'name': 'node-%d' % i} for i in range(4)])
+        roles_data = roles_file()
+        stack = self.create_stack(roles_data)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        ports = self.heat_ports()
+        hosts = sorted(name[:-len('-ctlplane')] for name in ports)
+        self.assertEqual(['overcloud-controller-0', 'overcloud-controller-1',
+                          'overcloud-novacompute-0',
+                          'overcloud-novacompute-1'], hosts)
+        by_host = {alloc.name: alloc.node_id
+                   for alloc in self.conn.baremetal.allocations()}
+        self.assertEqual(hosts, sorted(by_host))
+        for host in hosts:
+            node = self.conn.baremetal.get_node(by_host[host])
+            self.assertEqual('active', node.provision_state, host)
+            self.assertEqual([ports[host + '-ctlplane'].id],
+                             self.conn.baremetal.list_node_vifs(node), host)
+
+        outputs = self.outputs(stack)
+        self.assertEqual(sorted(hosts),
+                         sorted(outputs['HostnameMap'].values()))
+        for host in hosts:
+            port = ports[host + '-ctlplane']
+            address = port.fixed_ips[0]['ip_address']
+            self.assertEqual(address, outputs['ctlplane_ips'][host])
+            self.assertEqual(
+                address, outputs['DeployedServerPortMap'][
+                    host + '-ctlplane']['fixed_ips'][0]['ip_address'])
+        self.assertEqual(2, outputs['environment']['parameter_defaults'][
+            'ComputeCount'])
+
+        self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack.id))
+        self.assertEqual([], list(self.conn.baremetal.allocations()))
+        for node in self.conn.baremetal.nodes(details=True):
+            self.assertEqual('available', node.provision_state, node.name)
+            self.assertEqual([], self.conn.baremetal.list_node_vifs(node))
+        self.assertEqual({}, self.heat_ports())
+
+    def test_impossible_request_fails_the_stack(self):
+        self.enrol_nodes([{'name': 'node-%d' % i} for i in range(2)])
+        stack = self.create_stack(roles_file(controllers=1, computes=2))
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertIn('overcloud-novacompute-1', stack.stack_status_reason)
+        self.assertIn('Cannot place', stack.stack_status_reason)
+        self.assertEqual([], list(self.conn.baremetal.allocations()))
+        self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack.id))
+        self.assertEqual({}, self.heat_ports())
