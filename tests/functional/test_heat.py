@@ -45,21 +45,30 @@ class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
     WORKBOOKS = [os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml')]
     MISTRAL_OPTIONS = {'tripleo_baremetal': {'check_local_images': False}}
 
-    def create_stack(self, roles_data, name='overcloud', timeout=240):
+    def stack_arguments(self, roles_data, name):
         files, template = template_utils.get_template_contents(
             template_file=os.path.join(HEAT, 'overcloud-baremetal.yaml'))
         process = template_utils.process_multiple_environments_and_files
         env_files, env = process(
             [os.path.join(HEAT, 'environments', 'baremetal-deploy.yaml')])
+        return dict(template=template, environment=env,
+                    files=dict(files, **env_files), parameters={
+                        'RolesFile': roles_data,
+                        'Roles': port_roles(roles_data, name),
+                        'StackName': name,
+                        'SshKeys': ['ssh-ed25519 AAAAC3Nza heat-test']})
+
+    def create_stack(self, roles_data, name='overcloud', timeout=240):
         created = self.heat_client.stacks.create(
-            stack_name=name, template=template, environment=env,
-            files=dict(files, **env_files), parameters={
-                'RolesFile': roles_data, 'Roles': port_roles(roles_data),
-                'StackName': name,
-                'SshKeys': ['ssh-ed25519 AAAAC3Nza heat-test']})
+            stack_name=name, **self.stack_arguments(roles_data, name))
         stack_id = created['stack']['id']
         self.addCleanup(self.delete_stack, stack_id)
         return self.wait_for_stack(stack_id, timeout=timeout)
+
+    def update_stack(self, stack, roles_data, timeout=240):
+        self.heat_client.stacks.update(
+            stack.id, **self.stack_arguments(roles_data, stack.stack_name))
+        return self.wait_for_stack(stack.id, timeout=timeout)
 
     def delete_stack(self, stack_id, timeout=240):
         """Delete the stack; its final status ('DELETE_COMPLETE' if gone)."""
@@ -116,6 +125,32 @@ class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
             self.assertEqual('available', node.provision_state, node.name)
             self.assertEqual([], self.conn.baremetal.list_node_vifs(node))
         self.assertEqual({}, self.heat_ports())
+
+    def test_scale_up_by_stack_update(self):
+        self.enrol_nodes([{'name': 'node-%d' % i} for i in range(3)])
+        stack = self.create_stack(roles_file(controllers=1, computes=1))
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        before = {alloc.name: (alloc.id, alloc.node_id)
+                  for alloc in self.conn.baremetal.allocations()}
+        stack = self.update_stack(stack, roles_file(controllers=1,
+                                                    computes=2))
+        self.assertEqual('UPDATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        after = {alloc.name: (alloc.id, alloc.node_id)
+                 for alloc in self.conn.baremetal.allocations()}
+        # One more host; the others kept their allocation and node.
+        self.assertEqual(['overcloud-novacompute-1'],
+                         sorted(set(after) - set(before)))
+        self.assertEqual(before, {host: after[host] for host in before})
+        ports = self.heat_ports()
+        node = after['overcloud-novacompute-1'][1]
+        self.assertEqual('active',
+                         self.conn.baremetal.get_node(node).provision_state)
+        self.assertEqual([ports['overcloud-novacompute-1-ctlplane'].id],
+                         self.conn.baremetal.list_node_vifs(node))
+        self.assertEqual(2, self.outputs(stack)['environment'][
+            'parameter_defaults']['ComputeCount'])
 
     def test_impossible_request_fails_the_stack(self):
         self.enrol_nodes([{'name': 'node-%d' % i} for i in range(2)])
