@@ -118,6 +118,9 @@ class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
                     host + '-ctlplane']['fixed_ips'][0]['ip_address'])
         self.assertEqual(2, outputs['environment']['parameter_defaults'][
             'ComputeCount'])
+        # The roles file may hold secrets (config_drive): Heat hides it.
+        self.assertEqual('******', self.heat_client.stacks.get(
+            stack.id).parameters['RolesFile'])
 
         self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack.id))
         self.assertEqual([], list(self.conn.baremetal.allocations()))
