@@ -80,8 +80,33 @@ class ApiServer:
         return 'Heat API on %s:%s' % self.address
 
 
+def _serialise_yaql_parsing():
+    """One yaql parse at a time in this process.
+
+    Heat shares one yaql parser (ply, not thread-safe) between all its
+    resources. Under eventlet parses never interleave; on the threading
+    backend this launcher uses, two stacks' parses at once fail with
+    "Bad expression Parse error" at random.
+    """
+    from heat.engine.hot import functions
+
+    parse_lock = threading.Lock()
+    get_parser = functions.Yaql.get_yaql_parser.__func__
+
+    def locked_parser(cls):
+        parser = get_parser(cls)
+
+        def parse(expression, *args, **kwargs):
+            with parse_lock:
+                return parser(expression, *args, **kwargs)
+        return parse
+
+    functions.Yaql.get_yaql_parser = classmethod(locked_parser)
+
+
 def _start_services(app):
     """Start the engine, then the API; return them in stop order."""
+    _serialise_yaql_parsing()
     from heat.engine import service as engine_service
     from heat.rpc import api as rpc_api
     from oslo_config import cfg

@@ -31,12 +31,20 @@ def roles_file(controllers=2, computes=2):
 
 
 def port_roles(roles_data, stack='overcloud'):
-    """overcloud-ports.yaml's Roles: hostnames per role, in index order."""
+    """overcloud-ports.yaml's Roles: the hostname at each index, per role.
+
+    An index without a provisioned instance (scaled down) is null.
+    """
+    expanded = roles.expand_roles(roles_data, stackname=stack)
     hosts = collections.OrderedDict()
-    for inst in roles.expand_roles(roles_data, stackname=stack)['instances']:
-        hosts.setdefault(inst.role, []).append(inst.hostname)
-    return [{'name': role, 'hostnames': names, 'networks': []}
-            for role, names in hosts.items()]
+    for inst in expanded['instances'] + expanded['unprovisioned']:
+        hosts.setdefault(inst.role, {})
+        if inst.provisioned:
+            hosts[inst.role][inst.index] = inst.hostname
+    return [{'name': role, 'networks': [],
+             'hostnames': [by_index.get(i) for i in range(
+                 max(by_index, default=-1) + 1)]}
+            for role, by_index in hosts.items()]
 
 
 class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
@@ -154,6 +162,35 @@ class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
                          self.conn.baremetal.list_node_vifs(node))
         self.assertEqual(2, self.outputs(stack)['environment'][
             'parameter_defaults']['ComputeCount'])
+
+    def test_scale_down_by_stack_update(self):
+        self.enrol_nodes([{'name': 'node-%d' % i} for i in range(3)])
+        stack = self.create_stack(roles_file(controllers=1, computes=2))
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        before = {alloc.name: (alloc.id, alloc.node_id)
+                  for alloc in self.conn.baremetal.allocations()}
+        ports = self.heat_ports()
+        scaled = roles_file(controllers=1, computes=2)
+        scaled[1]['count'] = 1
+        scaled[1]['instances'] = [{'hostname': 'overcloud-novacompute-0',
+                                   'provisioned': False}]
+        stack = self.update_stack(stack, scaled)
+        self.assertEqual('UPDATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        after = {alloc.name: (alloc.id, alloc.node_id)
+                 for alloc in self.conn.baremetal.allocations()}
+        # Exactly that host went; the others kept node, allocation, port.
+        self.assertEqual({host: value for host, value in before.items()
+                          if host != 'overcloud-novacompute-0'}, after)
+        removed = self.conn.baremetal.get_node(
+            before['overcloud-novacompute-0'][1])
+        self.assertEqual('available', removed.provision_state)
+        self.assertEqual([], self.conn.baremetal.list_node_vifs(removed))
+        now = self.heat_ports()
+        self.assertNotIn('overcloud-novacompute-0-ctlplane', now)
+        for name in now:
+            self.assertEqual(ports[name].id, now[name].id, name)
 
     def test_impossible_request_fails_the_stack(self):
         self.enrol_nodes([{'name': 'node-%d' % i} for i in range(2)])

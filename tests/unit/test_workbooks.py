@@ -87,7 +87,7 @@ class WorkbookTest(unittest.TestCase):
         workflows = {wf.get_name(): wf for wf in spec.get_workflows()}
         self.assertEqual({'deploy_roles', 'deploy_instances',
                           'undeploy_roles', 'undeploy_instances',
-                          'undeploy_stack'},
+                          'undeploy_stack', 'provision_stack'},
                          set(workflows))
         inputs = dict(workflows['deploy_roles'].get_input())
         self.assertIn('roles', inputs)
