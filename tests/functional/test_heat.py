@@ -23,11 +23,15 @@ HEAT = os.path.join(TOP, 'heat')
 IMAGE = {'href': 'file:///var/lib/ironic/images/overcloud-full.raw'}
 
 
+#: As real roles files do: attach the ctlplane port Heat makes.
+NETWORKS = [{'network': 'ctlplane', 'vif': True}]
+
+
 def roles_file(controllers=2, computes=2):
     return [{'name': 'Controller', 'count': controllers,
-             'defaults': {'image': IMAGE}},
+             'defaults': {'image': IMAGE, 'networks': NETWORKS}},
             {'name': 'Compute', 'count': computes,
-             'defaults': {'image': IMAGE}}]
+             'defaults': {'image': IMAGE, 'networks': NETWORKS}}]
 
 
 def port_roles(roles_data, stack='overcloud'):
@@ -35,7 +39,12 @@ def port_roles(roles_data, stack='overcloud'):
 
     An index without a provisioned instance (scaled down) is null.
     """
-    expanded = roles.expand_roles(roles_data, stackname=stack)
+    # Only hostnames matter here: the ports do not exist yet.
+    portless = [dict(role, defaults={key: value for key, value in
+                                     role.get('defaults', {}).items()
+                                     if key != 'networks'})
+                for role in roles_data]
+    expanded = roles.expand_roles(portless, stackname=stack)
     hosts = collections.OrderedDict()
     for inst in expanded['instances'] + expanded['unprovisioned']:
         hosts.setdefault(inst.role, {})

@@ -290,6 +290,9 @@ class Unprovision(_Command):
                             help='baremetal_deployment.yaml')
         parser.add_argument('--all', action='store_true',
                             help='undeploy every instance of the file')
+        parser.add_argument('--port-map', metavar='FILE',
+                            help='Heat\'s port maps, needed when the '
+                                 'file\'s networks entries have vif')
         parser.add_argument('-y', '--yes', action='store_true',
                             help='do not ask for confirmation')
         parser.add_argument('--timeout', type=int, default=1800)
