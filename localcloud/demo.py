@@ -9,9 +9,12 @@ with ``examples/port-map.yaml``; prints each node's state changes as they
 happen, then a table of hostname / node / state / ctlplane IP; writes the
 Heat environment to a file; and stops everything it started.
 
-With ``--ironic-url`` and ``--mistral-url`` it runs the same against
-existing services instead (that Mistral must have our package installed
-and its ``[tripleo_baremetal]`` options pointing at that Ironic).
+With ``--heat`` a Heat stack of the installed templates drives the same
+run (Neutron and Heat are started too: Heat creates the ports, its hook
+runs the workflow). With ``--ironic-url`` and ``--mistral-url`` it runs
+the same against existing services instead (that Mistral must have our
+package installed and its ``[tripleo_baremetal]`` options pointing at
+that Ironic).
 """
 
 import argparse
@@ -151,7 +154,13 @@ def main(argv=None):
     parser.add_argument('--ironic-url', help='use this Ironic')
     parser.add_argument('--mistral-url', help='use this Mistral')
     parser.add_argument('--timeout', type=int, default=600)
+    parser.add_argument('--heat', action='store_true',
+                        help='drive it by a Heat stack (heat/): Heat creates '
+                             'the ports and its hook runs the workflow; '
+                             'also starts Neutron and Heat')
     args = parser.parse_args(argv)
+    if args.heat and (args.ironic_url or args.mistral_url):
+        parser.error('--heat starts its own services: no --*-url with it')
     logging.basicConfig(level=logging.WARNING,
                         format='%(levelname)s %(name)s: %(message)s')
 
@@ -168,6 +177,9 @@ def main(argv=None):
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, work_dir, ignore_errors=True)
         ironic_url, mistral_url = args.ironic_url, args.mistral_url
+        if args.heat:
+            return _demo_with_heat(stack, work_dir, args, roles_file,
+                                   expanded)
         if not mistral_url:
             ironic_url, mistral_url = start_local_cloud(
                 stack, work_dir, ironic_url, args.nodes)
@@ -195,6 +207,33 @@ def main(argv=None):
               'instances)' % (args.output, len(output['new_instances']),
                               len(output['existing_instances'])))
         print('Stopping the services the demo started', flush=True)
+    return 0
+
+
+def _demo_with_heat(stack, work_dir, args, roles_file, expanded):
+    """The same run, driven by a stack of the installed templates."""
+    from localcloud import demo_heat
+    import openstack
+    ironic_url, mistral_url, heat = demo_heat.start_cloud(
+        stack, work_dir, demo_nodes(args.nodes))
+    conn = openstack.connect(auth_type='none',
+                             baremetal_endpoint_override=ironic_url,
+                             load_yaml_config=False, load_envvars=False)
+    load_workbook(mistral_client(mistral_url))
+    status, reason, outputs = demo_heat.run_stack(
+        heat.client(), conn, roles_file, expanded, args.stack, args.timeout)
+    if status != 'CREATE_COMPLETE':
+        print('\nstack %s ended %s:\n%s'
+              % (demo_heat.STACK, status, reason))
+        return 1
+    print()
+    print_table(outputs)
+    with open(args.output, 'w') as stream:
+        yaml.safe_dump(outputs['environment'], stream,
+                       default_flow_style=False)
+    print('\nHeat environment written to %s (stack %s: %d instances)'
+          % (args.output, demo_heat.STACK, len(outputs['instances'])))
+    print('Stopping the services the demo started', flush=True)
     return 0
 
 

@@ -60,6 +60,24 @@ def local_link_connection(port_id, switch=SWITCH):
             'port_id': port_id}
 
 
+def wired(specs):
+    """Node specs wired to the fake switch for Ironic's ``flat`` interface.
+
+    Each spec gets the ``flat`` network interface and an Ironic port on
+    ``PHYSNET`` with a ``local_link_connection`` to switch port
+    ``Ethernet<n>`` (unless the spec sets its own ``port``).
+    """
+    result = []
+    for index, spec in enumerate(specs):
+        port = {'physical_network': PHYSNET,
+                'local_link_connection': local_link_connection(
+                    'Ethernet%d' % index),
+                'pxe_enabled': True}
+        port.update(spec.get('port') or {})
+        result.append(dict(spec, network_interface='flat', port=port))
+    return result
+
+
 def paste_config():
     """The api-paste.ini installed with the neutron package.
 

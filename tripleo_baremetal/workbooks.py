@@ -42,3 +42,9 @@ def read(name=DEPLOY, prefix=None):
     """The text of the installed workbook ``name``."""
     with open(path(name, prefix)) as stream:
         return stream.read()
+
+
+def heat_templates(prefix=None):
+    """The directory of the installed Heat templates (``heat/``)."""
+    data = prefix or sysconfig.get_path('data')
+    return os.path.join(data, 'share', 'tripleo-baremetal', 'heat')

@@ -99,15 +99,7 @@ class NeutronIronicTestCase(base.IronicTestCase):
         on ``neutron.PHYSNET`` with a ``local_link_connection`` to switch
         port ``Ethernet<n>`` (unless the spec sets its own ``port``).
         """
-        wired = []
-        for index, spec in enumerate(specs):
-            port = {'physical_network': neutron.PHYSNET,
-                    'local_link_connection': neutron.local_link_connection(
-                        'Ethernet%d' % index),
-                    'pxe_enabled': True}
-            port.update(spec.get('port') or {})
-            wired.append(dict(spec, network_interface='flat', port=port))
-        return super().enrol_nodes(wired)
+        return super().enrol_nodes(neutron.wired(specs))
 
     def create_heat_port(self, name, ip_address):
         """Create a ctlplane port the way Heat does, with a fixed IP."""

@@ -39,6 +39,29 @@ class DemoTest(unittest.TestCase):
                                r'\s+192\.168\.24\.10\s+Controller')
         self.assertIn('6 new, 0 existing instances', text)
 
+    def test_demo_with_heat(self):
+        # The same run driven by a Heat stack: Heat creates the ports.
+        with tempfile.TemporaryDirectory() as tmp:
+            output = os.path.join(tmp, 'env.yaml')
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = demo.main(['--heat', '--output', output])
+            text = out.getvalue()
+            self.assertEqual(0, code, text)
+            with open(output) as stream:
+                env = yaml.safe_load(stream)
+        params = env['parameter_defaults']
+        self.assertEqual(3, params['ComputeCount'])
+        self.assertEqual({'overcloud-controller-%d-ctlplane' % i
+                          for i in range(3)} | {
+                              'overcloud-novacompute-%d-ctlplane' % i
+                              for i in (0, 2, 3)},
+                         set(params['DeployedServerPortMap']))
+        self.assertIn('6/6 active, 0 failed', text)
+        self.assertRegex(text, r'overcloud-controller-0\s+node-00\s+active'
+                               r'\s+192\.168\.24\.\d+\s+Controller')
+        self.assertIn('stack overcloud-baremetal: 6 instances', text)
+
 
 class DemoOnExistingServicesTest(base.MistralTestCase):
     """``--ironic-url``/``--mistral-url``: the same run, on given services."""
