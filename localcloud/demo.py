@@ -185,10 +185,7 @@ def main(argv=None):
                 stack, work_dir, ironic_url, args.nodes)
         elif not ironic_url:
             parser.error('--mistral-url needs --ironic-url too')
-        import openstack
-        conn = openstack.connect(auth_type='none',
-                                 baremetal_endpoint_override=ironic_url,
-                                 load_yaml_config=False, load_envvars=False)
+        conn = _ironic(ironic_url)
         client = mistral_client(mistral_url)
         load_workbook(client)
         execution = run_deploy(client, conn, expanded, roles_file, port_map,
@@ -198,27 +195,36 @@ def main(argv=None):
                   % (execution.state, execution.state_info))
             return 1
         output = yaml.safe_load(execution.output)
-        print()
-        print_table(output)
-        with open(args.output, 'w') as stream:
-            yaml.safe_dump(output['environment'], stream,
-                           default_flow_style=False)
-        print('\nHeat environment written to %s (%d new, %d existing '
-              'instances)' % (args.output, len(output['new_instances']),
-                              len(output['existing_instances'])))
-        print('Stopping the services the demo started', flush=True)
+        _report(output, args.output, '%d new, %d existing instances' % (
+            len(output['new_instances']), len(output['existing_instances'])))
     return 0
+
+
+def _report(output, path, summary):
+    """The table, the environment file, and what was done."""
+    print()
+    print_table(output)
+    with open(path, 'w') as stream:
+        yaml.safe_dump(output['environment'], stream,
+                       default_flow_style=False)
+    print('\nHeat environment written to %s (%s)' % (path, summary))
+    print('Stopping the services the demo started', flush=True)
+
+
+def _ironic(url):
+    """An openstacksdk connection to ``url``, no Keystone, no clouds.yaml."""
+    import openstack
+    return openstack.connect(auth_type='none',
+                             baremetal_endpoint_override=url,
+                             load_yaml_config=False, load_envvars=False)
 
 
 def _demo_with_heat(stack, work_dir, args, roles_file, expanded):
     """The same run, driven by a stack of the installed templates."""
     from localcloud import demo_heat
-    import openstack
     ironic_url, mistral_url, heat = demo_heat.start_cloud(
         stack, work_dir, demo_nodes(args.nodes))
-    conn = openstack.connect(auth_type='none',
-                             baremetal_endpoint_override=ironic_url,
-                             load_yaml_config=False, load_envvars=False)
+    conn = _ironic(ironic_url)
     load_workbook(mistral_client(mistral_url))
     status, reason, outputs = demo_heat.run_stack(
         heat.client(), conn, roles_file, expanded, args.stack, args.timeout)
@@ -226,14 +232,8 @@ def _demo_with_heat(stack, work_dir, args, roles_file, expanded):
         print('\nstack %s ended %s:\n%s'
               % (demo_heat.STACK, status, reason))
         return 1
-    print()
-    print_table(outputs)
-    with open(args.output, 'w') as stream:
-        yaml.safe_dump(outputs['environment'], stream,
-                       default_flow_style=False)
-    print('\nHeat environment written to %s (stack %s: %d instances)'
-          % (args.output, demo_heat.STACK, len(outputs['instances'])))
-    print('Stopping the services the demo started', flush=True)
+    _report(outputs, args.output, 'stack %s: %d instances' % (
+        demo_heat.STACK, len(outputs['instances'])))
     return 0
 
 

@@ -83,20 +83,29 @@ def port_roles(expanded):
         max(slots, default=-1) + 1)]} for role, slots in by_role.items()]
 
 
-def run_stack(client, conn, roles_file, expanded, stack_name, timeout):
-    """Create the stack and follow its nodes; ``(status, reason, outputs)``."""
-    directory = workbooks.heat_templates()
+def stack_arguments(directory, roles_file, expanded, stack_name, ssh_keys):
+    """``stacks.create``/``update`` arguments for ``overcloud-baremetal``.
+
+    :param directory: where the templates are (installed, or a source
+        tree's ``heat/``).
+    :param expanded: ``expand_roles``' result, for the hostnames.
+    """
     files, template = template_utils.get_template_contents(
         template_file=os.path.join(directory, 'overcloud-baremetal.yaml'))
     env_files, env = template_utils.process_multiple_environments_and_files(
         [os.path.join(directory, 'environments', 'baremetal-deploy.yaml')])
+    return dict(template=template, environment=env,
+                files=dict(files, **env_files), parameters={
+                    'RolesFile': roles_file, 'Roles': port_roles(expanded),
+                    'StackName': stack_name, 'SshKeys': list(ssh_keys)})
+
+
+def run_stack(client, conn, roles_file, expanded, stack_name, timeout):
+    """Create the stack and follow its nodes; ``(status, reason, outputs)``."""
     created = client.stacks.create(
-        stack_name=STACK, template=template, environment=env,
-        files=dict(files, **env_files), parameters={
-            'RolesFile': roles_file, 'Roles': port_roles(expanded),
-            'StackName': stack_name,
-            'SshKeys': ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyOnly '
-                        'demo']})
+        stack_name=STACK, **stack_arguments(
+            workbooks.heat_templates(), roles_file, expanded, stack_name,
+            ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyOnly demo']))
     print('Stack %s created; node states:' % STACK, flush=True)
     progress = follow.Progress(conn, [inst.hostname for inst in
                                       expanded['instances'] if inst.wanted])

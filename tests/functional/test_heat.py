@@ -8,11 +8,9 @@ those ports; deleting the stack undeploys them before Heat deletes the
 ports.
 """
 
-import collections
 import os
 
-from heatclient.common import template_utils
-
+from localcloud import demo_heat
 from tests.functional import base
 from tests.functional import neutron_base
 from tripleo_baremetal.request import roles
@@ -34,26 +32,16 @@ def roles_file(controllers=2, computes=2):
              'defaults': {'image': IMAGE, 'networks': NETWORKS}}]
 
 
-def port_roles(roles_data, stack='overcloud'):
-    """overcloud-ports.yaml's Roles: the hostname at each index, per role.
+def expanded_hosts(roles_data, stack='overcloud'):
+    """The roles file expanded for its hostnames only.
 
-    An index without a provisioned instance (scaled down) is null.
+    The ports do not exist yet, so networks entries are left out.
     """
-    # Only hostnames matter here: the ports do not exist yet.
     portless = [dict(role, defaults={key: value for key, value in
                                      role.get('defaults', {}).items()
                                      if key != 'networks'})
                 for role in roles_data]
-    expanded = roles.expand_roles(portless, stackname=stack)
-    hosts = collections.OrderedDict()
-    for inst in expanded['instances'] + expanded['unprovisioned']:
-        hosts.setdefault(inst.role, {})
-        if inst.provisioned:
-            hosts[inst.role][inst.index] = inst.hostname
-    return [{'name': role, 'networks': [],
-             'hostnames': [by_index.get(i) for i in range(
-                 max(by_index, default=-1) + 1)]}
-            for role, by_index in hosts.items()]
+    return roles.expand_roles(portless, stackname=stack)
 
 
 class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
@@ -63,17 +51,9 @@ class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
     MISTRAL_OPTIONS = {'tripleo_baremetal': {'check_local_images': False}}
 
     def stack_arguments(self, roles_data, name):
-        files, template = template_utils.get_template_contents(
-            template_file=os.path.join(HEAT, 'overcloud-baremetal.yaml'))
-        process = template_utils.process_multiple_environments_and_files
-        env_files, env = process(
-            [os.path.join(HEAT, 'environments', 'baremetal-deploy.yaml')])
-        return dict(template=template, environment=env,
-                    files=dict(files, **env_files), parameters={
-                        'RolesFile': roles_data,
-                        'Roles': port_roles(roles_data, name),
-                        'StackName': name,
-                        'SshKeys': ['ssh-ed25519 AAAAC3Nza heat-test']})
+        return demo_heat.stack_arguments(
+            HEAT, roles_data, expanded_hosts(roles_data, name), name,
+            ['ssh-ed25519 AAAAC3Nza heat-test'])
 
     def create_stack(self, roles_data, name='overcloud', timeout=240):
         created = self.heat_client.stacks.create(
