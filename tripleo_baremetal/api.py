@@ -36,6 +36,8 @@ LOG = logging.getLogger(__name__)
 #: Ironic API version of provision requests: a config drive given as a
 #: string or a dict (Stein and later).
 PROVISION_MICROVERSION = '1.56'
+#: The version that takes ``deploy_steps`` with the provision request.
+DEPLOY_STEPS_MICROVERSION = '1.69'
 
 #: Every error an openstacksdk call can raise.
 ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
@@ -203,7 +205,8 @@ def set_provision_state(conn, node_id, target, what=None, attempts=None,
         response = conn.baremetal.put(
             'nodes/%s/states/provision' % node_id,
             json=dict(body, target=target),
-            microversion=PROVISION_MICROVERSION)
+            microversion=(DEPLOY_STEPS_MICROVERSION if 'deploy_steps' in body
+                          else PROVISION_MICROVERSION))
         sdk_exc.raise_from_response(response, error_message=what)
 
     attempts, delay = _policy(conn.baremetal.put, attempts, delay)

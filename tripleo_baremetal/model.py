@@ -162,6 +162,14 @@ class Instance:
     ssh_public_keys: typing.Tuple[str, ...] = ()
     user_name: typing.Optional[str] = None
     passwordless_sudo: typing.Optional[bool] = None
+    #: Normalised ``root_device`` (``picking.root_device``), or None.
+    root_device: typing.Optional[dict] = None
+    #: Ironic's target RAID config (levels as strings), or None.
+    raid_config: typing.Optional[dict] = None
+    #: Ironic deploy steps, each with ``args``.
+    deploy_steps: typing.Tuple[dict, ...] = ()
+    #: Take over the running server on the pinned ``manageable`` node.
+    adopt: bool = False
     ctlplane_port: typing.Optional[Port] = None
     network_ports: dict = dataclasses.field(default_factory=dict)
     ports: typing.Optional[typing.Tuple[Port, ...]] = None
@@ -170,8 +178,12 @@ class Instance:
         _check('instance', 'hostname', self.hostname, str)
         where = 'instance %s' % self.hostname
         _check(where, 'index', self.index, int, optional=True)
-        for name in ('provisioned', 'managed'):
+        for name in ('provisioned', 'managed', 'adopt'):
             _check(where, name, getattr(self, name), bool)
+        for name in ('root_device', 'raid_config'):
+            _check(where, name, getattr(self, name), dict, optional=True)
+        _check(where, 'deploy_steps', self.deploy_steps, (list, tuple))
+        object.__setattr__(self, 'deploy_steps', tuple(self.deploy_steps))
         for name in ('capabilities', 'image', 'network_ports'):
             _check(where, name, getattr(self, name), dict)
         for name in ('traits', 'forbidden_traits', 'ssh_public_keys'):

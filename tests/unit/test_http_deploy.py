@@ -94,6 +94,56 @@ class DeployNodeTest(base.HttpTestCase):
         self.assertEqual({'id': 'port-0'}, self.requests_to(
             'POST', 'nodes/node-0/vifs')[0].json())
 
+    def test_root_device_raid_and_steps_cost_two_requests_more(self):
+        # node_settings: the inventory read and the RAID PUT; the hint
+        # and our record go in the one instance_info PATCH, the steps
+        # with the provision request (API 1.69).
+        self.register('GET', 'nodes/node-0', dict(
+            self.node, target_raid_config={},
+            properties={'local_gb': 50, 'root_device': {'name': 'sda'}}))
+        self.register('GET', 'nodes/node-0/inventory', {
+            'inventory': {'disks': [
+                {'name': '/dev/sda', 'size': 100 * 1024 ** 3,
+                 'serial': 'S1', 'rotational': False},
+                {'name': '/dev/sdb', 'size': 900 * 1024 ** 3,
+                 'serial': 'S2', 'wwn': '0x5002', 'rotational': True}]},
+            'plugin_data': {}})
+        self.register('PUT', 'nodes/node-0/states/raid', status=204)
+        raid = {'logical_disks': [{'size_gb': 100, 'raid_level': '1'}]}
+        step = {'interface': 'bios', 'step': 'apply_configuration',
+                'args': {}, 'priority': 150}
+
+        result = self.deploy(base.instance(
+            'compute-0', root_device={'size': '>= 500'}, raid_config=raid,
+            deploy_steps=[step]))
+
+        self.assertNotIn('error', result)
+        self.assert_calls(base.ironic_discovery() + [
+            ironic('GET', 'nodes/node-0'),
+            ironic('GET', 'nodes/node-0/inventory'),
+            ironic('PATCH', 'nodes/node-0'),
+            ironic('PUT', 'nodes/node-0/states/raid'),
+            ironic('GET', 'nodes/node-0/validate'),
+            ironic('PUT', 'nodes/node-0/states/provision'),
+        ])
+        patch = self.requests_to('PATCH', 'nodes/node-0')[0].json()
+        self.assertIn({'op': 'add', 'path': '/properties/root_device',
+                       'value': {'wwn': '0x5002'}}, patch)
+        self.assertIn({'op': 'add', 'path': '/instance_info/'
+                       'tripleo_baremetal', 'value': {'saved': {
+                           'root_device': {'name': 'sda'},
+                           'target_raid_config': {}}}}, patch)
+        self.assertEqual(raid, self.requests_to(
+            'PUT', 'nodes/node-0/states/raid')[0].json())
+        provision = self.requests_to('PUT',
+                                     'nodes/node-0/states/provision')[0]
+        self.assertEqual('1.69', provision.headers[
+            'X-OpenStack-Ironic-API-Version'])
+        self.assertEqual([step, {
+            'interface': 'raid', 'step': 'apply_configuration',
+            'args': {'raid_config': raid}, 'priority': 90}],
+            provision.json()['deploy_steps'])
+
     def test_deploy_already_under_way_costs_one_read(self):
         # deploy_node: "a node whose deploy is already under way or done
         # is returned as it is, without a write".

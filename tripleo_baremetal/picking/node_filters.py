@@ -15,10 +15,12 @@ otherwise fit, which is what an operator fixing capacity wants to know.
 
 import collections
 import dataclasses
+import json
 import typing
 
 from tripleo_baremetal import labels
 from tripleo_baremetal.picking import capabilities as caps
+from tripleo_baremetal.picking import root_device as root_device_mod
 from tripleo_baremetal.request import images
 from tripleo_baremetal.request import roles_schema as schema
 from tripleo_baremetal import states
@@ -28,23 +30,30 @@ from tripleo_baremetal import states
 #: asks for it, and an allocation sets the node's ``instance_uuid`` anyway.
 NODE_FIELDS = ('uuid', 'name', 'provision_state', 'power_state',
                'maintenance', 'maintenance_reason', 'instance_uuid',
-               'resource_class', 'traits', 'properties', 'conductor_group')
+               'resource_class', 'traits', 'properties', 'conductor_group',
+               'raid_interface')
 
 #: What an instance asks of a node; hashable so instances can share it.
 #: ``root_size_gb`` is the instance's (or None) and ``partition`` whether
 #: its image is a partition image (kernel and ramdisk): without
 #: ``root_size_gb`` such an image needs the node's ``local_gb`` (deploy
-#: makes a root partition of ``local_gb - 1``).
+#: makes a root partition of ``local_gb - 1``). ``root_device`` is the
+#: request's ``root_device.key`` (None: any disk) and ``raid`` whether it
+#: needs a RAID interface (a ``raid_config`` or a ``raid`` deploy step).
 Requirements = collections.namedtuple(
     'Requirements', ['name', 'resource_class', 'traits', 'forbidden_traits',
                      'capabilities', 'conductor_group', 'root_size_gb',
-                     'partition'])
+                     'partition', 'root_device', 'raid'],
+    defaults=(None, False))
 
 #: Smallest ``local_gb`` a partition image without root_size_gb needs.
 MIN_LOCAL_GB = 2
 
 NOT_PINNED_NODE = 'not the pinned node'
 NO_POWER_STATE = 'no power state yet'
+NOT_INSPECTED = 'not inspected'
+#: The RAID interface that cannot build anything.
+NO_RAID = 'no-raid'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +79,11 @@ class NodeView:
     capabilities: dict
     conductor_group: str
     local_gb: int
+    raid_interface: typing.Optional[str] = None
+    #: The inspected disks (``root_device.Disk``); None when the inventory
+    #: was not read or there is none (``inventory_error`` says which).
+    disks: typing.Optional[tuple] = None
+    inventory_error: typing.Optional[str] = None
 
     @property
     def label(self):
@@ -110,7 +124,8 @@ def node_view(node):
         traits=frozenset(get('traits') or ()),
         capabilities=caps.parse(properties.get('capabilities')),
         conductor_group=get('conductor_group') or '',
-        local_gb=_local_gb(properties))
+        local_gb=_local_gb(properties),
+        raid_interface=get('raid_interface'))
 
 
 def _local_gb(properties):
@@ -139,7 +154,11 @@ def requirements(instance):
             for key, value in instance.capabilities.items())),
         conductor_group=None if group is None else str(group),
         root_size_gb=instance.root_size_gb or None,
-        partition=not images.is_whole_disk(instance.image))
+        partition=not images.is_whole_disk(instance.image),
+        root_device=root_device_mod.key(instance.root_device),
+        raid=bool(instance.raid_config) or any(
+            step.get('interface') == 'raid'
+            for step in instance.deploy_steps))
 
 
 def validate(instance):
@@ -218,7 +237,13 @@ def state_reason(node):
 
 
 def _disk_check(req):
-    """A check of the node's ``local_gb`` for ``req``, or None."""
+    """A check of the node's ``local_gb`` for ``req``, or None.
+
+    With a ``root_device`` the chosen disk is checked instead
+    (``_root_device_check``).
+    """
+    if req.root_device is not None:
+        return None
     if req.partition and not req.root_size_gb:
         reason = ('local_gb too small for a partition image without '
                   'root_size_gb (at least %d needed)' % MIN_LOCAL_GB)
@@ -241,6 +266,24 @@ def _disk_check(req):
     return None
 
 
+def _root_device_check(req):
+    """A check that ``req``'s root device is among the node's disks.
+
+    Last of all checks: it needs the node's inventory, read (one request
+    per node) only for nodes that passed every other check.
+    """
+    spec = json.loads(req.root_device)
+    root_size_gb = (req.root_size_gb or 1) if req.partition else None
+
+    def check(node):
+        if node.disks is None:
+            return NOT_INSPECTED, node.inventory_error
+        disk, reason = root_device_mod.choose(spec, node.disks,
+                                              root_size_gb)
+        return reason if disk is None else None
+    return check
+
+
 def checker(req):
     """A function ``node -> (reason, detail) or None`` for ``req``.
 
@@ -253,6 +296,8 @@ def checker(req):
     traits, forbidden = req.traits, req.forbidden_traits
     cap_checks = caps.compile_checks(dict(req.capabilities))
     disk = _disk_check(req)
+    root_device = _root_device_check(req) if req.root_device else None
+    raid = req.raid
 
     def check(node):
         if name is not None and name != node.name and name != node.uuid:
@@ -273,8 +318,13 @@ def checker(req):
             reason = caps.first_mismatch(cap_checks, node.capabilities)
             if reason:
                 return reason, None
-        reason = disk(node) if disk else None
-        return reason or state_reason(node)
+        if raid and node.raid_interface == NO_RAID:
+            return ('raid_interface %s cannot build a RAID configuration'
+                    % NO_RAID, None)
+        reason = (disk(node) if disk else None) or state_reason(node)
+        if reason is None and root_device is not None:
+            reason = root_device(node)
+        return reason
 
     return check
 
@@ -283,9 +333,10 @@ def reject_reason(req, node):
     """Why ``node`` cannot host an instance with ``req``, or None if it can.
 
     Checks in order: pinned node, resource class, conductor group,
-    required traits, forbidden traits, capabilities, disk size
-    (``local_gb`` against a partition image or ``root_size_gb``), then the
-    node's state (``state_reason``).
+    required traits, forbidden traits, capabilities, RAID interface, disk
+    size (``local_gb`` against a partition image or ``root_size_gb``),
+    the node's state (``state_reason``), then the root device against
+    the node's inspected disks (it needs the inventory).
 
     :returns: ``(reason, detail)`` as ``state_reason`` does.
     """

@@ -30,6 +30,8 @@ Requests: one allocation listing (to find hostnames that already have
 an allocation), one node listing, one allocation creation per instance,
 and one allocation listing per poll (a poll per ``concurrency``
 instances or so); a lost race costs a node listing and a deletion more.
+A request with ``root_device`` also reads the inventory of each node that
+passes its other checks, once per run (``inventory``).
 """
 
 import collections
@@ -45,6 +47,7 @@ from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
 from tripleo_baremetal import model
+from tripleo_baremetal.picking import inventory
 from tripleo_baremetal.picking import node_filters
 from tripleo_baremetal.picking import placement
 from tripleo_baremetal.provisioning import polling
@@ -195,7 +198,8 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
     names = {node.uuid: node.name for node in nodes}
     adopted = _adopt(existing, names)
     to_pick = [inst for inst in wanted if inst.hostname not in existing]
-    planned = _plan(to_pick, nodes)
+    inventories = inventory.Inventories(conn, concurrency)
+    planned = _plan(to_pick, inventories.with_disks(nodes, to_pick))
     if dry_run:
         return _result(existing=adopted, plan=_labels(planned),
                        report=planned['report'] + _stale_note(stale))
@@ -205,7 +209,8 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
                        planned['report'])
 
     _delete_stale(conn, stale)
-    reserver = _Reserver(conn, to_pick, concurrency, timeout, names=names)
+    reserver = _Reserver(conn, to_pick, concurrency, timeout, names=names,
+                         inventories=inventories)
     reservations = _sorted(reservations + reserver.run(
         planned['assignments']))
     return _result(reservations, adopted + reserver.taken,
@@ -300,8 +305,11 @@ class _Reserver(object):
     """One reservation run: what it created, so it can undo all of it."""
 
     def __init__(self, conn, instances, concurrency, timeout, names=None,
-                 clock=time.monotonic, sleep=time.sleep):
+                 clock=time.monotonic, sleep=time.sleep, inventories=None):
         self.conn = conn
+        #: The inventories read so far (re-plans read no node twice).
+        self.inventories = inventories or inventory.Inventories(
+            conn, concurrency)
         #: node uuid -> node name, for the reservations' ``node_name``.
         self.names = dict(names or {})
         #: hostname -> model.Instance being reserved.
@@ -356,8 +364,10 @@ class _Reserver(object):
         nodes = list_nodes(self.conn)
         self.names.update((node.uuid, node.name) for node in nodes)
         salt = '%s/%d' % (','.join(sorted(self.by_host)), attempt)
-        planned = placement.plan([self.by_host[h] for h in hostnames], nodes,
-                                 salt=salt)
+        instances = [self.by_host[h] for h in hostnames]
+        planned = placement.plan(
+            instances, self.inventories.with_disks(nodes, instances),
+            salt=salt)
         if not planned['complete']:
             message = ('Other clients took planned nodes (%s) and no '
                        'complete plan is left:\n%s' % (text,

@@ -25,6 +25,9 @@ from tripleo_baremetal.configdrive import network_data as network_data_mod
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
 from tripleo_baremetal import model
+from tripleo_baremetal.picking import root_device
+from tripleo_baremetal.provisioning import node_settings
+from tripleo_baremetal.request import deploy_steps
 from tripleo_baremetal.request import images
 from tripleo_baremetal import states
 
@@ -55,8 +58,13 @@ def check_image(instance, check_local_files=True, allowed_paths=None):
              for problem in problems])
 
 
-def instance_info_for(instance, node):
-    """The ``instance_info`` keys to set for ``instance`` on ``node``."""
+def instance_info_for(instance, node, disk=None):
+    """The ``instance_info`` keys to set for ``instance`` on ``node``.
+
+    :param disk: the root disk chosen for a ``root_device`` request; a
+        partition image without ``root_size_gb`` then fills it (less
+        1 GiB) instead of the node's ``local_gb``.
+    """
     image = instance.image
     info = {'image_source': image['href'],
             'display_name': instance.hostname}
@@ -70,6 +78,8 @@ def instance_info_for(instance, node):
         info['kernel'] = image['kernel']
         info['ramdisk'] = image['ramdisk']
         root_gb = instance.root_size_gb
+        if not root_gb and disk is not None:
+            root_gb = int(root_device.size_gib(disk)) - 1
         if not root_gb:
             local_gb = int((node.properties or {}).get('local_gb') or 0)
             if local_gb < 2:
@@ -218,11 +228,15 @@ def _nic_ports(conn, node, ports):
     return nics, result
 
 
-def _request_active(conn, node, configdrive):
-    """Ask Ironic to deploy ``node`` with ``configdrive``: one request."""
+def _request_active(conn, node, configdrive, steps=()):
+    """Ask Ironic to deploy ``node`` with ``configdrive``: one request.
+
+    :param steps: deploy steps to run with it (API 1.69).
+    """
+    extra = {'deploy_steps': list(steps)} if steps else {}
     api.set_provision_state(conn, node.id, states.ACTIVE,
                             what='deploy of node %s' % node.id,
-                            configdrive=configdrive)
+                            configdrive=configdrive, **extra)
 
 
 def _started_elsewhere(conn, node, exc):
@@ -348,22 +362,31 @@ def _start(conn, instance, node, configdrive, options, drive_args):
     """The writes of a deploy, rolled back when one of them fails."""
     attached = []
     info = {}
+    settings = node_settings.Settings()
     try:
-        info = instance_info_for(instance, node)
+        settings = node_settings.plan(conn, instance, node)
+        info = instance_info_for(instance, node, settings.disk)
+        if settings.record:
+            info[node_settings.SAVED_KEY] = settings.record
         api.retry(conn.baremetal.patch_node, node.id, [
             {'op': 'add', 'path': '/instance_info/%s' % key, 'value': value}
-            for key, value in sorted(info.items())],
+            for key, value in sorted(info.items())] + list(settings.ops),
             what='setting instance_info of %s' % node.id)
+        if settings.raid_config:
+            node_settings.set_raid(conn, node.id, settings.raid_config)
         _attach_vifs(conn, node, vif_ports(instance), attached)
         _validate(conn, instance.hostname, node)
         if configdrive is None:
             configdrive = build_drive(conn, instance, node, options=options,
                                       **drive_args)['configdrive']
-        _request_active(conn, node, configdrive)
+        _request_active(conn, node, configdrive, deploy_steps.steps_to_send(
+            instance.deploy_steps, instance.raid_config))
     except Exception as exc:
         current = _started_elsewhere(conn, node, exc)
         if current is not None:
             return _deploying(instance, current, attached)
+        if info:
+            node_settings.restore(conn, node.id, settings.record)
         _roll_back(conn, instance, node, attached, info, exc)
     LOG.info('%s: deploying on node %s', instance.hostname,
              labels.node_label(node))
@@ -404,6 +427,7 @@ def _fail_earlier_deploy(conn, instance, node):
                'undeployed, a re-run picks another node'
                % (instance.hostname, labels.node_label(node),
                   node.provision_state, node.last_error or 'no error'))
+    node_settings.restore(conn, node.id, node_settings.record_of(node))
     try:
         api.set_provision_state(conn, node.id, states.DELETED)
     except api.ERRORS as exc:

@@ -39,6 +39,7 @@ from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
 from tripleo_baremetal import model
+from tripleo_baremetal.provisioning import node_settings
 from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal import states
 
@@ -167,8 +168,10 @@ def _read_node(conn, node_id):
 class _Run(object):
     """The state of one undeploy run, host by host."""
 
-    def __init__(self, conn, hostnames, options, timeout):
+    def __init__(self, conn, hostnames, options, timeout,
+                 undeploy_adopted=False):
         self.conn = conn
+        self.undeploy_adopted = undeploy_adopted
         self.hostnames = hostnames
         self.options = options
         self.timeout = timeout
@@ -249,6 +252,14 @@ class _Run(object):
                 self.fail(host, '%s: node %s is protected; unset protection '
                           '(baremetal node set --unprotected) to undeploy '
                           'it' % (host, labels.node_label(node)))
+            elif node_settings.is_adopted(node) and \
+                    not self.undeploy_adopted:
+                self.fail(host, '%s: node %s runs a server that was adopted '
+                          '(taken over as it ran), never deployed by this '
+                          'tool; undeploying it wipes that server. Ask for '
+                          'it explicitly (undeploy_adopted, '
+                          '--undeploy-adopted) to undeploy it'
+                          % (host, labels.node_label(node)))
             elif node.provision_state in _TRANSITIONAL:
                 LOG.info('%s: node %s is %s, waiting for it to settle',
                          host, labels.node_label(node),
@@ -309,6 +320,13 @@ class _Run(object):
                         node.provision_state)
             if node.provision_state not in DONE_STATES:
                 self.pending.add(node.id)
+            return
+        problems = node_settings.restore(self.conn, node.id,
+                                         node_settings.record_of(node))
+        if problems:
+            del self.started[node.id]
+            self.fail(host, '%s: not undeployed: %s (tear-down would lose '
+                      'what to restore)' % (host, '; '.join(problems)))
             return
         self.pending.add(node.id)
         try:
@@ -461,11 +479,17 @@ def _why(node, timeout):
     return 'no error recorded'
 
 
-def undeploy_instances(conn, items, timeout=None, conf=None):
+def undeploy_instances(conn, items, timeout=None, conf=None,
+                       undeploy_adopted=False):
     """Undeploy hosts given as hostnames or records with a ``hostname``.
 
     Each hostname is undeployed once, whatever the number of items naming
-    it, in the order first seen.
+    it, in the order first seen. The root device hint and target RAID
+    config a deploy set are put back first.
+
+    :param undeploy_adopted: also undeploy servers that were adopted
+        (taken over as they ran); refused for them otherwise, since it
+        wipes a server this tool never deployed.
 
     :returns: ``{'undeployed': [model.Undeployed], 'not_found':
         [hostname...]}``.
@@ -476,7 +500,8 @@ def undeploy_instances(conn, items, timeout=None, conf=None):
     """
     options = baremetal_conf.get_conf(conf)
     run = _Run(conn, unique_hostnames(items), options,
-               timeout or options.undeploy_timeout)
+               timeout or options.undeploy_timeout,
+               undeploy_adopted=undeploy_adopted)
     run.find()
     run.start()
     run.wait()

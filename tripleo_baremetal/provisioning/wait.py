@@ -14,7 +14,9 @@ from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
+from tripleo_baremetal.provisioning import node_settings
 from tripleo_baremetal.provisioning import polling
+from tripleo_baremetal.provisioning import step_history
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)
@@ -32,9 +34,17 @@ def _describe(deployment, node):
                                       node.last_error or 'no error recorded')
 
 
-def _release_failed(conn, failed):
-    """Undeploy failed nodes: tear-down also drops their allocations."""
+def _release_failed(conn, failed, nodes):
+    """Undeploy failed nodes: tear-down also drops their allocations.
+
+    The root device hint and target RAID config the deploy set are put
+    back first (tear-down clears the record of what the node had).
+    """
     for deployment in failed:
+        node = nodes.get(deployment.node)
+        if node is not None:
+            node_settings.restore(conn, deployment.node,
+                                  node_settings.record_of(node))
         try:
             api.set_provision_state(conn, deployment.node, states.DELETED)
         except api.ERRORS as exc:
@@ -94,6 +104,25 @@ def _sort(by_node, nodes):
     return active, failed, pending
 
 
+def _check_steps(conn, active, nodes):
+    """Split ``active`` into those whose requested steps ran, and not.
+
+    One history read per active node that requested deploy steps.
+    """
+    good, skipped = [], []
+    for deployment in active:
+        missing = step_history.missing_steps(conn, deployment.instance,
+                                             deployment.node)
+        if not missing:
+            good.append(deployment)
+            continue
+        node = nodes.get(deployment.node)
+        label = labels.node_label(node) if node else deployment.node
+        skipped.append(deployment.replace(error=step_history.describe_missing(
+            deployment.hostname, label, missing)))
+    return good, skipped
+
+
 def wait_for_deploy(conn, deployments, timeout=None, max_fail_percentage=0,
                     conf=None, on_change=None, not_started=(),
                     existing_count=0):
@@ -111,7 +140,9 @@ def wait_for_deploy(conn, deployments, timeout=None, max_fail_percentage=0,
         when a node's provision state changes (progress display).
     :returns: ``{'instances': [active deployments], 'failed': [...]}``;
         each failed deployment carries ``error`` (Ironic's
-        ``last_error``) and its last ``provision_state``.
+        ``last_error``) and its last ``provision_state``. A node that is
+        ``active`` but did not run a deploy step its instance requested
+        (its history says so) is a failed deploy too, and is undeployed.
     :raises: DeployError naming every failed node when the failures
         exceed the tolerance; DeployTimeout when the timeout passes.
     """
@@ -130,7 +161,9 @@ def wait_for_deploy(conn, deployments, timeout=None, max_fail_percentage=0,
             max_interval=options.poll_interval_max)
 
     active, failed, pending = _sort(by_node, nodes)
-    _release_failed(conn, [d for d in failed if d.provision_state])
+    active, skipped = _check_steps(conn, active, nodes)
+    failed += skipped
+    _release_failed(conn, [d for d in failed if d.provision_state], nodes)
     failed = not_started + failed
     if not done:
         raise exceptions.DeployTimeout(

@@ -41,6 +41,8 @@ import yaml
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import capabilities as capabilities_mod
+from tripleo_baremetal.picking import root_device
+from tripleo_baremetal.request import deploy_steps
 from tripleo_baremetal.request import environment as heat_env
 from tripleo_baremetal.request import hostnames
 from tripleo_baremetal.request import images
@@ -53,7 +55,7 @@ LOG = logging.getLogger(__name__)
 #: does not set keeps the default of ``model.Instance``.
 _PLAIN_KEYS = ('provisioned', 'managed', 'name', 'resource_class',
                'conductor_group', 'root_size_gb', 'swap_size_mb',
-               'user_name', 'passwordless_sudo')
+               'user_name', 'passwordless_sudo', 'adopt')
 
 #: Largest ``count`` of one role.
 MAX_COUNT = schema.MAX_COUNT
@@ -236,6 +238,7 @@ def _build_instance(merged, role, index, hostname, generated, default_image,
     (``port_maps.assign_ports``).
     """
     capabilities = _capabilities(merged, report)
+    _check_adopt(merged, report)
     return model.Instance(
         hostname=hostname,
         generated_hostname=generated,
@@ -250,7 +253,27 @@ def _build_instance(merged, role, index, hostname, generated, default_image,
                        for entry in merged.get('networks') or ()),
         config_drive=_config_drive(merged),
         ssh_public_keys=_ssh_keys(merged.get('ssh_public_keys')),
+        root_device=root_device.normalise(merged.get('root_device')),
+        raid_config=deploy_steps.normal_raid_config(
+            merged.get('raid_config')),
+        deploy_steps=deploy_steps.normal_steps(merged.get('deploy_steps')),
         **{key: merged[key] for key in _PLAIN_KEYS if key in merged})
+
+
+def _check_adopt(merged, report):
+    """``adopt`` takes over one named, running server: check it can."""
+    if not merged.get('adopt'):
+        return
+    if not merged.get('name'):
+        report('adopt', True, 'needs name: the node (name or UUID) that '
+               'runs the server to adopt')
+    if merged.get('managed') is False:
+        report('adopt', True, 'contradicts managed: false (an unmanaged '
+               'server is never touched, so it is not adopted either)')
+    for key in ('raid_config', 'deploy_steps', 'root_device'):
+        if merged.get(key):
+            report(key, merged[key], 'cannot apply to an adopted server '
+                   '(it is taken over as it runs, never deployed)')
 
 
 class _Indexes(object):

@@ -19,6 +19,8 @@ import re
 import reprlib
 
 from tripleo_baremetal.picking import capabilities as caps
+from tripleo_baremetal.picking import root_device as root_device_mod
+from tripleo_baremetal.request import deploy_steps as steps_mod
 from tripleo_baremetal.request import images
 
 _TRAIT = re.compile(r'^[A-Z0-9_]{1,255}$')
@@ -352,6 +354,80 @@ NETWORK_FIELDS = {
     'vif': boolean,
 }
 
+
+def one_of(choices, convert=None):
+    """A check for a value among ``choices`` (after ``convert``)."""
+    def check(value, path, report):
+        if (convert(value) if convert else value) not in choices:
+            report(path, value, 'must be one of %s' % ', '.join(choices))
+    return check
+
+
+def size_gb(value, path, report):
+    """A logical disk's size: GiB (at least 1) or ``MAX``."""
+    if value != 'MAX':
+        integer(1)(value, path, lambda where, item, problem: report(
+            where, item, 'must be a number of GiB (at least 1) or MAX'))
+
+
+def root_device(value, path, report):
+    """A root device policy or Ironic root device hints (root_device.py)."""
+    for key, item, problem in root_device_mod.problems(value):
+        report(path if key is None else join(path, key_text(key)), item,
+               problem)
+
+
+LOGICAL_DISK_FIELDS = {
+    'size_gb': size_gb,
+    'raid_level': one_of(steps_mod.RAID_LEVELS, steps_mod.raid_level),
+    'volume_name': string,
+    'is_root_volume': boolean,
+    'share_physical_disks': boolean,
+    'disk_type': one_of(steps_mod.DISK_TYPES),
+    'interface_type': one_of(steps_mod.INTERFACE_TYPES),
+    'number_of_physical_disks': integer(1),
+    'controller': string,
+    'physical_disks': lambda value, path, report: None if (
+        isinstance(value, list) and value) else report(
+            path, value, 'must be a non-empty list'),
+}
+
+_logical_disk = mapping(LOGICAL_DISK_FIELDS,
+                        required=('size_gb', 'raid_level'))
+
+
+def raid_config(value, path, report):
+    """Ironic's target RAID config: ``logical_disks``, one root at most."""
+    mapping({'logical_disks': lambda *args: None},
+            required=('logical_disks',))(value, path, report)
+    if not isinstance(value, dict) or 'logical_disks' not in value:
+        return
+    disks = value['logical_disks']
+    disks_path = join(path, 'logical_disks')
+    if not isinstance(disks, list) or not disks:
+        report(disks_path, disks, 'must be a non-empty list of logical '
+               'disks')
+        return
+    for index, disk in enumerate(disks):
+        _logical_disk(disk, join(disks_path, index), report)
+    roots = sum(1 for disk in disks
+                if isinstance(disk, dict) and disk.get('is_root_volume'))
+    if roots > 1:
+        report(disks_path, MISSING, 'has %d logical disks with '
+               'is_root_volume true; at most one may be the root volume'
+               % roots)
+
+
+DEPLOY_STEP_FIELDS = {
+    'interface': one_of(steps_mod.STEP_INTERFACES),
+    'step': string,
+    'args': free_mapping,
+    'priority': integer(0),
+}
+
+deploy_step = mapping(DEPLOY_STEP_FIELDS,
+                      required=('interface', 'step', 'priority'))
+
 CONFIG_DRIVE_FIELDS = {
     'cloud_config': free_mapping,
     'meta_data': free_mapping,
@@ -377,6 +453,10 @@ INSTANCE_FIELDS = {
     'ssh_public_keys': string_or_list,
     'user_name': string,
     'passwordless_sudo': boolean,
+    'root_device': root_device,
+    'raid_config': raid_config,
+    'deploy_steps': list_of(deploy_step),
+    'adopt': boolean,
 }
 
 NOT_IN_DEFAULTS = {
