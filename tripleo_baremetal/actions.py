@@ -163,7 +163,8 @@ class CheckExistingInstances(actions.Action):
                                   .to_dict())
                              for item in result['reserved']],
                 'not_found': _public(result['not_found']),
-                'repaired': result['repaired']}
+                'repaired': result['repaired'],
+                'failed': _dicts(result['failed'])}
 
 
 class PickNodes(actions.Action):
@@ -307,11 +308,13 @@ class WaitForDeploy(actions.Action):
 class UndeployInstance(actions.Action):
     """Undeploy one host (given as instance dict or hostname)."""
 
-    def __init__(self, instance=None, hostname=None, timeout=None):
+    def __init__(self, instance=None, hostname=None, timeout=None,
+                 undeploy_adopted=False):
         super().__init__()
         self.instance = instance
         self.hostname = hostname
         self.timeout = timeout
+        self.undeploy_adopted = undeploy_adopted
 
     @_errors_as_result
     def run(self, context):
@@ -321,7 +324,7 @@ class UndeployInstance(actions.Action):
                 'undeploy_instance needs instance or hostname')
         result = undeploy.undeploy_instances(
             connection.get_connection(context), [target],
-            timeout=self.timeout)
+            timeout=self.timeout, undeploy_adopted=bool(self.undeploy_adopted))
         return {'undeployed': _dicts(result['undeployed']),
                 'not_found': result['not_found']}
 

@@ -24,9 +24,11 @@ INSPECTING = 'inspecting'
 INSPECTWAIT = 'inspect wait'
 VERIFYING = 'verifying'
 ADOPTING = 'adopting'
+ADOPTFAIL = 'adopt failed'
 
 # Provision targets (verbs) of ``PUT /v1/nodes/<node>/states/provision``.
 DELETED = 'deleted'
+ADOPT = 'adopt'
 
 # Allocation states.
 ALLOCATING = 'allocating'
@@ -41,6 +43,9 @@ DEPLOY_FAILED = frozenset([DEPLOYFAIL, ERROR])
 
 #: Undeploy is under way; the node comes back by itself.
 UNDEPLOY_IN_PROGRESS = frozenset([DELETING, CLEANING, CLEANWAIT])
+
+#: States from which ``adopt`` takes over a running server.
+ADOPTABLE = frozenset([MANAGEABLE, ADOPTFAIL])
 
 #: States from which a node takes no undeploy (nothing is deployed).
 NOT_DEPLOYED = frozenset([AVAILABLE, MANAGEABLE, ENROLL])

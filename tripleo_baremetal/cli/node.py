@@ -296,6 +296,9 @@ class Unprovision(_Command):
         parser.add_argument('-y', '--yes', action='store_true',
                             help='do not ask for confirmation')
         parser.add_argument('--timeout', type=int, default=1800)
+        parser.add_argument('--undeploy-adopted', action='store_true',
+                            help='also undeploy servers that were adopted '
+                            '(adopt: true); undeploying wipes them')
         parser.add_argument('--quiet', action='store_true')
         return parser
 
@@ -316,7 +319,8 @@ class Unprovision(_Command):
         client = clients.mistral(self.app, args)
         hosts = [inst.hostname for inst in targets]
         execution = _start(client, args, 'undeploy_instances', {
-            'hostnames': hosts, 'timeout': args.timeout})
+            'hostnames': hosts, 'timeout': args.timeout,
+            'undeploy_adopted': args.undeploy_adopted})
         self.say('Started execution %s of undeploy_instances'
                  % execution.id, args)
         execution = _follow(client, execution,

@@ -45,7 +45,9 @@ from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
 from tripleo_baremetal import model
+from tripleo_baremetal.provisioning import adopt
 from tripleo_baremetal.provisioning import deploy
+from tripleo_baremetal.provisioning import node_settings
 from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal.provisioning import ports
 from tripleo_baremetal import states
@@ -68,6 +70,7 @@ REDEPLOY = 'redeploy'          # its node failed: undeploy, then pick
 RELEASE = 'release'            # its allocation holds nothing usable
 CLEAR = 'clear'                # a leaked display_name on a free node
 BACKFILL = 'backfill'
+ADOPT = 'adopt'                # take over the running server (adopt.py)
 NOT_FOUND = 'not_found'
 
 
@@ -160,10 +163,39 @@ def _by_node_state(host, node):
                               node.target_provision_state or 'none'))
 
 
+def _classify_adopt(instance, view):
+    """``(kind, node, None, problem)`` of an instance to adopt.
+
+    Only for an instance without an allocation: once adopted, it has one
+    and is classified like any other.
+    """
+    host, pinned = instance.hostname, instance.name
+    node = view.by_name.get(pinned) or view.by_id.get(pinned)
+    problem = _pin_problem(instance, None, view)
+    if problem:
+        return None, None, None, problem
+    if node is None:
+        return None, None, None, (
+            '%s: adopt: node %s is not enrolled in Ironic; enrol it with '
+            'its running server and make it manageable' % (host, pinned))
+    state = node.provision_state
+    if state == states.ACTIVE:
+        return BACKFILL, node, None, None
+    if state in states.ADOPTABLE or state == states.ADOPTING:
+        return ADOPT, node, None, None
+    return None, node, None, (
+        '%s: adopt: node %s is %s; adoption takes over a running server '
+        'from manageable (enrol the node, then manage it; never provide '
+        'it, which cleans its disks). To deploy a new server there '
+        'instead, drop adopt' % (host, labels.node_label(node), state))
+
+
 def _classify(instance, view):
     """``(kind, node, allocation, problem)`` for one instance."""
     host = instance.hostname
     alloc = view.allocations.get(host)
+    if instance.adopt and alloc is None:
+        return _classify_adopt(instance, view)
     node = view.by_id.get(alloc.node_id) if alloc and alloc.node_id else None
     carriers = view.carriers(host)
     others = [n for n in carriers if node is None or n.id != node.id]
@@ -221,8 +253,10 @@ def check_existing_instances(conn, instances, conf=None):
         [the same, still deploying: wait for them], 'reserved':
         [model.Deployment without a state: deploy them], 'not_found':
         [model.Instance to pick nodes for], 'repaired': [what was cleaned
-        up, as sentences]}``; every instance has its ports resolved, and
-        those of ``reserved`` and ``not_found`` keep their config drive.
+        up or adopted, as sentences], 'failed': [model.Deployment with
+        ``error``: adoptions that failed]}``; every instance has its
+        ports resolved, and those of ``reserved`` and ``not_found`` keep
+        their config drive.
     :raises: InvalidInput (before any write) for a bad image, a hostname
         on two nodes, a pinned node carrying another hostname, bad
         ports; NodeStateError when a node's state blocks the run.
@@ -250,7 +284,7 @@ def check_existing_instances(conn, instances, conf=None):
     # Every check passed: only now write anything.
     found = _resolve_ports(conn, found)
     result = {'instances': [], 'deploying': [], 'reserved': [],
-              'not_found': [], 'repaired': []}
+              'not_found': [], 'repaired': [], 'failed': []}
     _repair(conn, found, result, options)
     LOG.info('%d instance(s) exist, %d deploying, %d reserved, %d to pick',
              len(result['instances']), len(result['deploying']),
@@ -274,8 +308,12 @@ def _check_images(instances, options):
 def _repair(conn, found, result, options):
     """Sort the instances into the result, repairing as the rule says."""
     undeployed = []
+    _adopt(conn, [(instance, node) for kind, instance, node, _alloc in found
+                  if kind == ADOPT], result, options)
     for kind, instance, node, alloc in found:
         host = instance.hostname
+        if kind == ADOPT:
+            continue
         if kind == EXISTING:
             result['instances'].append(_entry(instance, node, alloc.id))
         elif kind == DEPLOYING:
@@ -294,6 +332,27 @@ def _repair(conn, found, result, options):
                 undeployed.append(alloc)
     if undeployed:
         _wait_released(conn, undeployed, options)
+
+
+def _adopt(conn, items, result, options):
+    """Adopt ``[(instance, node)]``; backfill their allocations.
+
+    Failures go to ``result['failed']`` (deployments with ``error``):
+    the run counts them against ``max_fail_percentage``.
+    """
+    if not items:
+        return
+    adopted, failed = adopt.adopt_nodes(conn, items, options.deploy_timeout,
+                                        options)
+    for instance, node in adopted:
+        result['instances'].append(_entry(
+            instance, node, _backfill(conn, instance.hostname, node)))
+        result['repaired'].append('%s: adopted the server running on node '
+                                  '%s' % (instance.hostname,
+                                          labels.node_label(node)))
+    for instance, message in failed:
+        result['failed'].append(model.Deployment(
+            instance=instance.without_secrets(), error=message))
 
 
 def _release(conn, kind, host, node, alloc):
@@ -330,7 +389,11 @@ def _release(conn, kind, host, node, alloc):
 
 
 def _undeploy(conn, node):
-    """Request ``deleted`` for a failed node: Ironic drops the allocation."""
+    """Request ``deleted`` for a failed node: Ironic drops the allocation.
+
+    What the deploy set beyond instance_info is put back first.
+    """
+    node_settings.restore(conn, node.id, node_settings.record_of(node))
     try:
         api.set_provision_state(conn, node.id, states.DELETED)
     except api.ERRORS:

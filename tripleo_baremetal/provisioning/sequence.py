@@ -86,7 +86,7 @@ def deploy_instances(conn, instances, concurrency=20, timeout=None,
     result = wait.wait_for_deploy(
         conn, found['deploying'] + deploying, timeout=timeout,
         max_fail_percentage=max_fail_percentage, conf=conf,
-        on_change=on_change, not_started=not_started,
+        on_change=on_change, not_started=found['failed'] + not_started,
         existing_count=len(found['instances']))
     return {'instances': found['instances'] + result['instances'],
             'new_instances': result['instances'],
