@@ -38,6 +38,9 @@ import urllib.parse
 
 LOG = logging.getLogger(__name__)
 
+#: A request the proxy saw (``FaultProxy.recording``).
+Recorded = collections.namedtuple('Recorded', ['method', 'path', 'body'])
+
 LOOPBACK = '127.0.0.1'
 
 #: Every fault kind, see FaultProxy.
@@ -146,6 +149,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
             return
+        proxy._record(self.command, self.path, body)
         kind = proxy._draw(self.command, self.path)
         if kind == '503':
             self._send(503, 'Service Unavailable',
@@ -320,9 +324,12 @@ class FaultProxy:
 
     ``share``, ``faults``, ``latency``, ``methods`` and ``enabled`` may
     be changed at any time; set ``enabled`` false to let every request
-    through. Requests that cannot get a fault (disabled, or another
-    method) draw nothing from the random sequence, so sequential requests
-    of a test get the same faults on every run.
+    through. With ``recording`` true, every request is also kept in
+    ``recorded`` (``Recorded(method, path, body)``, the body parsed as
+    JSON when it is), so a test can check what a client sent. Requests
+    that cannot get a fault (disabled, or another method) draw nothing
+    from the random sequence, so sequential requests of a test get the
+    same faults on every run.
     """
 
     def __init__(self, target_url, seed=0, share=0.15, faults=FAULTS,
@@ -346,6 +353,9 @@ class FaultProxy:
         self.timeout = timeout
         #: False: every request is forwarded untouched.
         self.enabled = True
+        #: True: keep every request in ``recorded``.
+        self.recording = False
+        self.recorded = []
         self._random = random.Random(seed)
         self._stopping = threading.Event()
         self._server = None
@@ -486,6 +496,16 @@ class FaultProxy:
             LOG.debug('Fault proxy: injecting %s into %s %s', kind, method,
                       path)
         return kind
+
+    def _record(self, method, path, body):
+        if not self.recording:
+            return
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = body
+        with self._lock:
+            self.recorded.append(Recorded(method, path, parsed))
 
     def _count_upstream_error(self):
         with self._lock:

@@ -69,7 +69,67 @@ def node_fields(spec):
     for key in ('driver_info', 'extra', 'network_interface'):
         if spec.get(key):
             fields[key] = spec[key]
+    if spec.get('disks') is not None:
+        fields['inspect_interface'] = 'agent'
+    if spec.get('raid_interface'):
+        fields['raid_interface'] = spec['raid_interface']
     return fields
+
+
+def inventory(mac, disks):
+    """The inventory the deploy agent would post for a node.
+
+    :param disks: dicts with ``name`` and ``size`` (bytes) and any of
+        ``rotational``, ``serial``, ``wwn``, ``model``, ``vendor``,
+        ``hctl``, ``by_path``.
+    """
+    return {
+        'interfaces': [{'name': 'eth0', 'mac_address': mac,
+                        'ipv4_address': None}],
+        'disks': [dict({'rotational': False, 'model': None,
+                        'vendor': None, 'serial': None, 'wwn': None,
+                        'hctl': None, 'by_path': None}, **disk)
+                  for disk in disks],
+        'cpu': {'count': 4, 'architecture': 'x86_64'},
+        'memory': {'physical_mb': 8192, 'total': 8 * 1024 ** 3},
+        'bmc_address': '127.0.0.1',
+        'system_vendor': {'manufacturer': 'fake', 'product_name': 'fake',
+                          'serial_number': 'fake'},
+        'boot': {'pxe_interface': mac, 'current_boot_mode': 'uefi'},
+    }
+
+
+def _inspect(conn, poller, specs, node_ids, macs):
+    """Inspect the manageable nodes whose spec has ``disks``.
+
+    As in a real undercloud: ``inspect`` with the ``agent`` interface,
+    then the inventory posted to ``/v1/continue_inspection`` the way
+    ironic-python-agent posts it; the node returns to ``manageable``.
+    """
+    todo = [(node_id, spec) for node_id, spec in zip(node_ids, specs)
+            if spec.get('disks') is not None]
+    if not todo:
+        return
+    _concurrently(lambda item: set_state(conn, item[0], 'provision',
+                                         'inspect', '1.6'),
+                  todo, 'inspect')
+    poller.wait(lambda node: node.id not in dict(todo)
+                or node.provision_state == 'inspect wait',
+                ('inspect failed',), 'waiting for inspection data')
+
+    def post(item):
+        node_id, spec = item
+        response = conn.baremetal.post(
+            '/continue_inspection', json={
+                'inventory': inventory(macs[node_id], spec['disks']),
+                'root_disk': (spec['disks'] or [None])[0]},
+            retriable_status_codes=[])
+        sdk_exc.raise_from_response(
+            response, error_message='continue_inspection of %s' % node_id)
+
+    _concurrently(post, todo, 'continue_inspection')
+    poller.wait(lambda node: node.provision_state == 'manageable',
+                ('inspect failed',), 'inspected')
 
 
 def set_state(conn, node_id, kind, target, microversion=None):
@@ -187,8 +247,11 @@ def enrol_nodes(conn, specs, timeout=None):
         ``boot_option:local`` is added), ``traits`` (list), ``local_gb``,
         ``properties`` (more properties), ``conductor_group``,
         ``driver_info``, ``extra``, ``network_interface``, ``mac`` (random
-        by default) and ``port`` (more port fields, e.g.
-        ``physical_network`` and ``local_link_connection``).
+        by default), ``port`` (more port fields, e.g.
+        ``physical_network`` and ``local_link_connection``), ``disks``
+        (the node is inspected with an inventory holding them, see
+        ``inventory``), ``raid_interface`` and ``manageable`` (true:
+        left ``manageable``, e.g. to be adopted).
     :param timeout: seconds for the whole enrolment (default: 60 s, more
         for over a hundred nodes).
     :returns: the nodes (with details), in the order of ``specs``.
@@ -205,12 +268,14 @@ def enrol_nodes(conn, specs, timeout=None):
         raise exceptions.EnrolmentError('every node spec needs a unique '
                                         'name, got %s' % names)
     baremetal = conn.baremetal
+    macs = {}
 
     def create(spec):
         node = baremetal.create_node(**node_fields(spec))
         port = dict(spec.get('port') or {}, node_id=node.id,
                     address=spec.get('mac') or random_mac())
         baremetal.create_port(**port)
+        macs[node.id] = port['address']
         if spec.get('traits'):
             baremetal.set_node_traits(node, spec['traits'])
         # The fake power interface only reports what was set.
@@ -230,8 +295,13 @@ def enrol_nodes(conn, specs, timeout=None):
     _concurrently(action('manage'), node_ids, 'manage')
     poller.wait(lambda node: node.provision_state == 'manageable',
                 ('enroll',), 'manageable')
-    _concurrently(action('provide'), node_ids, 'provide')
-    poller.wait(lambda node: node.provision_state == 'available',
+    _inspect(conn, poller, specs, node_ids, macs)
+    kept = {node_id for node_id, spec in zip(node_ids, specs)
+            if spec.get('manageable')}
+    to_provide = [node_id for node_id in node_ids if node_id not in kept]
+    _concurrently(action('provide'), to_provide, 'provide')
+    poller.wait(lambda node: node.id in kept
+                or node.provision_state == 'available',
                 ('clean failed', 'error'), 'available')
 
     unpowered = [node.id for node in poller.last.values()

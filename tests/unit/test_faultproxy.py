@@ -135,6 +135,17 @@ class TestForwarding(FaultProxyTestCase):
             self.assertNotIn(name, headers)
         self.assertEqual('127.0.0.1:%d' % proxy.port, headers['host'])
 
+    def test_recording(self):
+        proxy = self.make_proxy()
+        self.session.get(proxy.url + '/v1/nodes', timeout=5)
+        proxy.recording = True
+        self.session.post(proxy.url + '/v1/nodes?x=1', json={'name': 'n'},
+                          timeout=5)
+        self.session.get(proxy.url + '/v1/nodes', timeout=5)
+        self.assertEqual([
+            faultproxy.Recorded('POST', '/v1/nodes?x=1', {'name': 'n'}),
+            faultproxy.Recorded('GET', '/v1/nodes', None)], proxy.recorded)
+
     def test_host_rewritten(self):
         proxy = self.make_proxy(preserve_host=False)
         self.session.get(proxy.url + '/v1', timeout=5)
