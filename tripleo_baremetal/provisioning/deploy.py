@@ -6,10 +6,12 @@ still ours, out of maintenance, available?), one PATCH for everything in
 config drive. With ports, one VIF attach per port and two listings of
 the node's ports and port groups (for the MACs in the config drive's
 network data): 7 for one port (pinned in tests/unit/test_http_deploy).
-Anything that fails before ``active`` was accepted is undone (VIFs we
-attached, ``instance_info`` we set, the allocation) so the node goes
-back to the pool; a node that is not reserved for this instance is
-never written to.
+``root_device`` costs an inventory read and ``raid_config`` the target
+RAID config's PUT (``node_settings``); deploy steps travel with the
+provision request. Anything that fails before ``active`` was accepted is
+undone (VIFs we attached, ``instance_info`` we set, the root device hint
+and RAID config, the allocation) so the node goes back to the pool; a
+node that is not reserved for this instance is never written to.
 """
 
 import dataclasses
