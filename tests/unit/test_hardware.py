@@ -265,7 +265,8 @@ class RaidAndStepsTest(unittest.TestCase):
             "role 'Compute': defaults.deploy_steps[0].interface: 'nic' must "
             "be one of vendor, power, management, firmware, deploy, bios, "
             "raid",
-            "role 'Compute': defaults.deploy_steps[1].args: [] must be a "
+            "role 'Compute': defaults.deploy_steps[1].args: <hidden list of "
+            "length 0> must be a "
             "mapping"]), sorted(found))
 
     def test_missing_logical_disks(self):
@@ -444,3 +445,26 @@ class AdoptNodesTest(unittest.TestCase):
         self.assertIn({'op': 'add', 'path': '/instance_info/'
                        'tripleo_baremetal', 'value': {'adopted': True}},
                       patch)
+
+
+class ReleaseRestoresTest(unittest.TestCase):
+
+    def test_half_done_deploy_released_with_its_hint_put_back(self):
+        from tripleo_baremetal.picking import reservation
+        conn = mock.Mock()
+        node = mock.Mock(id='u1', provision_state='available',
+                         instance_info={
+                             'display_name': 'c-0',
+                             node_settings.SAVED_KEY: {'saved': {
+                                 'root_device': None}}})
+        done, error = reservation._release_one(
+            conn, model.Reservation(hostname='c-0', node='u1',
+                                    allocation='a1'), node)
+        self.assertEqual((True, None), (done, error))
+        self.assertEqual([
+            mock.call('u1', [{'op': 'remove',
+                              'path': '/properties/root_device'}]),
+            mock.call('u1', [{'op': 'replace', 'path': '/instance_info',
+                              'value': {}}])],
+            [mock.call(*c.args) for c in
+             conn.baremetal.patch_node.call_args_list])

@@ -50,6 +50,7 @@ from tripleo_baremetal import model
 from tripleo_baremetal.picking import inventory
 from tripleo_baremetal.picking import node_filters
 from tripleo_baremetal.picking import placement
+from tripleo_baremetal.provisioning import node_settings
 from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal import states
 
@@ -646,10 +647,13 @@ def _release_one(conn, reservation, ironic_node):
                      labels.node_label(ironic_node), state)
             return False, None
         if state in states.DEPLOY_FAILED:
+            node_settings.restore_node(conn, ironic_node)
             api.set_provision_state(conn, ironic_node.id, states.DELETED)
             return True, None
         if ironic_node is not None and (ironic_node.instance_info or {}).get(
                 'display_name') == host:
+            # A half-done deploy may have set a root device hint or RAID.
+            node_settings.restore_node(conn, ironic_node)
             api.retry(conn.baremetal.patch_node, ironic_node.id, [
                 {'op': 'replace', 'path': '/instance_info', 'value': {}}],
                 what='clearing instance_info of %s' % ironic_node.id)

@@ -429,7 +429,7 @@ def _fail_earlier_deploy(conn, instance, node):
                'undeployed, a re-run picks another node'
                % (instance.hostname, labels.node_label(node),
                   node.provision_state, node.last_error or 'no error'))
-    node_settings.restore(conn, node.id, node_settings.record_of(node))
+    node_settings.restore_node(conn, node)
     try:
         api.set_provision_state(conn, node.id, states.DELETED)
     except api.ERRORS as exc:

@@ -377,6 +377,7 @@ def _release(conn, kind, host, node, alloc):
                     % (host, alloc.id, reason))
         if kind == CLEAR:
             what = 'clean-up of node %s' % labels.node_label(node)
+            node_settings.restore_node(conn, node)
             api.retry(conn.baremetal.patch_node, node.id, [
                 {'op': 'replace', 'path': '/instance_info', 'value': {}}],
                 what=what)
@@ -393,7 +394,7 @@ def _undeploy(conn, node):
 
     What the deploy set beyond instance_info is put back first.
     """
-    node_settings.restore(conn, node.id, node_settings.record_of(node))
+    node_settings.restore_node(conn, node)
     try:
         api.set_provision_state(conn, node.id, states.DELETED)
     except api.ERRORS:

@@ -134,6 +134,15 @@ def is_adopted(node):
     return bool(record_of(node).get('adopted'))
 
 
+def restore_node(conn, node):
+    """``restore`` what the record in ``node``'s instance_info says.
+
+    For every path that tears a node down or clears its instance_info:
+    afterwards, the record of what to put back is gone.
+    """
+    return restore(conn, node.id, record_of(node))
+
+
 def restore(conn, node_id, record):
     """Put back what ``record['saved']`` says the node had (best effort).
 

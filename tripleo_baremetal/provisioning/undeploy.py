@@ -321,8 +321,7 @@ class _Run(object):
             if node.provision_state not in DONE_STATES:
                 self.pending.add(node.id)
             return
-        problems = node_settings.restore(self.conn, node.id,
-                                         node_settings.record_of(node))
+        problems = node_settings.restore_node(self.conn, node)
         if problems:
             del self.started[node.id]
             self.fail(host, '%s: not undeployed: %s (tear-down would lose '
@@ -443,6 +442,8 @@ class _Run(object):
         return True
 
     def patch_instance_info(self, host, node):
+        # Its record of what to put back goes with the instance_info.
+        node_settings.restore_node(self.conn, node)
         try:
             self.retry(self.conn.baremetal.patch_node, node.id,
                        [{'op': 'replace', 'path': '/instance_info',

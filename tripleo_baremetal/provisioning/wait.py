@@ -43,8 +43,7 @@ def _release_failed(conn, failed, nodes):
     for deployment in failed:
         node = nodes.get(deployment.node)
         if node is not None:
-            node_settings.restore(conn, deployment.node,
-                                  node_settings.record_of(node))
+            node_settings.restore_node(conn, node)
         try:
             api.set_provision_state(conn, deployment.node, states.DELETED)
         except api.ERRORS as exc:

@@ -421,7 +421,8 @@ def raid_config(value, path, report):
 DEPLOY_STEP_FIELDS = {
     'interface': one_of(steps_mod.STEP_INTERFACES),
     'step': string,
-    'args': free_mapping,
+    # Step arguments may hold credentials (a BIOS password): never shown.
+    'args': secret(free_mapping),
     'priority': integer(0),
 }
 
