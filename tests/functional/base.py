@@ -25,6 +25,7 @@ from heatclient import exc as heat_exceptions
 
 from localcloud import cleanup
 from localcloud import exceptions
+from localcloud import faultproxy
 from localcloud import heat
 from localcloud import inifile
 from localcloud import ironic
@@ -260,6 +261,32 @@ class MistralTestCase(IronicTestCase):
         """Fail with every task's state unless ``execution`` succeeded."""
         if execution.state != 'SUCCESS':
             self.fail(self.describe_execution(execution))
+
+
+class ProxiedMistralTestCase(MistralTestCase):
+    """MistralTestCase whose actions reach Ironic through a fault proxy.
+
+    ``cls.proxy`` (a ``localcloud.faultproxy.FaultProxy``, faults off
+    at the start of every test) can fault or record what the actions
+    send; the tests themselves reach Ironic directly (``cls.conn``).
+    """
+
+    @classmethod
+    def _start_services(cls):
+        cls.proxy = faultproxy.FaultProxy(cls.ironic.url, share=0,
+                                          port=process.free_port())
+        cls.proxy.start()
+        cls.addClassCleanup(cls.proxy.stop)
+        cls.MISTRAL_OPTIONS = inifile.merge(
+            cls.MISTRAL_OPTIONS, {'tripleo_baremetal': {
+                'baremetal_endpoint_override': cls.proxy.url}})
+        super()._start_services()
+
+    def setUp(self):
+        super().setUp()
+        self.proxy.enabled = False
+        self.proxy.recording = False
+        self.proxy.recorded = []
 
 
 class HeatTestCase(MistralTestCase):

@@ -13,7 +13,6 @@ import os
 import signal
 
 from localcloud import faultproxy
-from localcloud import inifile
 from localcloud import mistral
 from localcloud import process
 from tests.functional import base
@@ -174,30 +173,13 @@ class _StaleBaremetal:
         return getattr(self._proxy, name)
 
 
-class WorkflowConvergenceTest(InvariantsMixin, base.MistralTestCase):
+class WorkflowConvergenceTest(InvariantsMixin, base.ProxiedMistralTestCase):
     """deploy_roles on the real Mistral, broken in every way we know."""
 
     WORKBOOKS = [os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml')]
     MISTRAL_OPTIONS = {'tripleo_baremetal': {'check_local_images': False,
                                              'api_retry_delay': 0.05}}
     IRONIC_OPTIONS = {'fake': {'deploy_delay': 1}}
-
-    @classmethod
-    def _start_services(cls):
-        # The actions reach Ironic through the proxy; tests reach it
-        # directly (cls.conn).
-        cls.proxy = faultproxy.FaultProxy(cls.ironic.url, share=0,
-                                          port=process.free_port())
-        cls.proxy.start()
-        cls.addClassCleanup(cls.proxy.stop)
-        cls.MISTRAL_OPTIONS = inifile.merge(
-            cls.MISTRAL_OPTIONS, {'tripleo_baremetal': {
-                'baremetal_endpoint_override': cls.proxy.url}})
-        super()._start_services()
-
-    def setUp(self):
-        super().setUp()
-        self.proxy.enabled = False
 
     def deploy_roles(self, roles, timeout=180, **inputs):
         return self.run_workflow(WB + 'deploy_roles',

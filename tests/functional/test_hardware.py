@@ -10,8 +10,6 @@ power request on adoption); the tests read Ironic directly.
 
 import os
 
-from localcloud import faultproxy
-from localcloud import inifile
 from localcloud import process
 from tests.functional import base
 
@@ -41,7 +39,7 @@ def role(count=1, instances=(), **defaults):
              'instances': list(instances)}]
 
 
-class HardwareWorkflowTest(base.MistralTestCase):
+class HardwareWorkflowTest(base.ProxiedMistralTestCase):
 
     WORKBOOKS = [os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml')]
     MISTRAL_OPTIONS = {'tripleo_baremetal': {'check_local_images': False,
@@ -52,24 +50,6 @@ class HardwareWorkflowTest(base.MistralTestCase):
         'inspector': {'require_managed_boot': False},
         'conductor': {'node_history': True},
     }
-
-    @classmethod
-    def _start_services(cls):
-        cls.proxy = faultproxy.FaultProxy(cls.ironic.url, share=0,
-                                          port=process.free_port())
-        cls.proxy.enabled = False
-        cls.proxy.start()
-        cls.addClassCleanup(cls.proxy.stop)
-        cls.MISTRAL_OPTIONS = inifile.merge(
-            cls.MISTRAL_OPTIONS, {'tripleo_baremetal': {
-                'baremetal_endpoint_override': cls.proxy.url}})
-        super()._start_services()
-
-    def setUp(self):
-        super().setUp()
-        self.proxy.enabled = False
-        self.proxy.recording = False
-        self.proxy.recorded = []
 
     def run_wb(self, name, timeout=120, **inputs):
         return self.run_workflow(WB + name, inputs, timeout=timeout)
