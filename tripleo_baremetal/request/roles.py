@@ -185,11 +185,38 @@ def _normalise_level(level, path, report):
     return level
 
 
+def _merge_networks(defaults, own):
+    """An instance's ``networks`` over its role's, network by network.
+
+    As tripleo-ansible merges them: an instance entry replaces the
+    role's entry for the network it names, and the role's other networks
+    are kept, so that an instance adding a ``fixed_ip`` keeps the rest.
+    The role's order is kept; the instance's other entries (new networks,
+    entries naming no network) follow.
+    """
+    named = {}
+    for entry in own:
+        if entry.get('network') is not None:
+            named.setdefault(entry['network'], entry)
+    result, placed = [], set()
+    for entry in defaults:
+        mine = named.get(entry.get('network'))
+        if mine is None:
+            result.append(_copy(entry))
+        elif id(mine) not in placed:
+            result.append(_copy(mine))
+            placed.add(id(mine))
+    result.extend(_copy(entry) for entry in own if id(entry) not in placed)
+    return result
+
+
 def _merge(defaults, raw):
     merged = _copy(defaults)
     for key, value in raw.items():
         if key == 'config_drive':
             merged[key] = _deep_merge(merged.get(key) or {}, value)
+        elif key == 'networks' and merged.get(key):
+            merged[key] = _merge_networks(merged[key], value)
         else:
             merged[key] = _copy(value)
     return merged
@@ -280,17 +307,56 @@ def _normal_hostname(hostname, where, problems):
     return lowered
 
 
+def _given_hostname(raw, where, path, problems):
+    """The hostname an instances entry gives: its own, else its node's name.
+
+    As tripleo-ansible does, an entry pinned to a node (``name``) without
+    a ``hostname`` is named after the node, so that a file moved from it
+    keeps its hostnames and ``HostnameMap``. A node name that is no valid
+    hostname (once lowercased) gives way to the generated hostname, with
+    a warning; for ``provisioned: false`` that is an error instead, since
+    the hostname is what names the server to remove.
+
+    :returns: the hostname as written (``_normal_hostname`` lowers it),
+        or None for a generated one.
+    """
+    if raw.get('hostname'):
+        return raw['hostname']
+    name = raw.get('name')
+    removing = raw.get('provisioned') is False
+    problem = hostnames.hostname_problem(name.lower()) if name else None
+    if name and not problem:
+        return name
+    if removing:
+        problems.reporter(where)(
+            schema.join(path, 'hostname'), schema.MISSING,
+            'is required when provisioned is false (it names the server to '
+            'remove)%s' % (' and name %s %s' % (schema.shown(name), problem)
+                           if name else ''))
+    elif name:
+        problems.warn('%s: node name %s %s, so it cannot be the hostname '
+                      '(tripleo-ansible would use it): the instance gets the '
+                      'generated hostname; set hostname to choose another'
+                      % (where, schema.shown(name), problem))
+    return None
+
+
 class _RolePlan(object):
     """One role, checked and with an index for every instance, not built.
 
-    ``slots`` are ``[position in instances or None, raw entry, index]``;
-    ``weight`` is how many values building the instances will copy.
+    ``slots`` are ``[position in instances or None, raw entry, index,
+    hostname the entry gives or None]``; ``weight`` is how many values
+    building the instances will copy. A ``tainted`` role had problems
+    already: it is planned and its instances built (for the checks of
+    hostnames and indexes) from its valid values only, but its ports are
+    not checked (they would only repeat its mistakes).
     """
 
-    def __init__(self, role, stackname, problems):
+    def __init__(self, role, stackname, problems, tainted=False):
         self.name = role['name']
         self.where = 'role %s' % schema.shown(self.name)
         self.report = problems.reporter(self.where)
+        self.tainted = tainted
         self.hostname_format = role.get('hostname_format') or \
             hostnames.default_format(self.name)
         self.stackname = stackname
@@ -303,10 +369,13 @@ class _RolePlan(object):
             return
         self.defaults = _normalise_level(role.get('defaults') or {},
                                          'defaults', self.report)
-        self._assign_indexes(role.get('instances') or [], problems)
+        raw_instances = role.get('instances') or []
+        self._assign_indexes(raw_instances, problems)
+        provisioned = sum(1 for raw in raw_instances
+                          if raw is not None and raw.get('provisioned', True))
         count = role.get('count', 1)
-        provisioned = sum(1 for raw in role.get('instances') or []
-                          if raw.get('provisioned', True))
+        if count is None:
+            count = provisioned     # invalid, reported: no extra instances
         if provisioned > count:
             self.report('count', count, 'is less than the %d provisioned '
                         'instance(s) listed under instances; raise count or '
@@ -315,7 +384,7 @@ class _RolePlan(object):
         self.generated = max(count - provisioned, 0)
         defaults_size = _size(self.defaults)
         self.weight = (defaults_size * (self.generated + len(self.slots))
-                       + sum(_size(raw) for _, raw, _ in self.slots))
+                       + sum(_size(slot[1]) for slot in self.slots))
 
     def _format_ok(self, index):
         problem = hostnames.format_problem(self.hostname_format) or \
@@ -329,16 +398,15 @@ class _RolePlan(object):
         match = hostnames.index_matcher(self.hostname_format, self.stackname)
         taken = []
         for position, raw in enumerate(raw_instances):
-            hostname = raw.get('hostname')
+            if raw is None:
+                continue    # not a mapping (reported)
+            hostname = _given_hostname(
+                raw, _instance_where(self.name, position, raw),
+                'instances[%d]' % position, problems)
             index = match(hostname) if hostname else None
             if index is not None:
                 taken.append(index)
-            if raw.get('provisioned') is False and not hostname:
-                problems.reporter(_instance_where(self.name, position, raw))(
-                    'instances[%d].hostname' % position, schema.MISSING,
-                    'is required when provisioned is false (it names the '
-                    'server to remove)')
-            self.slots.append([position, raw, index])
+            self.slots.append([position, raw, index, hostname])
         self.indexes = _Indexes(taken)
         for slot in self.slots:
             if slot[2] is None:
@@ -357,7 +425,7 @@ class _RolePlan(object):
         """Build the role's instances, in index order."""
         if not self.ok:
             return []
-        slots = self.slots + [[None, {}, self.take_index()]
+        slots = self.slots + [[None, {}, self.take_index(), None]
                               for _ in range(self.generated)]
         # Generated names are checked at the largest index handed out, the
         # longest name (custom hostnames take such indexes too, and their
@@ -368,15 +436,15 @@ class _RolePlan(object):
                 return []
         generated_base = _merge(self.defaults, {})
         result = []
-        for position, raw, index in slots:
-            result.append(self._instance(position, raw, index,
+        for position, raw, index, given in slots:
+            result.append(self._instance(position, raw, index, given,
                                          generated_base, default_image,
                                          problems))
         result.sort(key=lambda inst: inst.index)
         return result
 
-    def _instance(self, position, raw, index, generated_base, default_image,
-                  problems):
+    def _instance(self, position, raw, index, given, generated_base,
+                  default_image, problems):
         if position is None:
             where = '%s generated instance %d' % (self.where, index)
             path = ''
@@ -390,8 +458,7 @@ class _RolePlan(object):
             merged = _merge(self.defaults, raw)
         generated = hostnames.render(self.hostname_format, self.stackname,
                                      index)
-        hostname = _normal_hostname(raw.get('hostname') or generated, where,
-                                    problems)
+        hostname = _normal_hostname(given or generated, where, problems)
         problem = hostnames.hostname_problem(hostname)
         if problem:
             report(schema.join(path, 'hostname'), hostname, problem)
@@ -400,42 +467,67 @@ class _RolePlan(object):
 
 
 def _check_role_name(name, names, report):
+    """Report a duplicate or malformed role name; True if it is usable."""
     if name in names:
         report('name', name, 'is used by another role')
-    elif not name.replace('_', '').isalnum() or not name[0].isalpha():
+        return False
+    names.add(name)
+    if not name.replace('_', '').isalnum() or not name[0].isalpha():
         report('name', name, 'is not a role name (letters, digits and "_", '
                'starting with a letter)')
-    names.add(name)
+        return False
+    return True
+
+
+def _check_instances(name, raw_instances, instance_items, problems, report):
+    """Check a role's instances; their valid items, None for non-mappings.
+
+    Positions are kept (a None stands for an entry that is no mapping), so
+    that later messages name the entry the operator wrote.
+    """
+    if not isinstance(raw_instances, list):
+        report('instances', raw_instances, 'must be a list')
+        return []
+    return [instance_items(raw, 'instances[%d]' % index,
+                           problems.reporter(
+                               _instance_where(name, index, raw)))
+            for index, raw in enumerate(raw_instances)]
 
 
 def _check_shapes(roles, problems, allowed_paths):
-    """Check every role, defaults and instance; return usable roles."""
+    """Check every role, defaults and instance; return what can be planned.
+
+    A role with shape errors is still planned (its count against its
+    instances, its hostnames, their uniqueness), with only the values
+    that passed their checks, so that one pass reports every problem of
+    the file. Only roles without a usable name are left out.
+
+    :returns: ``[(role, tainted)]``: each plannable role cut down to its
+        valid values (``count`` None when it was given but is invalid),
+        and whether it had any problem.
+    """
     usable = []
     names = set()
-    defaults_check = schema.defaults_check(allowed_paths)
-    instance_check = schema.instance_check(allowed_paths)
+    defaults_items = schema.defaults_items(allowed_paths)
+    instance_items = schema.instance_items(allowed_paths)
     for position, role in enumerate(roles):
-        where = _role_where(role, position)
-        report = problems.reporter(where)
+        report = problems.reporter(_role_where(role, position))
         before = len(problems.errors)
-        schema.role(role, '', report)
-        if not isinstance(role, dict):
+        clean = schema.role_items(role, '', report)
+        if clean is None:
             continue
-        name = role.get('name')
-        if isinstance(name, str) and name:
-            _check_role_name(name, names, report)
+        name = clean.get('name')
+        plannable = bool(name) and _check_role_name(name, names, report)
+        if 'count' in role and 'count' not in clean:
+            clean['count'] = None
         if 'defaults' in role:
-            defaults_check(role['defaults'], 'defaults', report)
-        raw_instances = role.get('instances', [])
-        if not isinstance(raw_instances, list):
-            report('instances', raw_instances, 'must be a list')
-        else:
-            for index, raw in enumerate(raw_instances):
-                instance_check(raw, 'instances[%d]' % index,
-                               problems.reporter(
-                                   _instance_where(name, index, raw)))
-        if len(problems.errors) == before:
-            usable.append(role)
+            clean['defaults'] = defaults_items(role['defaults'], 'defaults',
+                                               report) or {}
+        clean['instances'] = _check_instances(
+            role.get('name'), role.get('instances', []), instance_items,
+            problems, report)
+        if plannable:
+            usable.append((clean, len(problems.errors) != before))
     return usable
 
 
@@ -520,8 +612,10 @@ def _assign_ports(net_map, ctlplane_map, plans, instances, problems):
     result = list(instances)
     checked = []
     for plan in plans:
-        if not plan.ok:
-            continue    # its hostname_format is wrong: it has no instances
+        if not plan.ok or plan.tainted:
+            # A wrong hostname_format gives no instances; a role with
+            # other problems is not checked further for ports.
+            continue
         positions = [position for position, inst in enumerate(instances)
                      if inst.role == plan.name]
         before = len(problems.errors)
@@ -581,9 +675,9 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
                                   file_url_allowed_paths)
     problems.raise_errors()
 
-    plans = [_RolePlan(role, stackname, problems)
-             for role in _check_shapes(roles, problems,
-                                       file_url_allowed_paths)]
+    plans = [_RolePlan(role, stackname, problems, tainted)
+             for role, tainted in _check_shapes(roles, problems,
+                                                file_url_allowed_paths)]
     if not _check_sizes(plans, problems):
         problems.raise_errors()
     expanded = []

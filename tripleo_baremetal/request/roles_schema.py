@@ -287,8 +287,13 @@ def capability_mapping(value, path, report):
                        % cut(problem, 2 * MAX_SHOWN))
 
 
-def mapping(fields, required=(), forbidden=None):
-    """A check for a mapping with known keys.
+def valid_items(fields, required=(), forbidden=None):
+    """A check for a mapping with known keys that returns its valid items.
+
+    The check reports like ``mapping`` and returns ``{key: value}`` of the
+    keys whose own check found nothing (None when the value is not a
+    mapping), so that the rest of a role can still be planned and checked
+    without them: every problem of a file is reported in one pass.
 
     :param fields: ``{key: check}`` for every allowed key.
     :param required: keys that must be present.
@@ -300,10 +305,11 @@ def mapping(fields, required=(), forbidden=None):
     def check(value, path, report):
         if not isinstance(value, dict):
             report(path, value, 'must be a mapping')
-            return
+            return None
         for key in required:
             if key not in value:
                 report(join(path, key), MISSING, 'is required')
+        valid = {}
         for key, item in value.items():
             item_path = join(path, key_text(key))
             if key in forbidden:
@@ -312,7 +318,23 @@ def mapping(fields, required=(), forbidden=None):
                 report(item_path, item, 'is not a known key (known keys: %s)'
                        % known)
             else:
-                fields[key](item, item_path, report)
+                found = []
+                fields[key](item, item_path,
+                            lambda *args: found.append(args))
+                for problem in found:
+                    report(*problem)
+                if not found:
+                    valid[key] = item
+        return valid
+    return check
+
+
+def mapping(fields, required=(), forbidden=None):
+    """A check for a mapping with known keys (``valid_items``)."""
+    items = valid_items(fields, required, forbidden)
+
+    def check(value, path, report):
+        items(value, path, report)
     return check
 
 
@@ -401,6 +423,17 @@ def defaults_check(allowed_paths=None):
     return mapping(instance_fields(allowed_paths), forbidden=NOT_IN_DEFAULTS)
 
 
+def instance_items(allowed_paths=None):
+    """``instance_check`` returning the entry's valid items."""
+    return valid_items(instance_fields(allowed_paths))
+
+
+def defaults_items(allowed_paths=None):
+    """``defaults_check`` returning the valid items of the defaults."""
+    return valid_items(instance_fields(allowed_paths),
+                       forbidden=NOT_IN_DEFAULTS)
+
+
 instance = instance_check()
 defaults = defaults_check()
 
@@ -416,3 +449,4 @@ ROLE_FIELDS = {
 }
 
 role = mapping(ROLE_FIELDS, required=('name',))
+role_items = valid_items(ROLE_FIELDS, required=('name',))

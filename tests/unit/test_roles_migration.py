@@ -1,0 +1,239 @@
+"""Roles files written for tripleo-ansible: what we do the same, and not.
+
+The inputs are shaped like tripleo-ansible's own test cases of its
+``baremetal_deploy.expand`` (``tests/plugins/module_utils/
+test_baremetal_deploy.py``); the expected hostnames and ``HostnameMap``
+entries are what it gives, except where README's "Coming from
+tripleo-ansible" table says we differ.
+"""
+
+import unittest
+
+from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
+from tripleo_baremetal.request import roles
+
+
+def expand(roles_file, **kwargs):
+    return roles.expand_roles(roles_file, **kwargs)
+
+
+def errors(roles_file, **kwargs):
+    with unittest.TestCase().assertRaises(exceptions.InvalidInput) as ctx:
+        expand(roles_file, **kwargs)
+    return ctx.exception.errors
+
+
+class PinnedWithoutHostnameTest(unittest.TestCase):
+    """Difference 1: an entry with ``name`` only is named after its node."""
+
+    def test_peer_instances_without_hostname(self):
+        # tripleo-ansible's test_instances_without_hostname.
+        result = expand([
+            {'name': 'Compute', 'count': 2,
+             'defaults': {'profile': 'compute'},
+             'hostname_format': 'compute-%index%.example.com'},
+            {'name': 'Controller', 'count': 2,
+             'defaults': {'profile': 'control'},
+             'instances': [{'profile': 'control-X'},
+                           # (its nics: [{subnet: leaf-2}] left out: a
+                           # subnet asserts Heat's port, see below)
+                           {'name': 'node-0', 'traits': ['CUSTOM_FOO']}]}])
+        self.assertEqual(['compute-0.example.com', 'compute-1.example.com',
+                          'overcloud-controller-0', 'node-0'],
+                         [inst.hostname for inst in result['instances']])
+        self.assertEqual('node-0', result['instances'][3].name)
+        self.assertEqual({'compute-0.example.com': 'compute-0.example.com',
+                          'compute-1.example.com': 'compute-1.example.com',
+                          'overcloud-controller-0': 'overcloud-controller-0',
+                          'overcloud-controller-1': 'node-0'},
+                         result['environment']['parameter_defaults'][
+                             'HostnameMap'])
+        self.assertEqual([], result['warnings'])
+
+    def test_peer_unprovisioned_no_hostname(self):
+        # tripleo-ansible's test_unprovisioned_no_hostname: we accept
+        # provisioned: false with only a name, and remove that host.
+        result = expand([{
+            'name': 'Controller', 'count': 2,
+            'defaults': {'profile': 'control'},
+            'instances': [{'name': 'node-0'},
+                          {'name': 'node-1', 'provisioned': False},
+                          {'name': 'node-2', 'provisioned': False},
+                          {'name': 'node-3', 'provisioned': True}]}])
+        self.assertEqual(['node-0', 'node-3'],
+                         [inst.hostname for inst in result['instances']])
+        self.assertEqual(['node-1', 'node-2'],
+                         [inst.hostname for inst in result['unprovisioned']])
+        params = result['environment']['parameter_defaults']
+        self.assertEqual(2, params['ControllerCount'])
+        self.assertEqual([{'resource_list': [1, 2]}],
+                         params['ControllerRemovalPolicies'])
+        # Deliberate difference: the removed indexes are not in the map.
+        self.assertEqual({'overcloud-controller-0': 'node-0',
+                          'overcloud-controller-3': 'node-3'},
+                         params['HostnameMap'])
+
+    def test_node_name_is_lowercased_with_a_warning(self):
+        result = expand([{'name': 'Compute',
+                          'instances': [{'name': 'Node-7'}]}])
+        inst = result['instances'][0]
+        self.assertEqual(('node-7', 'Node-7'), (inst.hostname, inst.name))
+        self.assertEqual(1, len(result['warnings']))
+        self.assertIn("'Node-7' normalised to 'node-7'",
+                      result['warnings'][0])
+
+    def test_node_name_that_is_no_hostname_gets_the_generated_one(self):
+        result = expand([{'name': 'Compute',
+                          'instances': [{'name': 'node_7'}]}])
+        inst = result['instances'][0]
+        self.assertEqual(('overcloud-novacompute-0', 'node_7'),
+                         (inst.hostname, inst.name))
+        self.assertEqual(1, len(result['warnings']))
+        self.assertIn("node name 'node_7' is not a valid RFC 1123 hostname",
+                      result['warnings'][0])
+        self.assertIn('set hostname', result['warnings'][0])
+
+    def test_node_name_matching_the_format_keeps_its_index(self):
+        result = expand([{'name': 'Compute', 'count': 2,
+                          'instances': [{'name': 'overcloud-novacompute-1'}]}])
+        self.assertEqual({'overcloud-novacompute-1': 1,
+                          'overcloud-novacompute-0': 0},
+                         {inst.hostname: inst.index
+                          for inst in result['instances']})
+
+    def test_two_entries_pinned_to_one_node(self):
+        problems = errors([{'name': 'Compute', 'count': 2,
+                            'instances': [{'name': 'node-1'},
+                                          {'name': 'node-1'}]}])
+        self.assertIn("hostname 'node-1' is used twice", '\n'.join(problems))
+
+
+class NetworksFromDefaultsTest(unittest.TestCase):
+    """Difference 2: instance networks merge with the role's, by name."""
+
+    def networks(self, inst):
+        return [net.to_dict() for net in inst.networks]
+
+    def test_fixed_ip_keeps_the_other_networks(self):
+        result = expand([{
+            'name': 'Controller', 'count': 2,
+            'defaults': {'networks': [
+                {'network': 'ctlplane', 'vif': True},
+                {'network': 'internal_api', 'subnet': 'internal_api_subnet'},
+                {'network': 'storage'}]},
+            'instances': [{'hostname': 'overcloud-controller-0',
+                           'networks': [{'network': 'internal_api',
+                                         'fixed_ip': '172.16.2.10'}]}]}],
+            role_net_port_id_map={'Controller': {
+                net: ['%s-%d' % (net, i) for i in range(2)]
+                for net in ('ctlplane', 'internal_api', 'storage')}})
+        first, second = result['instances']
+        self.assertEqual([{'network': 'ctlplane', 'vif': True},
+                          {'network': 'internal_api',
+                           'fixed_ip': '172.16.2.10'},
+                          {'network': 'storage'}], self.networks(first))
+        self.assertEqual([{'network': 'ctlplane', 'vif': True},
+                          {'network': 'internal_api',
+                           'subnet': 'internal_api_subnet'},
+                          {'network': 'storage'}], self.networks(second))
+
+    def test_peer_merge_cases(self):
+        # tripleo-ansible's test_merge_networks_defaults: the instance's
+        # entry wins for a network it names, the role's others are kept.
+        cases = [
+            ([{'network': 'role_net'}], [{'network': 'instance_net'}],
+             [{'network': 'role_net'}, {'network': 'instance_net'}]),
+            ([{'network': 'role_net'}],
+             [{'network': 'instance_net'},
+              {'network': 'role_net', 'port': 'port_uuid'}],
+             [{'network': 'role_net', 'port': 'port_uuid'},
+              {'network': 'instance_net'}]),
+            ([{'network': 'role_net', 'subnet': 'subnet_name'}],
+             [{'network': 'instance_net'}, {'network': 'role_net'}],
+             [{'network': 'role_net'}, {'network': 'instance_net'}]),
+        ]
+        for defaults, own, merged in cases:
+            with self.subTest(own=own):
+                result = expand([{
+                    'name': 'Compute', 'count': 1,
+                    'defaults': {'networks': defaults},
+                    'instances': [{'hostname': 'cmp-0', 'managed': False,
+                                   'networks': own}]}])
+                # Order aside (ours keeps the role's), the same entries.
+                nets = self.networks(result['instances'][0])
+                self.assertEqual(merged, [net for net in nets
+                                          if net['network'] != 'ctlplane'])
+
+    def test_nics_in_defaults_merge_with_instance_networks(self):
+        result = expand([{
+            'name': 'Compute', 'count': 1,
+            'defaults': {'nics': [{'network': 'ctlplane'},
+                                  {'network': 'tenant'}]},
+            'instances': [{'hostname': 'cmp-0', 'managed': False,
+                           'networks': [{'network': 'tenant',
+                                         'fixed_ip': '172.16.0.5'}]}]}])
+        self.assertEqual([{'network': 'ctlplane'},
+                          {'network': 'tenant', 'fixed_ip': '172.16.0.5'}],
+                         self.networks(result['instances'][0]))
+
+    def test_empty_instance_networks_keep_the_role_networks(self):
+        result = expand([{
+            'name': 'Compute', 'count': 1,
+            'defaults': {'networks': [{'network': 'ctlplane'}]},
+            'instances': [{'hostname': 'cmp-0', 'managed': False,
+                           'networks': []}]}])
+        self.assertEqual((model.Network(network='ctlplane'),),
+                         result['instances'][0].networks)
+
+
+class EveryProblemAtOnceTest(unittest.TestCase):
+    """Difference 3: a shape error no longer hides a role's other checks."""
+
+    def test_peer_more_instances_than_count_with_name_in_defaults(self):
+        # tripleo-ansible's test_more_instances_than_count: a stray
+        # defaults.name and 4 instances for count 3; both are reported.
+        problems = errors([{
+            'name': 'Compute', 'count': 3,
+            'defaults': {'profile': 'compute', 'name': 'compute-0'},
+            'instances': [{'name': 'node-0'}, {'name': 'node-1'},
+                          {'name': 'node-2'}, {'name': 'node-3'}]}])
+        text = '\n'.join(problems)
+        self.assertEqual(2, len(problems), text)
+        self.assertIn("role 'Compute': defaults.name: 'compute-0' is not "
+                      "allowed in defaults", text)
+        self.assertIn("role 'Compute': count: 3 is less than the 4 "
+                      "provisioned instance(s)", text)
+
+    def test_hostnames_checked_in_a_role_with_a_shape_error(self):
+        problems = errors([
+            {'name': 'Controller', 'count': 2,
+             'defaults': {'root_size_gb': 'big'},
+             'instances': [{'hostname': 'ctl_0'}, {'hostname': 'dup'}]},
+            {'name': 'Compute', 'instances': [{'hostname': 'dup'}]}])
+        text = '\n'.join(problems)
+        self.assertEqual(3, len(problems), text)
+        self.assertIn("defaults.root_size_gb: 'big' must be an integer", text)
+        self.assertIn("'ctl_0' is not a valid RFC 1123 hostname", text)
+        self.assertIn("hostname 'dup' is used twice", text)
+
+    def test_invalid_count_does_not_add_a_count_problem(self):
+        problems = errors([{'name': 'Compute', 'count': 'three',
+                            'instances': [{'hostname': 'a'},
+                                          {'hostname': 'b'}]}])
+        self.assertEqual(1, len(problems), problems)
+        self.assertIn("count: 'three' must be an integer", problems[0])
+
+    def test_instance_that_is_no_mapping_keeps_positions(self):
+        problems = errors([{'name': 'Compute', 'count': 1,
+                            'instances': ['x', {'hostname': 'bad_name'}]}])
+        text = '\n'.join(problems)
+        self.assertEqual(2, len(problems), text)
+        self.assertIn("instances[0]: 'x' must be a mapping", text)
+        self.assertIn("instance 1 (hostname 'bad_name'): instances[1]."
+                      "hostname", text)
+
+    def test_duplicate_role_is_not_planned_twice(self):
+        problems = errors([{'name': 'Compute'}, {'name': 'Compute'}])
+        self.assertEqual(["role 'Compute': name: 'Compute' is used by "
+                          "another role"], problems)
