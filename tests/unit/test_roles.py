@@ -252,6 +252,7 @@ class ExpandTest(unittest.TestCase):
         }, port_map['overcloud-controller-0-ctlplane'])
         self.assertEqual(
             {'OS::TripleO::DeployedServer::ControlPlanePort':
+             '/usr/share/openstack-tripleo-heat-templates/'
              'deployed-server/deployed-neutron-port.yaml'},
             env['resource_registry'])
 
@@ -510,6 +511,10 @@ class InvalidInputTest(unittest.TestCase):
             ['role_net_port_id_map.Controller', "'port-1'",
              'must be a mapping of network name'],
             {'role_net_port_id_map': {'Controller': 'port-1'}}),
+        'relative templates root': (
+            [{'name': 'Controller'}],
+            ["templates: 'tht' must be an absolute path"],
+            {'templates': 'tht'}),
         'bad default image': (
             [{'name': 'Controller'}],
             ['default_image.href', "'glance://overcloud-full'",

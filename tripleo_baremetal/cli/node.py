@@ -20,6 +20,7 @@ from tripleo_baremetal.cli import clients
 from tripleo_baremetal.cli import follow
 from tripleo_baremetal import exceptions
 from tripleo_baremetal.provisioning import extract
+from tripleo_baremetal.request import environment as heat_env
 from tripleo_baremetal.request import roles
 from tripleo_baremetal import workbooks
 
@@ -52,7 +53,8 @@ def _load_request(args):
             exc.filename or args.roles_file, exc.strerror or exc))
     expanded = roles.expand_roles(data, stackname=args.stack,
                                   role_net_port_id_map=net_map,
-                                  role_ctlplane_port_map=ctlplane_map)
+                                  role_ctlplane_port_map=ctlplane_map,
+                                  templates=getattr(args, 'templates', None))
     return data, (net_map or {}), (ctlplane_map or {}), expanded
 
 
@@ -176,6 +178,11 @@ class Provision(_Command):
         parser.add_argument('--port-map', metavar='FILE',
                             help='YAML with Heat\'s RoleNetPortIdMap and '
                                  'RoleCtlplanePortMap')
+        parser.add_argument('--templates', metavar='DIR',
+                            default=heat_env.DEFAULT_TEMPLATES,
+                            help='the tripleo-heat-templates root: the '
+                                 'environment\'s resource registry points '
+                                 'into it (default: %(default)s)')
         parser.add_argument('--concurrency', type=int, default=20)
         parser.add_argument('--timeout', type=int, default=3600,
                             help='seconds the deploys may take')
@@ -200,7 +207,8 @@ class Provision(_Command):
             'role_ctlplane_port_map': ctlplane_map,
             'ssh_keys': keys, 'ssh_user_name': args.overcloud_ssh_user,
             'timeout': args.timeout, 'concurrency': args.concurrency,
-            'max_fail_percentage': args.max_fail_percentage})
+            'max_fail_percentage': args.max_fail_percentage,
+            'templates': args.templates})
         self.say('Started execution %s of deploy_roles' % execution.id,
                  args)
         hosts = [inst.hostname for inst in expanded['instances']

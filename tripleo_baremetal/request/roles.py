@@ -630,10 +630,14 @@ def _assign_ports(net_map, ctlplane_map, plans, instances, problems):
     return result
 
 
-def _check_arguments(stackname, roles, net_map, ctlplane_map, problems):
+def _check_arguments(stackname, roles, net_map, ctlplane_map, templates,
+                     problems):
     problem = hostnames.stackname_problem(stackname)
     if problem:
         problems.reporter('')('stackname', stackname, problem)
+    problem = templates is not None and heat_env.templates_problem(templates)
+    if problem:
+        problems.reporter('')('templates', templates, problem)
     port_maps.check_port_maps(net_map, ctlplane_map, problems.reporter(''))
     if not isinstance(roles, list):
         problems.reporter('')('roles', roles, 'must be a list of roles')
@@ -641,7 +645,7 @@ def _check_arguments(stackname, roles, net_map, ctlplane_map, problems):
 
 def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
                  role_ctlplane_port_map=None, default_image=None,
-                 file_url_allowed_paths=None):
+                 file_url_allowed_paths=None, templates=None):
     """Validate a roles file and expand it.
 
     :param roles: the parsed roles file (a list of role mappings).
@@ -653,6 +657,9 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     :param file_url_allowed_paths: directories ``file://`` image URLs may
         point into, as the Ironic conductor's option of that name (None:
         its default, ``images.FILE_URL_ALLOWED_PATHS``).
+    :param templates: the tripleo-heat-templates root, an absolute path,
+        for the environment's resource registry (None:
+        ``environment.DEFAULT_TEMPLATES``).
     :returns: ``{'instances': [...], 'unprovisioned': [...],
         'environment': {...}, 'warnings': [...]}``: ``instances`` are the
         provisioned ones (``managed: false`` included: filter on
@@ -670,7 +677,8 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     _check_depth([('roles', roles), ('role_net_port_id_map', net_map),
                   ('role_ctlplane_port_map', ctlplane_map),
                   ('default_image', default_image)], problems)
-    _check_arguments(stackname, roles, net_map, ctlplane_map, problems)
+    _check_arguments(stackname, roles, net_map, ctlplane_map, templates,
+                     problems)
     image = _normal_default_image(default_image, problems,
                                   file_url_allowed_paths)
     problems.raise_errors()
@@ -696,8 +704,8 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     return {
         'instances': provisioned,
         'unprovisioned': unprovisioned,
-        'environment': heat_env.build_environment(role_formats, provisioned,
-                                                  unprovisioned),
+        'environment': heat_env.build_environment(
+            role_formats, provisioned, unprovisioned, templates=templates),
         'warnings': problems.warnings,
     }
 
@@ -939,6 +947,11 @@ def main(argv=None):
                              'RoleCtlplanePortMap')
     parser.add_argument('--default-image', metavar='HREF',
                         help='image for instances that set none')
+    parser.add_argument('--templates', metavar='DIR',
+                        default=heat_env.DEFAULT_TEMPLATES,
+                        help='the tripleo-heat-templates root, for the '
+                             'environment\'s resource registry (default: '
+                             '%(default)s)')
     parser.add_argument('--file-url-allowed-paths', metavar='DIR[,DIR]',
                         help='directories file:// images may be in, as '
                              'the Ironic conductor\'s option (default: %s)'
@@ -953,7 +966,7 @@ def main(argv=None):
             load_roles_file(args.roles_file), stackname=args.stack,
             role_net_port_id_map=net_map,
             role_ctlplane_port_map=ctlplane_map,
-            default_image=args.default_image,
+            default_image=args.default_image, templates=args.templates,
             file_url_allowed_paths=None if allowed is None else [
                 path.strip() for path in allowed.split(',') if path.strip()])
     except (exceptions.InvalidInput, OSError) as exc:
