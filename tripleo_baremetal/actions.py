@@ -143,7 +143,8 @@ class ExpandRoles(actions.Action):
         return {'instances': instances,
                 'config_drives': drives if self.provisioned else {},
                 'environment': result['environment'],
-                'warnings': result['warnings']}
+                'warnings': result['warnings'],
+                'ansible_playbooks': result['ansible_playbooks']}
 
 
 class CheckExistingInstances(actions.Action):

@@ -162,6 +162,11 @@ class Instance:
     ssh_public_keys: typing.Tuple[str, ...] = ()
     user_name: typing.Optional[str] = None
     passwordless_sudo: typing.Optional[bool] = None
+    #: The roles file's ``network_config`` (os-net-config settings the
+    #: deployed-server stage applies; see ``request.network_config``).
+    network_config: dict = dataclasses.field(default_factory=dict)
+    #: Where a ``managed: false`` server is reached (its ctlplane IP).
+    management_ip: typing.Optional[str] = None
     ctlplane_port: typing.Optional[Port] = None
     network_ports: dict = dataclasses.field(default_factory=dict)
     ports: typing.Optional[typing.Tuple[Port, ...]] = None
@@ -170,9 +175,12 @@ class Instance:
         _check('instance', 'hostname', self.hostname, str)
         where = 'instance %s' % self.hostname
         _check(where, 'index', self.index, int, optional=True)
+        _check(where, 'management_ip', self.management_ip, str,
+               optional=True)
         for name in ('provisioned', 'managed'):
             _check(where, name, getattr(self, name), bool)
-        for name in ('capabilities', 'image', 'network_ports'):
+        for name in ('capabilities', 'image', 'network_ports',
+                     'network_config'):
             _check(where, name, getattr(self, name), dict)
         for name in ('traits', 'forbidden_traits', 'ssh_public_keys'):
             # A lone string would silently become a tuple of characters.
@@ -217,7 +225,8 @@ class Instance:
                              for port in data['ports']]
         data['networks'] = [Network.from_dict(net, where + ' networks')
                             for net in data.get('networks') or ()]
-        for key in ('capabilities', 'image', 'network_ports'):
+        for key in ('capabilities', 'image', 'network_ports',
+                    'network_config'):
             if data.get(key) is None:
                 data.pop(key, None)
         return cls(**copy.deepcopy(data))

@@ -237,3 +237,244 @@ class EveryProblemAtOnceTest(unittest.TestCase):
         problems = errors([{'name': 'Compute'}, {'name': 'Compute'}])
         self.assertEqual(["role 'Compute': name: 'Compute' is used by "
                           "another role"], problems)
+
+
+class NetworkConfigTest(unittest.TestCase):
+    """Keys 5: network_config is checked and becomes Heat's parameters."""
+
+    NETWORK_CONFIG = {
+        'template': 'templates/multiple_nics/multiple_nics_dvr.j2',
+        'physical_bridge_name': 'br-ex',
+        'public_interface_name': 'nic1',
+        'network_config_update': True,
+        'net_config_data_lookup': {'node1': {'nic1': '00:c8:7c:e6:f0:2e'}},
+        'dns_search_domains': 'example.com,example.net',
+        'bond_interface_ovs_options': 'bond_mode=active-backup',
+        'num_dpdk_interface_rx_queues': 2,
+    }
+
+    def test_parameters_of_the_deployed_server_stage(self):
+        result = expand([
+            {'name': 'Controller', 'count': 2,
+             'defaults': {'network_config': self.NETWORK_CONFIG}},
+            {'name': 'Compute',
+             'defaults': {'network_config': {
+                 'template': 'templates/net_config_bridge.j2',
+                 'physical_bridge_name': 'br-ex'}}},
+            {'name': 'CephStorage'}])
+        params = result['environment']['parameter_defaults']
+        self.assertEqual('templates/multiple_nics/multiple_nics_dvr.j2',
+                         params['ControllerNetworkConfigTemplate'])
+        self.assertEqual(['CREATE', 'UPDATE'],
+                         params['ControllerNetworkDeploymentActions'])
+        self.assertEqual('templates/net_config_bridge.j2',
+                         params['ComputeNetworkConfigTemplate'])
+        self.assertNotIn('ComputeNetworkDeploymentActions', params)
+        self.assertNotIn('CephStorageNetworkConfigTemplate', params)
+        self.assertEqual('br-ex', params['NeutronPhysicalBridge'])
+        self.assertEqual('nic1', params['NeutronPublicInterface'])
+        self.assertEqual({'node1': {'nic1': '00:c8:7c:e6:f0:2e'}},
+                         params['NetConfigDataLookup'])
+        self.assertEqual(['example.com', 'example.net'],
+                         params['DnsSearchDomains'])
+        self.assertEqual('bond_mode=active-backup',
+                         params['BondInterfaceOvsOptions'])
+        self.assertEqual(2, params['NumDpdkInterfaceRxQueues'])
+        self.assertEqual(self.NETWORK_CONFIG,
+                         result['instances'][0].network_config)
+        self.assertEqual([], result['warnings'])
+
+    def test_update_false_is_create_only(self):
+        result = expand([{'name': 'Compute', 'defaults': {
+            'network_config': {'network_config_update': False}}}])
+        self.assertEqual(['CREATE'], result['environment'][
+            'parameter_defaults']['ComputeNetworkDeploymentActions'])
+
+    def test_peer_merge_of_instance_and_defaults(self):
+        # tripleo-ansible's test_merge_network_config_defaults: key by
+        # key, the instance's value preferred.
+        result = expand([{
+            'name': 'Compute', 'count': 2,
+            'defaults': {'network_config': {'template': 'a.j2',
+                                            'dns_search_domains': ['x.com']}},
+            'instances': [{'hostname': 'overcloud-novacompute-0',
+                           'network_config': {
+                               'dns_search_domains': ['x.com'],
+                               'physical_bridge_name': 'br-ex'}}]}])
+        self.assertEqual({'template': 'a.j2', 'dns_search_domains': ['x.com'],
+                          'physical_bridge_name': 'br-ex'},
+                         result['instances'][0].network_config)
+        self.assertEqual({'template': 'a.j2', 'dns_search_domains': ['x.com']},
+                         result['instances'][1].network_config)
+
+    def test_servers_of_a_role_agree_on_its_parameters(self):
+        problems = errors([{
+            'name': 'Compute', 'count': 3,
+            'defaults': {'network_config': {'template': 'a.j2'}},
+            'instances': [{'hostname': 'overcloud-novacompute-1',
+                           'network_config': {'template': 'b.j2'}},
+                          {'hostname': 'overcloud-novacompute-2',
+                           'network_config': {
+                               'network_config_update': True}}]}])
+        text = '\n'.join(problems)
+        self.assertEqual(2, len(problems), text)
+        self.assertIn("role 'Compute': network_config.template is 'a.j2' "
+                      "(host 'overcloud-novacompute-0') but 'b.j2' (host "
+                      "'overcloud-novacompute-1'): "
+                      "ComputeNetworkConfigTemplate is one value per role",
+                      text)
+        self.assertIn("network_config.network_config_update is True (host "
+                      "'overcloud-novacompute-2') but not set (host "
+                      "'overcloud-novacompute-0')", text)
+
+    def test_global_parameters_conflict_between_roles(self):
+        problems = errors([
+            {'name': 'Controller', 'defaults': {'network_config': {
+                'public_interface_name': 'nic1',
+                'net_config_data_lookup': {'n1': {'nic1': 'em1'}}}}},
+            {'name': 'Compute', 'defaults': {'network_config': {
+                'public_interface_name': 'nic2',
+                'net_config_data_lookup': {'n1': {'nic1': 'em2'},
+                                           'n2': {'nic1': 'em3'}}}}}])
+        text = '\n'.join(problems)
+        self.assertEqual(2, len(problems), text)
+        self.assertIn('NeutronPublicInterface is one value for the whole '
+                      'overcloud', text)
+        self.assertIn('network_config.net_config_data_lookup.n1', text)
+
+    def test_keys_the_stage_does_not_take_are_warnings(self):
+        result = expand([{'name': 'Controller', 'count': 2, 'defaults': {
+            'network_config': {'default_route_network': ['External'],
+                               'networks_skip_config': ['Tenant'],
+                               'nmstate': True}}}])
+        self.assertEqual(3, len(result['warnings']), result['warnings'])
+        self.assertIn("role 'Controller': network_config."
+                      "default_route_network is not a parameter of the "
+                      "deployed-server stage: set default_route_networks",
+                      result['warnings'][0])
+
+    def test_invalid_values(self):
+        problems = errors([{'name': 'Controller', 'defaults': {
+            'network_config': {
+                'template': 5, 'network_config_update': 'yes',
+                'bond_interface_ovs_options': 'bond_mode=balance-tcp',
+                'num_dpdk_interface_rx_queues': 0,
+                'net_config_data_lookup': {'node1': 'em1'},
+                'default_route_network': 'External',
+                'network_deployment_actions': ['CREATE']}}}])
+        text = '\n'.join(problems)
+        self.assertEqual(7, len(problems), text)
+        for fragment in (
+                'defaults.network_config.template: 5 must be a string',
+                "network_config_update: 'yes' must be true or false",
+                'must not use balance-tcp',
+                'num_dpdk_interface_rx_queues: 0 must be at least 1',
+                "net_config_data_lookup.node1: 'em1' must be a mapping",
+                "default_route_network: 'External' must be a list",
+                'network_deployment_actions: [...] is not a known key'):
+            self.assertIn(fragment, text.replace("['CREATE']", '[...]'))
+
+
+class AnsiblePlaybooksTest(unittest.TestCase):
+    """Keys 5: a role's ansible_playbooks are checked and handed back."""
+
+    def test_returned_per_role(self):
+        playbooks = [
+            {'playbook': '/usr/share/ansible/tripleo-playbooks/'
+                         'cli-overcloud-node-growvols.yaml',
+             'extra_vars': {'growvols_args': '/=8GB /var=100%'}},
+            {'playbook': 'kernelargs.yaml'}]
+        result = expand([{'name': 'Compute', 'count': 2,
+                          'ansible_playbooks': playbooks},
+                         {'name': 'Controller'}])
+        self.assertEqual({'Compute': playbooks}, result['ansible_playbooks'])
+        self.assertIsNot(playbooks, result['ansible_playbooks']['Compute'])
+
+    def test_invalid(self):
+        problems = errors([{'name': 'Compute', 'ansible_playbooks': [
+            {'extra_vars': []}, {'playbook': 'a.yaml', 'pre_network': True},
+            'b.yaml']}])
+        text = '\n'.join(problems)
+        self.assertEqual(4, len(problems), text)
+        for fragment in ('ansible_playbooks[0].playbook is required',
+                         'ansible_playbooks[0].extra_vars: [] must be a '
+                         'mapping',
+                         'ansible_playbooks[1].pre_network: True is not a '
+                         'known key',
+                         "ansible_playbooks[2]: 'b.yaml' must be a mapping"):
+            self.assertIn(fragment, text)
+
+
+def ctlplane_port(ip):
+    return {'id': 'port-%s' % ip,
+            'fixed_ips': [{'ip_address': ip, 'subnet_id': 'sub-1'}]}
+
+
+class ManagementIpAndImplicitCtlplaneTest(unittest.TestCase):
+    """Keys 5: management_ip, and tripleo-ansible's implicit ctlplane."""
+
+    def test_management_ip_of_a_predeployed_server(self):
+        result = expand(
+            [{'name': 'Controller', 'instances': [
+                {'hostname': 'ctl-0', 'managed': False,
+                 'management_ip': '192.168.24.10'}]}],
+            role_ctlplane_port_map={'Controller': [
+                ctlplane_port('192.168.24.10')]})
+        inst = result['instances'][0]
+        self.assertEqual('192.168.24.10', inst.management_ip)
+        self.assertEqual('192.168.24.10',
+                         inst.to_dict()['management_ip'])
+        self.assertEqual(inst, model.Instance.from_dict(inst.to_dict()))
+
+    def test_management_ip_must_be_the_ctlplane_address(self):
+        problems = errors(
+            [{'name': 'Controller', 'instances': [
+                {'hostname': 'ctl-0', 'managed': False,
+                 'management_ip': '192.168.24.99'}]}],
+            role_ctlplane_port_map={'Controller': [
+                ctlplane_port('192.168.24.10')]})
+        self.assertEqual(["ctl-0: management_ip '192.168.24.99' is not an "
+                          "address of its ctlplane port 'port-192.168.24.10' "
+                          "from role_ctlplane_port_map, which has "
+                          "'192.168.24.10'"], problems)
+        problems = errors([{'name': 'Controller', 'instances': [
+            {'hostname': 'ctl-0', 'managed': False,
+             'management_ip': 'ctl-0.example.com'}]}])
+        self.assertIn("management_ip: 'ctl-0.example.com' is not an IP "
+                      "address", problems[0])
+
+    def test_management_ip_of_a_managed_server_is_a_warning(self):
+        result = expand([{'name': 'Controller', 'instances': [
+            {'hostname': 'ctl-0', 'management_ip': '192.168.24.10'}]}])
+        self.assertIn('management_ip is only used for managed: false',
+                      result['warnings'][0])
+
+    def test_implicit_ctlplane(self):
+        # tripleo-ansible's test_networks_set_default_appended.
+        result = expand(
+            [{'name': 'Compute', 'defaults': {'networks': [
+                {'network': 'foo', 'subnet': 'foo_subnet'}]}},
+             {'name': 'Controller', 'defaults': {'networks': [
+                 {'network': 'foo', 'subnet': 'foo_subnet', 'vif': True}]}}],
+            role_net_port_id_map={'Compute': {'foo': ['f0']},
+                                  'Controller': {'foo': ['f1']}},
+            role_ctlplane_port_map={'Compute': [ctlplane_port('10.0.0.1')],
+                                    'Controller': [ctlplane_port('10.0.0.2')]})
+        compute, controller = result['instances']
+        self.assertEqual([{'network': 'foo', 'subnet': 'foo_subnet'},
+                          {'network': 'ctlplane', 'vif': True}],
+                         [net.to_dict() for net in compute.networks])
+        self.assertEqual([{'network': 'foo', 'subnet': 'foo_subnet',
+                           'vif': True},
+                          {'network': 'ctlplane', 'vif': True}],
+                         [net.to_dict() for net in controller.networks])
+
+    def test_no_implicit_ctlplane_when_named_or_without_networks(self):
+        result = expand(
+            [{'name': 'Compute', 'defaults': {'networks': [
+                {'network': 'ctlplane'}]}},
+             {'name': 'Controller'}],
+            role_ctlplane_port_map={'Compute': [ctlplane_port('10.0.0.1')],
+                                    'Controller': [ctlplane_port('10.0.0.2')]})
+        self.assertEqual([(model.Network(network='ctlplane'),), ()],
+                         [inst.networks for inst in result['instances']])

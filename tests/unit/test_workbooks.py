@@ -113,5 +113,5 @@ class WorkbookTest(unittest.TestCase):
             inputs)
         self.assertEqual({'environment', 'instances', 'new_instances',
                           'existing_instances', 'failed_instances',
-                          'repaired', 'ctlplane_ips'},
+                          'repaired', 'ctlplane_ips', 'ansible_playbooks'},
                          set(workflows['deploy_roles'].get_output()))

@@ -16,6 +16,9 @@ down, and the ctlplane port of each server:
     ``tags``) and ``subnets`` (``cidr``, ``gateway_ip``, ``host_routes``,
     ``dns_nameservers``), with the resource registry entry that makes Heat
     read it instead of creating a port.
+``<Role>NetworkConfigTemplate``, ``NeutronPhysicalBridge``, ...
+    the roles file's ``network_config``, as ``request.network_config``
+    computes them.
 
 That registry entry is an absolute path into the tripleo-heat-templates
 root (``templates``): Heat resolves a relative one against the directory
@@ -123,7 +126,8 @@ def _role_parameters(name, hostname_format, instances, unprovisioned):
     return params
 
 
-def build_environment(roles, instances, unprovisioned, templates=None):
+def build_environment(roles, instances, unprovisioned, templates=None,
+                      parameters=None):
     """Build the environment for the expanded roles.
 
     :param roles: ``[{'name': ..., 'hostname_format': ...}]`` in file order.
@@ -131,9 +135,12 @@ def build_environment(roles, instances, unprovisioned, templates=None):
         ``model.Instance``.
     :param unprovisioned: the ``provisioned: false`` instances.
     :param templates: the tripleo-heat-templates root (None: the default).
+    :param parameters: other ``parameter_defaults`` (the network config's,
+        ``network_config.parameters``).
     :returns: the environment, plain JSON for Heat.
     """
-    params = {'HostnameMap': {}}
+    params = copy.deepcopy(parameters or {})
+    params['HostnameMap'] = {}
     for role in roles:
         params.update(_role_parameters(role['name'], role['hostname_format'],
                                        instances, unprovisioned))

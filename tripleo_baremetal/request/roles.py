@@ -44,6 +44,7 @@ from tripleo_baremetal.picking import capabilities as capabilities_mod
 from tripleo_baremetal.request import environment as heat_env
 from tripleo_baremetal.request import hostnames
 from tripleo_baremetal.request import images
+from tripleo_baremetal.request import network_config
 from tripleo_baremetal.request import port_maps
 from tripleo_baremetal.request import roles_schema as schema
 
@@ -53,7 +54,8 @@ LOG = logging.getLogger(__name__)
 #: does not set keeps the default of ``model.Instance``.
 _PLAIN_KEYS = ('provisioned', 'managed', 'name', 'resource_class',
                'conductor_group', 'root_size_gb', 'swap_size_mb',
-               'user_name', 'passwordless_sudo')
+               'user_name', 'passwordless_sudo', 'network_config',
+               'management_ip')
 
 #: Largest ``count`` of one role.
 MAX_COUNT = schema.MAX_COUNT
@@ -217,6 +219,9 @@ def _merge(defaults, raw):
             merged[key] = _deep_merge(merged.get(key) or {}, value)
         elif key == 'networks' and merged.get(key):
             merged[key] = _merge_networks(merged[key], value)
+        elif key == 'network_config':
+            # Key by key, as tripleo-ansible merges it.
+            merged[key] = dict(merged.get(key) or {}, **_copy(value))
         else:
             merged[key] = _copy(value)
     return merged
@@ -357,6 +362,7 @@ class _RolePlan(object):
         self.where = 'role %s' % schema.shown(self.name)
         self.report = problems.reporter(self.where)
         self.tainted = tainted
+        self.playbooks = role.get('ansible_playbooks') or []
         self.hostname_format = role.get('hostname_format') or \
             hostnames.default_format(self.name)
         self.stackname = stackname
@@ -462,8 +468,13 @@ class _RolePlan(object):
         problem = hostnames.hostname_problem(hostname)
         if problem:
             report(schema.join(path, 'hostname'), hostname, problem)
-        return _build_instance(merged, self.name, index, hostname, generated,
+        inst = _build_instance(merged, self.name, index, hostname, generated,
                                default_image, report)
+        if inst.managed and inst.management_ip:
+            problems.warn('%s: management_ip is only used for managed: false '
+                          'servers; this one is deployed here, so it is '
+                          'ignored' % where)
+        return inst
 
 
 def _check_role_name(name, names, report):
@@ -627,6 +638,7 @@ def _assign_ports(net_map, ctlplane_map, plans, instances, problems):
         if len(problems.errors) == before:
             checked.extend(mine)
     problems.errors.extend(port_maps.instance_port_problems(checked))
+    problems.errors.extend(port_maps.management_ip_problems(checked))
     return result
 
 
@@ -666,7 +678,10 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
         ``managed`` before touching nodes), ``unprovisioned`` the
         ``provisioned: false`` ones to undeploy, both lists of
         ``model.Instance`` (``config_drive`` set; ports assigned to the
-        provisioned ones); ``environment`` is plain JSON for Heat.
+        provisioned ones); ``environment`` is plain JSON for Heat;
+        ``ansible_playbooks`` is ``{role: [{playbook, extra_vars?}]}``
+        for the roles that list playbooks to run on their servers once
+        deployed (the caller runs them).
     :raises: InvalidInput listing every problem found (at most
         MAX_LISTED_PROBLEMS of them, and how many more there are).
     """
@@ -696,6 +711,11 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
         net_map, ctlplane_map, plans,
         [inst for inst in expanded if inst.provisioned], problems)
     unprovisioned = [inst for inst in expanded if not inst.provisioned]
+    net_params, net_problems, net_warnings = network_config.parameters(
+        provisioned)
+    problems.errors.extend(net_problems)
+    for warning in net_warnings:
+        problems.warn(warning)
     problems.raise_errors()
 
     role_formats = [{'name': plan.name,
@@ -705,8 +725,11 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
         'instances': provisioned,
         'unprovisioned': unprovisioned,
         'environment': heat_env.build_environment(
-            role_formats, provisioned, unprovisioned, templates=templates),
+            role_formats, provisioned, unprovisioned, templates=templates,
+            parameters=net_params),
         'warnings': problems.warnings,
+        'ansible_playbooks': {plan.name: _copy(plan.playbooks)
+                              for plan in plans if plan.playbooks},
     }
 
 

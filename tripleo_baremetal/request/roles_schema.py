@@ -374,6 +374,39 @@ NETWORK_FIELDS = {
     'vif': boolean,
 }
 
+
+def bond_options(value, path, report):
+    """OVS or Linux bond options, without balance-tcp (THT refuses it)."""
+    string(value, path, report)
+    if isinstance(value, str) and 'balance-tcp' in value:
+        report(path, value, 'must not use balance-tcp (it is known to lose '
+               'packets; tripleo-heat-templates refuses it)')
+
+
+def lookup_mapping(value, path, report):
+    """``net_config_data_lookup``: ``{node or group: {nicN: ...}}``."""
+    free_mapping(value, path, report)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(item, dict):
+                report(join(path, key_text(key)), item, 'must be a mapping')
+
+
+#: tripleo-ansible's ``network_config`` keys (``network_config``).
+NETWORK_CONFIG_FIELDS = {
+    'template': string,
+    'physical_bridge_name': string,
+    'public_interface_name': string,
+    'network_config_update': boolean,
+    'net_config_data_lookup': lookup_mapping,
+    'default_route_network': list_of(string),
+    'networks_skip_config': list_of(string),
+    'dns_search_domains': string_or_list,
+    'bond_interface_ovs_options': bond_options,
+    'num_dpdk_interface_rx_queues': integer(1),
+    'nmstate': boolean,
+}
+
 CONFIG_DRIVE_FIELDS = {
     'cloud_config': free_mapping,
     'meta_data': free_mapping,
@@ -399,6 +432,8 @@ INSTANCE_FIELDS = {
     'ssh_public_keys': string_or_list,
     'user_name': string,
     'passwordless_sudo': boolean,
+    'network_config': mapping(NETWORK_CONFIG_FIELDS),
+    'management_ip': ip_address,
 }
 
 NOT_IN_DEFAULTS = {
@@ -440,12 +475,20 @@ defaults = defaults_check()
 #: Largest ``count`` of a role.
 MAX_COUNT = 10000
 
+#: A role's ``ansible_playbooks`` entry: run on its servers once deployed.
+PLAYBOOK_FIELDS = {
+    'playbook': string,
+    'extra_vars': free_mapping,
+}
+
 ROLE_FIELDS = {
     'name': string,
     'count': integer(0, MAX_COUNT, 'instances per role'),
     'hostname_format': string,
     'defaults': lambda value, path, report: None,    # checked per role
     'instances': lambda value, path, report: None,   # checked per instance
+    'ansible_playbooks': list_of(mapping(PLAYBOOK_FIELDS,
+                                         required=('playbook',))),
 }
 
 role = mapping(ROLE_FIELDS, required=('name',))
