@@ -7,10 +7,16 @@ entries are what it gives, except where README's "Coming from
 tripleo-ansible" table says we differ.
 """
 
+import copy
+import os
+import shutil
+import tempfile
 import unittest
+from unittest import mock
 
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
+from tripleo_baremetal.request import images
 from tripleo_baremetal.request import roles
 
 
@@ -478,3 +484,78 @@ class ManagementIpAndImplicitCtlplaneTest(unittest.TestCase):
                                     'Controller': [ctlplane_port('10.0.0.2')]})
         self.assertEqual([(model.Network(network='ctlplane'),), ()],
                          [inst.networks for inst in result['instances']])
+
+
+class GlanceImageNamesTest(unittest.TestCase):
+    """Keys 5: pre-Wallaby Glance names become the undercloud's files."""
+
+    def setUp(self):
+        self.directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.directory)
+        patcher = mock.patch.object(images, 'LOCAL_IMAGES_DIR',
+                                    self.directory)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        allowed = mock.patch.object(images, 'FILE_URL_ALLOWED_PATHS',
+                                    (self.directory,))
+        allowed.start()
+        self.addCleanup(allowed.stop)
+
+    def touch(self, *names):
+        for name in names:
+            with open(os.path.join(self.directory, name), 'w'):
+                pass
+
+    def url(self, name):
+        return 'file://%s/%s' % (self.directory, name)
+
+    def image_of(self, roles_file, **kwargs):
+        result = expand(roles_file, **kwargs)
+        return result['instances'][0].image, result['warnings']
+
+    def test_whole_disk_raw(self):
+        self.touch('overcloud-full.raw')
+        image, warnings = self.image_of([{'name': 'Controller', 'defaults': {
+            'image': {'href': 'overcloud-full'}}}])
+        self.assertEqual({'href': self.url('overcloud-full.raw')}, image)
+        self.assertIn("role 'Controller' defaults: image.href "
+                      "'overcloud-full' is a Glance image name", warnings[0])
+
+    def test_partition_set(self):
+        self.touch('overcloud-full.raw', 'overcloud-full.vmlinuz',
+                   'overcloud-full.initrd')
+        image, _warnings = self.image_of([{'name': 'Controller', 'instances': [
+            {'hostname': 'ctl-0', 'image': {'href': 'overcloud-full',
+                                            'checksum': 'a' * 32}}]}])
+        self.assertEqual({'href': self.url('overcloud-full.raw'),
+                          'kernel': self.url('overcloud-full.vmlinuz'),
+                          'ramdisk': self.url('overcloud-full.initrd')},
+                         image)
+
+    def test_qcow2_and_the_default_image(self):
+        self.touch('overcloud-hardened-uefi-full.qcow2')
+        image, _warnings = self.image_of(
+            [{'name': 'Controller'}],
+            default_image='overcloud-hardened-uefi-full')
+        self.assertEqual(
+            {'href': self.url('overcloud-hardened-uefi-full.qcow2')}, image)
+
+    def test_refused_without_the_file(self):
+        problems = errors([{'name': 'Controller', 'defaults': {
+            'image': {'href': 'overcloud-full'}}}])
+        self.assertEqual(1, len(problems), problems)
+        self.assertIn("defaults.image.href: 'overcloud-full' is a Glance "
+                      "image name, and there is no Glance here: write href: "
+                      "%s" % self.url('overcloud-full.raw'), problems[0])
+        self.assertIn('no overcloud-full.raw or overcloud-full.qcow2 is in '
+                      '%s' % self.directory, problems[0])
+
+    def test_input_not_changed(self):
+        self.touch('overcloud-full.raw')
+        roles_file = [{'name': 'Controller',
+                       'defaults': {'image': {'href': 'overcloud-full'}},
+                       'instances': [{'hostname': 'ctl-0', 'image': {
+                           'href': 'overcloud-full'}}]}]
+        original = copy.deepcopy(roles_file)
+        expand(roles_file)
+        self.assertEqual(original, roles_file)

@@ -565,9 +565,67 @@ def _normal_default_image(default_image, problems, allowed_paths):
         return dict(images.DEFAULT_IMAGE)
     if isinstance(default_image, str):
         default_image = {'href': default_image}
+    default_image = _local_image(default_image, 'default_image', problems)
     schema.image_check(allowed_paths)(default_image, 'default_image',
                                       problems.reporter(''))
     return default_image
+
+
+def _local_image(image, where, problems):
+    """``image``, or the undercloud's files for its Glance image name.
+
+    There is no Glance here: an ``href`` that names a Glance image (a
+    file written before Wallaby) becomes the local image the undercloud
+    ships, as tripleo-ansible's playbook detects it, with a warning. One
+    with no such file is left for the image check to refuse, saying what
+    to write instead.
+    """
+    if not isinstance(image, dict) or not images.is_glance_name(
+            image.get('href')):
+        return image
+    local = images.local_image(image['href'])
+    if local is None:
+        return image
+    dropped = sorted(set(image) - {'href'})
+    problems.warn('%s: image.href %s is a Glance image name and there is no '
+                  'Glance here: using the undercloud\'s %s%s' % (
+                      where, schema.shown(image['href']),
+                      ', '.join('%s %s' % (key, local[key])
+                                for key in ('href', 'kernel', 'ramdisk')
+                                if key in local),
+                      ' (ignoring its %s)' % ', '.join(dropped)
+                      if dropped else ''))
+    return local
+
+
+def _with_local_images(roles, problems):
+    """A copy of ``roles`` with Glance image names made local files.
+
+    Only the mappings holding an image are copied; the input is not
+    changed.
+    """
+    if not isinstance(roles, list):
+        return roles
+    result = []
+    for position, role in enumerate(roles):
+        if not isinstance(role, dict):
+            result.append(role)
+            continue
+        role = dict(role)
+        where = _role_where(role, position)
+        defaults = role.get('defaults')
+        if isinstance(defaults, dict) and 'image' in defaults:
+            role['defaults'] = dict(defaults, image=_local_image(
+                defaults['image'], where + ' defaults', problems))
+        if isinstance(role.get('instances'), list):
+            role['instances'] = [
+                dict(raw, image=_local_image(
+                    raw['image'], _instance_where(role.get('name'), index,
+                                                  raw), problems))
+                if isinstance(raw, dict) and 'image' in raw else raw
+                for index, raw in enumerate(role['instances'])]
+        result.append(role)
+    return result
 
 
 def _check_depth(inputs, problems):
@@ -697,6 +755,7 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     image = _normal_default_image(default_image, problems,
                                   file_url_allowed_paths)
     problems.raise_errors()
+    roles = _with_local_images(roles, problems)
 
     plans = [_RolePlan(role, stackname, problems, tainted)
              for role, tainted in _check_shapes(roles, problems,
