@@ -377,7 +377,8 @@ class NetworkConfigTest(unittest.TestCase):
                 'num_dpdk_interface_rx_queues: 0 must be at least 1',
                 "net_config_data_lookup.node1: 'em1' must be a mapping",
                 "default_route_network: 'External' must be a list",
-                'network_deployment_actions: [...] is not a known key'):
+                'network_deployment_actions: [...] is the older form of '
+                'network_config_update: write network_config_update: true'):
             self.assertIn(fragment, text.replace("['CREATE']", '[...]'))
 
 
@@ -405,8 +406,8 @@ class AnsiblePlaybooksTest(unittest.TestCase):
         for fragment in ('ansible_playbooks[0].playbook is required',
                          'ansible_playbooks[0].extra_vars: [] must be a '
                          'mapping',
-                         'ansible_playbooks[1].pre_network: True is not a '
-                         'known key',
+                         'ansible_playbooks[1].pre_network: True is not '
+                         'supported (tripleo-ansible dropped it too)',
                          "ansible_playbooks[2]: 'b.yaml' must be a mapping"):
             self.assertIn(fragment, text)
 
@@ -414,6 +415,18 @@ class AnsiblePlaybooksTest(unittest.TestCase):
 def ctlplane_port(ip):
     return {'id': 'port-%s' % ip,
             'fixed_ips': [{'ip_address': ip, 'subnet_id': 'sub-1'}]}
+
+
+class NetbootTest(unittest.TestCase):
+
+    def test_only_false(self):
+        result = expand([{'name': 'Compute', 'defaults': {'netboot': False}}])
+        self.assertEqual(1, len(result['instances']))
+        problems = errors([{'name': 'Compute', 'instances': [
+            {'hostname': 'c', 'netboot': True}]}])
+        self.assertIn("instances[0].netboot: True is not supported: Ironic no "
+                      "longer boots deployed servers from the network",
+                      problems[0])
 
 
 class ManagementIpAndImplicitCtlplaneTest(unittest.TestCase):

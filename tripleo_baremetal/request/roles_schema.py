@@ -375,6 +375,15 @@ NETWORK_FIELDS = {
 }
 
 
+def netboot(value, path, report):
+    """tripleo-ansible's ``netboot``: only its default, false, is possible."""
+    boolean(value, path, report)
+    if value is True:
+        report(path, value, 'is not supported: Ironic no longer boots '
+               'deployed servers from the network; they boot from their '
+               'disk (remove netboot)')
+
+
 def bond_options(value, path, report):
     """OVS or Linux bond options, without balance-tcp (THT refuses it)."""
     string(value, path, report)
@@ -432,7 +441,12 @@ INSTANCE_FIELDS = {
     'ssh_public_keys': string_or_list,
     'user_name': string,
     'passwordless_sudo': boolean,
-    'network_config': mapping(NETWORK_CONFIG_FIELDS),
+    'network_config': mapping(NETWORK_CONFIG_FIELDS, forbidden={
+        'network_deployment_actions': (
+            'is the older form of network_config_update: write '
+            'network_config_update: true for [CREATE, UPDATE], false for '
+            '[CREATE]')}),
+    'netboot': netboot,
     'management_ip': ip_address,
 }
 
@@ -487,8 +501,11 @@ ROLE_FIELDS = {
     'hostname_format': string,
     'defaults': lambda value, path, report: None,    # checked per role
     'instances': lambda value, path, report: None,   # checked per instance
-    'ansible_playbooks': list_of(mapping(PLAYBOOK_FIELDS,
-                                         required=('playbook',))),
+    'ansible_playbooks': list_of(mapping(
+        PLAYBOOK_FIELDS, required=('playbook',), forbidden={
+            'pre_network': 'is not supported (tripleo-ansible dropped it '
+                           'too): playbooks run once the servers are '
+                           'deployed'})),
 }
 
 role = mapping(ROLE_FIELDS, required=('name',))
