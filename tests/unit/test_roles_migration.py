@@ -115,6 +115,62 @@ class PinnedWithoutHostnameTest(unittest.TestCase):
         self.assertIn("hostname 'node-1' is used twice", '\n'.join(problems))
 
 
+class MigratedFileTest(unittest.TestCase):
+    """A file that provisioned with tripleo-ansible keeps its names here."""
+
+    def test_hostnames_and_hostname_map_unchanged(self):
+        # tripleo-ansible's test_explicit_instances (its hostname in lower
+        # case: upper case is lowered here, with a warning), with the
+        # ports Heat made for the networks it names.
+        roles_file = [
+            {'name': 'Compute', 'count': 2,
+             'defaults': {'profile': 'compute'},
+             'hostname_format': 'compute-%index%.example.com'},
+            {'name': 'Controller', 'count': 2,
+             'defaults': {'profile': 'control',
+                          'networks': [{'network': 'foo',
+                                        'subnet': 'foo_subnet'}]},
+             'instances': [
+                 {'hostname': 'controller-x.example.com',
+                  'profile': 'control-X',
+                  'networks': [{'network': 'inst_net',
+                                'fixed_ip': '10.1.1.1'}],
+                  'config_drive': {'meta_data': {'foo': 'bar'}}},
+                 {'name': 'node-0', 'traits': ['CUSTOM_FOO'],
+                  'networks': [{'network': 'some_net', 'subnet': 'leaf-2',
+                                'vif': True}],
+                  'config_drive': {
+                      'cloud_config': {'bootcmd': ['echo hi']}}}]}]
+        result = expand(roles_file, role_net_port_id_map={'Controller': {
+            'foo': ['foo-0', 'foo-1'], 'inst_net': ['inst-0', 'inst-1'],
+            'some_net': ['some-0', 'some-1']}})
+        # What tripleo-ansible gave for this file.
+        self.assertEqual({
+            'ComputeHostnameFormat': 'compute-%index%.example.com',
+            'ComputeCount': 2,
+            'ControllerHostnameFormat': '%stackname%-controller-%index%',
+            'ControllerCount': 2,
+            'HostnameMap': {
+                'compute-0.example.com': 'compute-0.example.com',
+                'compute-1.example.com': 'compute-1.example.com',
+                'overcloud-controller-0': 'controller-x.example.com',
+                'overcloud-controller-1': 'node-0'}},
+            result['environment']['parameter_defaults'])
+        self.assertEqual(['compute-0.example.com', 'compute-1.example.com',
+                          'controller-x.example.com', 'node-0'],
+                         [inst.hostname for inst in result['instances']])
+        x, node0 = result['instances'][2:]
+        self.assertEqual(('control-X', None), (x.profile, x.name))
+        self.assertEqual(('control', 'node-0', ('CUSTOM_FOO',)),
+                         (node0.profile, node0.name, node0.traits))
+        # The networks merged as tripleo-ansible merged them.
+        self.assertEqual({'foo', 'inst_net'},
+                         {net.network for net in x.networks})
+        self.assertEqual({'foo', 'some_net'},
+                         {net.network for net in node0.networks})
+        self.assertEqual([], result['warnings'])
+
+
 class NetworksFromDefaultsTest(unittest.TestCase):
     """Difference 2: instance networks merge with the role's, by name."""
 
