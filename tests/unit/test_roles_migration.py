@@ -628,3 +628,12 @@ class GlanceImageNamesTest(unittest.TestCase):
         original = copy.deepcopy(roles_file)
         expand(roles_file)
         self.assertEqual(original, roles_file)
+
+    def test_glance_kernel_without_href_mapping(self):
+        problems = errors([{'name': 'Controller', 'defaults': {'image': {
+            'href': 'https://images/x.qcow2', 'kernel': 'bm-deploy-kernel',
+            'ramdisk': 'https://images/x.initrd'}}}])
+        self.assertEqual(["role 'Controller': defaults.image.kernel: "
+                          "'bm-deploy-kernel' is a Glance image name, and "
+                          "there is no Glance here: write the http(s) or file "
+                          "URL of the kernel"], problems)

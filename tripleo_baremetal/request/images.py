@@ -172,8 +172,11 @@ def local_image(name, directory=None, exists=os.path.exists):
     return image
 
 
-def glance_problem(name, directory=None):
-    """What to write instead of the Glance image name ``name``."""
+def glance_problem(name, key='href', directory=None):
+    """What to write instead of a Glance image name at ``key``."""
+    if key != 'href':
+        return ('is a Glance image name, and there is no Glance here: write '
+                'the http(s) or file URL of the %s' % key)
     directory = directory or LOCAL_IMAGES_DIR
     return ('is a Glance image name, and there is no Glance here: write '
             'href: %s (or the http(s) or file URL of another image); no %s '
@@ -192,7 +195,7 @@ def _url_problems(image, allowed_paths):
         if key == 'checksum':
             problem = checksum_problem(value)
         elif is_glance_name(value):
-            problem = glance_problem(value)
+            problem = glance_problem(value, key)
         else:
             problem = url_problem(value)
         problem = problem or file_url_problem(value, allowed_paths)
