@@ -118,9 +118,10 @@ class ExpandRoles(actions.Action):
 
     def __init__(self, roles, stackname='overcloud', provisioned=True,
                  role_net_port_id_map=None, role_ctlplane_port_map=None,
-                 default_image=None):
+                 default_image=None, templates=None):
         super().__init__()
         self.roles = roles
+        self.templates = templates
         self.stackname = stackname
         self.provisioned = provisioned
         self.role_net_port_id_map = role_net_port_id_map
@@ -133,7 +134,7 @@ class ExpandRoles(actions.Action):
             self.roles, stackname=self.stackname,
             role_net_port_id_map=self.role_net_port_id_map,
             role_ctlplane_port_map=self.role_ctlplane_port_map,
-            default_image=self.default_image,
+            default_image=self.default_image, templates=self.templates,
             file_url_allowed_paths=baremetal_conf.get_conf(
             ).file_url_allowed_paths)
         chosen = result['instances' if self.provisioned else 'unprovisioned']
@@ -142,7 +143,8 @@ class ExpandRoles(actions.Action):
         return {'instances': instances,
                 'config_drives': drives if self.provisioned else {},
                 'environment': result['environment'],
-                'warnings': result['warnings']}
+                'warnings': result['warnings'],
+                'ansible_playbooks': result['ansible_playbooks']}
 
 
 class CheckExistingInstances(actions.Action):
@@ -348,15 +350,17 @@ class ReleaseNodes(actions.Action):
 class PopulateEnvironment(actions.Action):
     """Make the environment list exactly the deployed instances."""
 
-    def __init__(self, environment, instances, failed=None):
+    def __init__(self, environment, instances, failed=None, templates=None):
         super().__init__()
         self.environment = environment
         self.instances = instances
         self.failed = failed or []
+        self.templates = templates
 
     @_errors_as_result
     def run(self, context):
         return environment.populate_environment(
             self.environment,
             [item.instance for item in _deployments(self.instances)],
-            failed=[item.instance for item in _deployments(self.failed)])
+            failed=[item.instance for item in _deployments(self.failed)],
+            templates=self.templates)

@@ -170,6 +170,11 @@ class Instance:
     deploy_steps: typing.Tuple[dict, ...] = ()
     #: Take over the running server on the pinned ``manageable`` node.
     adopt: bool = False
+    #: The roles file's ``network_config`` (os-net-config settings the
+    #: deployed-server stage applies; see ``request.network_config``).
+    network_config: dict = dataclasses.field(default_factory=dict)
+    #: Where a ``managed: false`` server is reached (its ctlplane IP).
+    management_ip: typing.Optional[str] = None
     ctlplane_port: typing.Optional[Port] = None
     network_ports: dict = dataclasses.field(default_factory=dict)
     ports: typing.Optional[typing.Tuple[Port, ...]] = None
@@ -178,13 +183,16 @@ class Instance:
         _check('instance', 'hostname', self.hostname, str)
         where = 'instance %s' % self.hostname
         _check(where, 'index', self.index, int, optional=True)
+        _check(where, 'management_ip', self.management_ip, str,
+               optional=True)
         for name in ('provisioned', 'managed', 'adopt'):
             _check(where, name, getattr(self, name), bool)
         for name in ('root_device', 'raid_config'):
             _check(where, name, getattr(self, name), dict, optional=True)
         _check(where, 'deploy_steps', self.deploy_steps, (list, tuple))
         object.__setattr__(self, 'deploy_steps', tuple(self.deploy_steps))
-        for name in ('capabilities', 'image', 'network_ports'):
+        for name in ('capabilities', 'image', 'network_ports',
+                     'network_config'):
             _check(where, name, getattr(self, name), dict)
         for name in ('traits', 'forbidden_traits', 'ssh_public_keys'):
             # A lone string would silently become a tuple of characters.
@@ -229,7 +237,8 @@ class Instance:
                              for port in data['ports']]
         data['networks'] = [Network.from_dict(net, where + ' networks')
                             for net in data.get('networks') or ()]
-        for key in ('capabilities', 'image', 'network_ports'):
+        for key in ('capabilities', 'image', 'network_ports',
+                    'network_config'):
             if data.get(key) is None:
                 data.pop(key, None)
         return cls(**copy.deepcopy(data))

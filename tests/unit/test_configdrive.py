@@ -208,7 +208,14 @@ class MetaDataTest(DriveTestCase):
             'meta': {'role': 'Controller', 'stack': 'overcloud',
                      'owner': 'ops'},
             'devices': [],
+            # The role, as tripleo-ansible wrote it.
+            'instance-type': 'Controller',
         }, self.meta_data(drive))
+
+    def test_instance_type_may_be_overridden(self):
+        inst = instance(meta_data={'instance-type': 'big'})
+        self.assertEqual('big', self.meta_data(self.build(inst))[
+            'instance-type'])
 
     def test_single_key_string(self):
         drive = self.build(ssh_keys=KEY2)

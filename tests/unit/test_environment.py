@@ -2,6 +2,7 @@
 
 import unittest
 
+from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
 from tripleo_baremetal.request import environment
 from tripleo_baremetal.request import hostnames
@@ -35,13 +36,42 @@ class PopulateTest(unittest.TestCase):
         self.assertEqual({'tags': ['10.0.0.0/24'], 'mtu': 9000},
                          port_map['ctl-0-ctlplane']['network'])
         self.assertNotIn('id', port_map['ctl-0-ctlplane']['subnets'][0])
-        self.assertEqual(environment.DEPLOYED_PORT_TEMPLATE,
+        # An absolute path: Heat resolves a relative one against the
+        # environment file's directory.
+        self.assertEqual('/usr/share/openstack-tripleo-heat-templates/'
+                         'deployed-server/deployed-neutron-port.yaml',
                          result['resource_registry'][
                              environment.CTLPLANE_PORT_RESOURCE])
         # The input is not changed.
         self.assertEqual({'old-ctlplane'},
                          set(env['parameter_defaults'][
                              'DeployedServerPortMap']))
+
+    def test_templates_root(self):
+        env = environment.build_environment(
+            [{'name': 'Controller', 'hostname_format': '%index%'}],
+            [instance('ctl-0', PORT)], [], templates='/home/stack/tht/')
+        registry = env['resource_registry']
+        self.assertEqual('/home/stack/tht/deployed-server/'
+                         'deployed-neutron-port.yaml',
+                         registry[environment.CTLPLANE_PORT_RESOURCE])
+        # Kept by populate unless it is given another root.
+        kept = environment.populate_environment(env, [instance('ctl-0',
+                                                               PORT)])
+        self.assertEqual(registry, kept['resource_registry'])
+        other = environment.populate_environment(
+            env, [instance('ctl-0', PORT)], templates='/srv/tht')
+        self.assertEqual('/srv/tht/deployed-server/deployed-neutron-port.yaml',
+                         other['resource_registry'][
+                             environment.CTLPLANE_PORT_RESOURCE])
+
+    def test_bad_templates_root(self):
+        for bad in ('tht', '', '/a/../b', 5):
+            with self.subTest(bad):
+                self.assertIsNotNone(environment.templates_problem(bad))
+                self.assertRaises(exceptions.InvalidInput,
+                                  environment.populate_environment, {}, [],
+                                  templates=bad)
 
     def test_no_ports(self):
         result = environment.populate_environment(

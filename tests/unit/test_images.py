@@ -34,7 +34,9 @@ class ImageProblemsTest(unittest.TestCase):
     def test_invalid(self):
         cases = [
             ({}, 'href', 'is required'),
-            ({'href': 'overcloud-full'}, 'href', 'http, https or file'),
+            # A pre-Wallaby Glance name (roles maps it to a local file).
+            ({'href': 'overcloud-full'}, 'href',
+             'is a Glance image name, and there is no Glance'),
             ({'href': 'http:///x'}, 'href', 'no host'),
             ({'href': 'http://[::1/x'}, 'href', 'not a valid URL'),
             ({'href': 'file://server/x'}, 'href', 'absolute path'),

@@ -147,12 +147,14 @@ class ExpandTest(unittest.TestCase):
             'name': 'Controller', 'count': 3,
             'instances': [{'hostname': 'ctrl-a', 'name': 'node-1'},
                           {'name': 'node-2'}]}])
-        self.assertEqual(['ctrl-a', 'overcloud-controller-1',
+        # A pinned entry without hostname is named after its node, as
+        # tripleo-ansible names it.
+        self.assertEqual(['ctrl-a', 'node-2',
                           'overcloud-controller-2'], self.hostnames(result))
         self.assertEqual(['node-1', 'node-2', None],
                          [inst.name for inst in result['instances']])
         self.assertEqual({'overcloud-controller-0': 'ctrl-a',
-                          'overcloud-controller-1': 'overcloud-controller-1',
+                          'overcloud-controller-1': 'node-2',
                           'overcloud-controller-2': 'overcloud-controller-2'},
                          result['environment']['parameter_defaults'][
                              'HostnameMap'])
@@ -250,6 +252,7 @@ class ExpandTest(unittest.TestCase):
         }, port_map['overcloud-controller-0-ctlplane'])
         self.assertEqual(
             {'OS::TripleO::DeployedServer::ControlPlanePort':
+             '/usr/share/openstack-tripleo-heat-templates/'
              'deployed-server/deployed-neutron-port.yaml'},
             env['resource_registry'])
 
@@ -449,9 +452,15 @@ class InvalidInputTest(unittest.TestCase):
              "role 'Compute'"]),
         'unprovisioned without hostname': (
             [{'name': 'Compute', 'count': 0,
-              'instances': [{'name': 'node-1', 'provisioned': False}]}],
+              'instances': [{'provisioned': False}]}],
             ["role 'Compute' instance 0",
              'instances[0].hostname is required when provisioned is false']),
+        'unprovisioned node name that is no hostname': (
+            [{'name': 'Compute', 'count': 0,
+              'instances': [{'name': 'node_1', 'provisioned': False}]}],
+            ["role 'Compute' instance 0",
+             'instances[0].hostname is required when provisioned is false',
+             "name 'node_1' is not a valid RFC 1123 hostname"]),
         'profile conflict': (
             [{'name': 'Controller', 'defaults': {
                 'profile': 'control', 'capabilities': {'profile': 'ceph'}}}],
@@ -502,6 +511,10 @@ class InvalidInputTest(unittest.TestCase):
             ['role_net_port_id_map.Controller', "'port-1'",
              'must be a mapping of network name'],
             {'role_net_port_id_map': {'Controller': 'port-1'}}),
+        'relative templates root': (
+            [{'name': 'Controller'}],
+            ["templates: 'tht' must be an absolute path"],
+            {'templates': 'tht'}),
         'bad default image': (
             [{'name': 'Controller'}],
             ['default_image.href', "'glance://overcloud-full'",

@@ -82,6 +82,18 @@ class WorkbookTest(unittest.TestCase):
                                      task.get_input().get('concurrency'),
                                      where)
 
+    def test_templates_reach_the_environment_steps(self):
+        spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))
+        workflows = {wf.get_name(): wf for wf in spec.get_workflows()}
+        tasks = {task.get_name(): task
+                 for task in workflows['deploy_roles'].get_tasks()}
+        for name in ('expand_roles', 'populate_environment'):
+            self.assertEqual('<% $.templates %>',
+                             tasks[name].get_input()['templates'], name)
+        for name in ('provision_stack', 'undeploy_stack'):
+            self.assertEqual('/usr/share/openstack-tripleo-heat-templates',
+                             dict(workflows[name].get_input())['templates'])
+
     def test_workflow_inputs(self):
         spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))
         workflows = {wf.get_name(): wf for wf in spec.get_workflows()}
@@ -96,8 +108,10 @@ class WorkbookTest(unittest.TestCase):
             {'plan': 'overcloud', 'role_net_port_id_map': {},
              'role_ctlplane_port_map': {}, 'ssh_keys': [],
              'ssh_user_name': 'tripleo-admin', 'timeout': 3600,
-             'concurrency': 20, 'max_fail_percentage': 0}, inputs)
+             'concurrency': 20, 'max_fail_percentage': 0,
+             'templates': '/usr/share/openstack-tripleo-heat-templates'},
+            inputs)
         self.assertEqual({'environment', 'instances', 'new_instances',
                           'existing_instances', 'failed_instances',
-                          'repaired', 'ctlplane_ips'},
+                          'repaired', 'ctlplane_ips', 'ansible_playbooks'},
                          set(workflows['deploy_roles'].get_output()))

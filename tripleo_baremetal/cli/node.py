@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 
 from cliff import command
@@ -18,8 +19,10 @@ import yaml
 
 from tripleo_baremetal.cli import clients
 from tripleo_baremetal.cli import follow
+from tripleo_baremetal.cli import playbooks
 from tripleo_baremetal import exceptions
 from tripleo_baremetal.provisioning import extract
+from tripleo_baremetal.request import environment as heat_env
 from tripleo_baremetal.request import roles
 from tripleo_baremetal import workbooks
 
@@ -52,7 +55,8 @@ def _load_request(args):
             exc.filename or args.roles_file, exc.strerror or exc))
     expanded = roles.expand_roles(data, stackname=args.stack,
                                   role_net_port_id_map=net_map,
-                                  role_ctlplane_port_map=ctlplane_map)
+                                  role_ctlplane_port_map=ctlplane_map,
+                                  templates=getattr(args, 'templates', None))
     return data, (net_map or {}), (ctlplane_map or {}), expanded
 
 
@@ -176,6 +180,11 @@ class Provision(_Command):
         parser.add_argument('--port-map', metavar='FILE',
                             help='YAML with Heat\'s RoleNetPortIdMap and '
                                  'RoleCtlplanePortMap')
+        parser.add_argument('--templates', metavar='DIR',
+                            default=heat_env.DEFAULT_TEMPLATES,
+                            help='the tripleo-heat-templates root: the '
+                                 'environment\'s resource registry points '
+                                 'into it (default: %(default)s)')
         parser.add_argument('--concurrency', type=int, default=20)
         parser.add_argument('--timeout', type=int, default=3600,
                             help='seconds the deploys may take')
@@ -191,6 +200,7 @@ class Provision(_Command):
         if args.dry_run:
             return _plan(self, args, expanded)
         _check_output(args.output, args.force)
+        _check_playbooks(expanded['ansible_playbooks'], args)
         keys = _ssh_keys(args.overcloud_ssh_key or DEFAULT_KEY,
                          bool(args.overcloud_ssh_key))
         client = clients.mistral(self.app, args)
@@ -200,7 +210,8 @@ class Provision(_Command):
             'role_ctlplane_port_map': ctlplane_map,
             'ssh_keys': keys, 'ssh_user_name': args.overcloud_ssh_user,
             'timeout': args.timeout, 'concurrency': args.concurrency,
-            'max_fail_percentage': args.max_fail_percentage})
+            'max_fail_percentage': args.max_fail_percentage,
+            'templates': args.templates})
         self.say('Started execution %s of deploy_roles' % execution.id,
                  args)
         hosts = [inst.hostname for inst in expanded['instances']
@@ -216,7 +227,53 @@ class Provision(_Command):
         print(follow.table(follow.deployed_rows(output),
                            follow.DEPLOYED_COLUMNS), file=self.out)
         self.say(_summary(output, args.output), args)
+        _run_playbooks(self, args, output, expanded)
         return 0
+
+
+def _base_dir(args):
+    return os.path.dirname(os.path.abspath(args.roles_file))
+
+
+def _check_playbooks(role_playbooks, args):
+    """Before anything runs: the roles' playbooks exist; say if no Ansible.
+
+    :raises: CommandError naming every missing playbook.
+    """
+    missing = playbooks.missing_playbooks(role_playbooks, _base_dir(args))
+    if missing:
+        raise CommandError('ansible_playbooks not found (paths are relative '
+                           'to the roles file): %s' % ', '.join(
+                               '%s: %s' % item for item in missing))
+    if role_playbooks and not shutil.which(playbooks.ANSIBLE_PLAYBOOK):
+        LOG.warning('ansible-playbook is not installed: the nodes will be '
+                    'provisioned, but the roles\' ansible_playbooks (%s) '
+                    'cannot be run', playbooks.listing(role_playbooks,
+                                                       _base_dir(args)))
+
+
+def _private_key(args):
+    """The private key beside the admin user's public key, or None."""
+    public = os.path.expanduser(args.overcloud_ssh_key or DEFAULT_KEY)
+    private = public[:-len('.pub')] if public.endswith('.pub') else None
+    return private if private and os.path.isfile(private) else None
+
+
+def _run_playbooks(cmd, args, output, expanded):
+    """Run the roles' ansible_playbooks (the workflow's output) on them."""
+    role_playbooks = output.get('ansible_playbooks') or {}
+    if not role_playbooks:
+        return
+    hosts = playbooks.hosts_by_role(
+        output, [inst for inst in expanded['instances'] if not inst.managed])
+    try:
+        ran = playbooks.run_playbooks(
+            role_playbooks, hosts, _base_dir(args),
+            args.overcloud_ssh_user, _private_key(args))
+    except playbooks.PlaybookError as exc:
+        raise CommandError(str(exc))
+    cmd.say('Ran %d playbook(s): %s' % (len(ran), ', '.join(
+        '%s on %s' % (path, role) for role, path in ran)), args)
 
 
 def _summary(output, path):

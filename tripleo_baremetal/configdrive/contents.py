@@ -144,7 +144,8 @@ def build_meta_data(instance, node_uuid, keys, stackname=None):
     """The ``meta_data.json`` content.
 
     Both ``hostname`` (read by cloud-init) and ``name`` (read by glean) are
-    set. The instance's ``config_drive.meta_data`` is merged on top
+    set, and ``instance-type`` is the role name, as tripleo-ansible set
+    it. The instance's ``config_drive.meta_data`` is merged on top
     (:func:`merge`), but may not change ``uuid``: cloud-init uses it as
     the instance ID.
     """
@@ -168,6 +169,10 @@ def build_meta_data(instance, node_uuid, keys, stackname=None):
         'files': [],
         'meta': meta,
     }
+    if instance.role:
+        # As tripleo-ansible (metalsmith) wrote it: cloud-init shows it
+        # in instance-data.json, which playbooks of migrated files read.
+        result['instance-type'] = instance.role
     extra = _drive_part(instance, 'meta_data')
     if extra.get('uuid', node_uuid) != node_uuid:
         raise exceptions.InvalidInput(

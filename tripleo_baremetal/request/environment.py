@@ -16,12 +16,27 @@ down, and the ctlplane port of each server:
     ``tags``) and ``subnets`` (``cidr``, ``gateway_ip``, ``host_routes``,
     ``dns_nameservers``), with the resource registry entry that makes Heat
     read it instead of creating a port.
+``<Role>NetworkConfigTemplate``, ``NeutronPhysicalBridge``, ...
+    the roles file's ``network_config``, as ``request.network_config``
+    computes them.
+
+That registry entry is an absolute path into the tripleo-heat-templates
+root (``templates``): Heat resolves a relative one against the directory
+of the environment file it reads, which is wherever the operator wrote
+ours.
 """
 
 import copy
+import posixpath
+
+from tripleo_baremetal import exceptions
 
 CTLPLANE_PORT_RESOURCE = 'OS::TripleO::DeployedServer::ControlPlanePort'
 DEPLOYED_PORT_TEMPLATE = 'deployed-server/deployed-neutron-port.yaml'
+
+#: Where tripleo-heat-templates are installed (tripleo-ansible's and
+#: tripleoclient's default ``--templates``).
+DEFAULT_TEMPLATES = '/usr/share/openstack-tripleo-heat-templates'
 
 _SUBNET_KEYS = ('cidr', 'gateway_ip', 'host_routes', 'dns_nameservers')
 
@@ -52,11 +67,32 @@ def deployed_port_entry(port):
     }
 
 
-def _add_ports(environment, instances):
+def templates_problem(templates):
+    """Why ``templates`` is no usable tripleo-heat-templates root, or None."""
+    if not isinstance(templates, str) or not templates.strip():
+        return 'must be a non-empty string'
+    if not templates.startswith('/'):
+        return ('must be an absolute path (Heat resolves a relative one '
+                'against the directory of the environment file)')
+    if '..' in templates.split('/') or any(
+            ord(char) < 32 or ord(char) == 127 for char in templates):
+        return 'must be a plain absolute path (no "..", no control characters)'
+    return None
+
+
+def deployed_port_template(templates=None):
+    """The absolute path of the deployed-server ctlplane port template."""
+    return posixpath.join(templates or DEFAULT_TEMPLATES,
+                          DEPLOYED_PORT_TEMPLATE)
+
+
+def _add_ports(environment, instances, templates=None):
     """Add the complete ctlplane ports of ``instances`` to ``environment``.
 
-    With the registry entry that makes Heat read them; ``environment`` is
-    changed in place (it is the caller's own copy).
+    With the registry entry that makes Heat read them (under
+    ``templates``; None keeps an entry the environment has, else the
+    default root); ``environment`` is changed in place (it is the
+    caller's own copy).
     """
     port_map = environment['parameter_defaults'].setdefault(
         'DeployedServerPortMap', {})
@@ -65,8 +101,10 @@ def _add_ports(environment, instances):
         if entry:
             port_map['%s-ctlplane' % instance.hostname] = entry
     if port_map:
-        environment.setdefault('resource_registry', {})[
-            CTLPLANE_PORT_RESOURCE] = DEPLOYED_PORT_TEMPLATE
+        registry = environment.setdefault('resource_registry', {})
+        if templates or not registry.get(CTLPLANE_PORT_RESOURCE):
+            registry[CTLPLANE_PORT_RESOURCE] = deployed_port_template(
+                templates)
     else:
         del environment['parameter_defaults']['DeployedServerPortMap']
 
@@ -88,16 +126,21 @@ def _role_parameters(name, hostname_format, instances, unprovisioned):
     return params
 
 
-def build_environment(roles, instances, unprovisioned):
+def build_environment(roles, instances, unprovisioned, templates=None,
+                      parameters=None):
     """Build the environment for the expanded roles.
 
     :param roles: ``[{'name': ..., 'hostname_format': ...}]`` in file order.
     :param instances: every provisioned instance (managed or not), as
         ``model.Instance``.
     :param unprovisioned: the ``provisioned: false`` instances.
+    :param templates: the tripleo-heat-templates root (None: the default).
+    :param parameters: other ``parameter_defaults`` (the network config's,
+        ``network_config.parameters``).
     :returns: the environment, plain JSON for Heat.
     """
-    params = {'HostnameMap': {}}
+    params = copy.deepcopy(parameters or {})
+    params['HostnameMap'] = {}
     for role in roles:
         params.update(_role_parameters(role['name'], role['hostname_format'],
                                        instances, unprovisioned))
@@ -105,11 +148,11 @@ def build_environment(roles, instances, unprovisioned):
         params['HostnameMap'][instance.generated_hostname] = (
             instance.hostname)
     environment = {'parameter_defaults': params}
-    _add_ports(environment, instances)
+    _add_ports(environment, instances, templates or DEFAULT_TEMPLATES)
     return environment
 
 
-def populate_environment(environment, instances, failed=()):
+def populate_environment(environment, instances, failed=(), templates=None):
     """Return a copy of ``environment`` for the hosts that are deployed.
 
     Called after deploy, once every port carries its network and subnets
@@ -125,14 +168,20 @@ def populate_environment(environment, instances, failed=()):
     :param instances: the active ``model.Instance`` records, their ports
         resolved (``ctlplane_port`` complete).
     :param failed: the ``model.Instance`` records that failed.
+    :param templates: the tripleo-heat-templates root of the registry
+        entry (None: the one ``environment`` has, else the default).
     """
+    problem = templates is not None and templates_problem(templates)
+    if problem:
+        raise exceptions.InvalidInput('templates: %r %s' % (templates,
+                                                            problem))
     result = copy.deepcopy(environment or {})
     params = result.setdefault('parameter_defaults', {})
     for hostname in sorted({inst.hostname for inst in failed}):
         instance = next(inst for inst in failed
                         if inst.hostname == hostname)
         _drop_host(params, instance)
-    _add_ports(result, instances)
+    _add_ports(result, instances, templates)
     return result
 
 

@@ -23,6 +23,13 @@ from urllib import parse
 
 DEFAULT_IMAGE = {'href': 'file:///var/lib/ironic/images/overcloud-full.raw'}
 
+#: Where the undercloud keeps the overcloud images it ships (where
+#: tripleo-ansible's provision playbook looks for them).
+LOCAL_IMAGES_DIR = '/var/lib/ironic/images'
+
+#: Disk image file endings looked for, in order, for a Glance image name.
+LOCAL_DISK_SUFFIXES = ('.raw', '.qcow2')
+
 #: The default of Ironic's ``[conductor] file_url_allowed_paths``.
 FILE_URL_ALLOWED_PATHS = ('/var/lib/ironic',)
 
@@ -128,6 +135,57 @@ def file_url_problem(url, allowed_paths=None):
     return None
 
 
+def is_glance_name(value):
+    """Whether ``value`` reads as a Glance image name or id, not a URL.
+
+    Files written for tripleo-ansible before Wallaby name images in
+    Glance (``href: overcloud-full``).
+    """
+    return (isinstance(value, str) and bool(value.strip())
+            and not set(value) & set(':/') and not _CONTROL.search(value))
+
+
+def _file_url(path):
+    return 'file://' + parse.quote(path)
+
+
+def local_image(name, directory=None, exists=os.path.exists):
+    """The undercloud's own files of the Glance image ``name``, or None.
+
+    As tripleo-ansible's playbook detects them: ``<name>.raw`` (else
+    ``<name>.qcow2``) in ``directory`` (default ``LOCAL_IMAGES_DIR``), a
+    partition image when ``<name>.vmlinuz`` and ``<name>.initrd`` are
+    there too, else a whole-disk image.
+
+    :returns: an image mapping of ``file://`` URLs, or None when there
+        is no such disk image.
+    """
+    base = posixpath.join(directory or LOCAL_IMAGES_DIR, name)
+    disk = next((base + suffix for suffix in LOCAL_DISK_SUFFIXES
+                 if exists(base + suffix)), None)
+    if disk is None:
+        return None
+    image = {'href': _file_url(disk)}
+    if exists(base + '.vmlinuz') and exists(base + '.initrd'):
+        image.update(kernel=_file_url(base + '.vmlinuz'),
+                     ramdisk=_file_url(base + '.initrd'))
+    return image
+
+
+def glance_problem(name, key='href', directory=None):
+    """What to write instead of a Glance image name at ``key``."""
+    if key != 'href':
+        return ('is a Glance image name, and there is no Glance here: write '
+                'the http(s) or file URL of the %s' % key)
+    directory = directory or LOCAL_IMAGES_DIR
+    return ('is a Glance image name, and there is no Glance here: write '
+            'href: %s (or the http(s) or file URL of another image); no %s '
+            'is in %s' % (
+                _file_url(posixpath.join(directory, name + '.raw')),
+                ' or '.join(name + suffix for suffix in LOCAL_DISK_SUFFIXES),
+                directory))
+
+
 def _url_problems(image, allowed_paths):
     problems = []
     for key in URL_KEYS:
@@ -136,6 +194,8 @@ def _url_problems(image, allowed_paths):
             continue
         if key == 'checksum':
             problem = checksum_problem(value)
+        elif is_glance_name(value):
+            problem = glance_problem(value, key)
         else:
             problem = url_problem(value)
         problem = problem or file_url_problem(value, allowed_paths)

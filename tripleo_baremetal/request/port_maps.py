@@ -158,14 +158,32 @@ def _with_ports(instance, ctlplane_entry, network_ports):
     """``instance`` with its Heat ctlplane port and network port ids.
 
     The ctlplane port's id is also its ``ctlplane`` network port unless
-    ``RoleNetPortIdMap`` names one.
+    ``RoleNetPortIdMap`` names one; ``networks`` get the implicit
+    ctlplane entry (``_with_ctlplane``).
     """
     ctlplane_port = (model.Port.from_neutron(ctlplane_entry)
                      if ctlplane_entry else None)
     if ctlplane_port and CTLPLANE not in network_ports:
         network_ports[CTLPLANE] = ctlplane_port.id
     return instance.replace(ctlplane_port=ctlplane_port,
-                            network_ports=network_ports)
+                            network_ports=network_ports,
+                            networks=_with_ctlplane(instance.networks,
+                                                    network_ports))
+
+
+def _with_ctlplane(networks, network_ports):
+    """``networks`` with tripleo-ansible's implicit ctlplane network.
+
+    tripleo-ansible adds ``{network: ctlplane, vif: true}`` to a role's
+    networks that name no ctlplane. Here Heat made the ports: when the
+    server has a ctlplane port, a networks list that names no ctlplane
+    gets that entry at its end (the port is attached either way); no
+    list, or no ctlplane port, is left as it is.
+    """
+    if not networks or CTLPLANE not in network_ports or any(
+            entry.network == CTLPLANE for entry in networks):
+        return networks
+    return tuple(networks) + (model.Network(network=CTLPLANE, vif=True),)
 
 
 def assign_ports(role, instances, net_port_id_map, ctlplane_port_map,
@@ -378,6 +396,30 @@ def _entry_problems(instance, position, entry):
                schema.shown(entry.network), schema.shown(port_id),
                has)
             for key, asked, has in assertion_problems(entry, ctlplane)]
+
+
+def management_ip_problems(instances):
+    """``management_ip`` of ``managed: false`` servers against their port.
+
+    The address a pre-deployed server is reached on is its ctlplane IP:
+    when Heat's ctlplane port map gives the port's fixed IPs, it must be
+    one of them.
+    """
+    problems = []
+    for inst in instances:
+        port = inst.ctlplane_port
+        if inst.managed or not inst.management_ip or not port or \
+                not port.fixed_ips:
+            continue
+        ips = [fixed.get('ip_address') for fixed in port.fixed_ips]
+        if not any(_same_ip(inst.management_ip, ip) for ip in ips if ip):
+            problems.append(
+                '%s: management_ip %s is not an address of its ctlplane port '
+                '%s from role_ctlplane_port_map, which has %s'
+                % (inst.hostname, schema.shown(inst.management_ip),
+                   schema.shown(port.id), ', '.join(
+                       schema.shown(ip) for ip in ips)))
+    return problems
 
 
 def instance_port_problems(instances):

@@ -46,6 +46,7 @@ from tripleo_baremetal.request import deploy_steps
 from tripleo_baremetal.request import environment as heat_env
 from tripleo_baremetal.request import hostnames
 from tripleo_baremetal.request import images
+from tripleo_baremetal.request import network_config
 from tripleo_baremetal.request import port_maps
 from tripleo_baremetal.request import roles_schema as schema
 
@@ -55,7 +56,8 @@ LOG = logging.getLogger(__name__)
 #: does not set keeps the default of ``model.Instance``.
 _PLAIN_KEYS = ('provisioned', 'managed', 'name', 'resource_class',
                'conductor_group', 'root_size_gb', 'swap_size_mb',
-               'user_name', 'passwordless_sudo', 'adopt')
+               'user_name', 'passwordless_sudo', 'adopt', 'network_config',
+               'management_ip')
 
 #: Largest ``count`` of one role.
 MAX_COUNT = schema.MAX_COUNT
@@ -187,11 +189,41 @@ def _normalise_level(level, path, report):
     return level
 
 
+def _merge_networks(defaults, own):
+    """An instance's ``networks`` over its role's, network by network.
+
+    As tripleo-ansible merges them: an instance entry replaces the
+    role's entry for the network it names, and the role's other networks
+    are kept, so that an instance adding a ``fixed_ip`` keeps the rest.
+    The role's order is kept; the instance's other entries (new networks,
+    entries naming no network) follow.
+    """
+    named = {}
+    for entry in own:
+        if entry.get('network') is not None:
+            named.setdefault(entry['network'], entry)
+    result, placed = [], set()
+    for entry in defaults:
+        mine = named.get(entry.get('network'))
+        if mine is None:
+            result.append(_copy(entry))
+        elif id(mine) not in placed:
+            result.append(_copy(mine))
+            placed.add(id(mine))
+    result.extend(_copy(entry) for entry in own if id(entry) not in placed)
+    return result
+
+
 def _merge(defaults, raw):
     merged = _copy(defaults)
     for key, value in raw.items():
         if key == 'config_drive':
             merged[key] = _deep_merge(merged.get(key) or {}, value)
+        elif key == 'networks' and merged.get(key):
+            merged[key] = _merge_networks(merged[key], value)
+        elif key == 'network_config':
+            # Key by key, as tripleo-ansible merges it.
+            merged[key] = dict(merged.get(key) or {}, **_copy(value))
         else:
             merged[key] = _copy(value)
     return merged
@@ -303,17 +335,57 @@ def _normal_hostname(hostname, where, problems):
     return lowered
 
 
+def _given_hostname(raw, where, path, problems):
+    """The hostname an instances entry gives: its own, else its node's name.
+
+    As tripleo-ansible does, an entry pinned to a node (``name``) without
+    a ``hostname`` is named after the node, so that a file moved from it
+    keeps its hostnames and ``HostnameMap``. A node name that is no valid
+    hostname (once lowercased) gives way to the generated hostname, with
+    a warning; for ``provisioned: false`` that is an error instead, since
+    the hostname is what names the server to remove.
+
+    :returns: the hostname as written (``_normal_hostname`` lowers it),
+        or None for a generated one.
+    """
+    if raw.get('hostname'):
+        return raw['hostname']
+    name = raw.get('name')
+    removing = raw.get('provisioned') is False
+    problem = hostnames.hostname_problem(name.lower()) if name else None
+    if name and not problem:
+        return name
+    if removing:
+        problems.reporter(where)(
+            schema.join(path, 'hostname'), schema.MISSING,
+            'is required when provisioned is false (it names the server to '
+            'remove)%s' % (' and name %s %s' % (schema.shown(name), problem)
+                           if name else ''))
+    elif name:
+        problems.warn('%s: node name %s %s, so it cannot be the hostname '
+                      '(tripleo-ansible would use it): the instance gets the '
+                      'generated hostname; set hostname to choose another'
+                      % (where, schema.shown(name), problem))
+    return None
+
+
 class _RolePlan(object):
     """One role, checked and with an index for every instance, not built.
 
-    ``slots`` are ``[position in instances or None, raw entry, index]``;
-    ``weight`` is how many values building the instances will copy.
+    ``slots`` are ``[position in instances or None, raw entry, index,
+    hostname the entry gives or None]``; ``weight`` is how many values
+    building the instances will copy. A ``tainted`` role had problems
+    already: it is planned and its instances built (for the checks of
+    hostnames and indexes) from its valid values only, but its ports are
+    not checked (they would only repeat its mistakes).
     """
 
-    def __init__(self, role, stackname, problems):
+    def __init__(self, role, stackname, problems, tainted=False):
         self.name = role['name']
         self.where = 'role %s' % schema.shown(self.name)
         self.report = problems.reporter(self.where)
+        self.tainted = tainted
+        self.playbooks = role.get('ansible_playbooks') or []
         self.hostname_format = role.get('hostname_format') or \
             hostnames.default_format(self.name)
         self.stackname = stackname
@@ -326,10 +398,13 @@ class _RolePlan(object):
             return
         self.defaults = _normalise_level(role.get('defaults') or {},
                                          'defaults', self.report)
-        self._assign_indexes(role.get('instances') or [], problems)
+        raw_instances = role.get('instances') or []
+        self._assign_indexes(raw_instances, problems)
+        provisioned = sum(1 for raw in raw_instances
+                          if raw is not None and raw.get('provisioned', True))
         count = role.get('count', 1)
-        provisioned = sum(1 for raw in role.get('instances') or []
-                          if raw.get('provisioned', True))
+        if count is None:
+            count = provisioned     # invalid, reported: no extra instances
         if provisioned > count:
             self.report('count', count, 'is less than the %d provisioned '
                         'instance(s) listed under instances; raise count or '
@@ -338,7 +413,7 @@ class _RolePlan(object):
         self.generated = max(count - provisioned, 0)
         defaults_size = _size(self.defaults)
         self.weight = (defaults_size * (self.generated + len(self.slots))
-                       + sum(_size(raw) for _, raw, _ in self.slots))
+                       + sum(_size(slot[1]) for slot in self.slots))
 
     def _format_ok(self, index):
         problem = hostnames.format_problem(self.hostname_format) or \
@@ -352,16 +427,15 @@ class _RolePlan(object):
         match = hostnames.index_matcher(self.hostname_format, self.stackname)
         taken = []
         for position, raw in enumerate(raw_instances):
-            hostname = raw.get('hostname')
+            if raw is None:
+                continue    # not a mapping (reported)
+            hostname = _given_hostname(
+                raw, _instance_where(self.name, position, raw),
+                'instances[%d]' % position, problems)
             index = match(hostname) if hostname else None
             if index is not None:
                 taken.append(index)
-            if raw.get('provisioned') is False and not hostname:
-                problems.reporter(_instance_where(self.name, position, raw))(
-                    'instances[%d].hostname' % position, schema.MISSING,
-                    'is required when provisioned is false (it names the '
-                    'server to remove)')
-            self.slots.append([position, raw, index])
+            self.slots.append([position, raw, index, hostname])
         self.indexes = _Indexes(taken)
         for slot in self.slots:
             if slot[2] is None:
@@ -380,7 +454,7 @@ class _RolePlan(object):
         """Build the role's instances, in index order."""
         if not self.ok:
             return []
-        slots = self.slots + [[None, {}, self.take_index()]
+        slots = self.slots + [[None, {}, self.take_index(), None]
                               for _ in range(self.generated)]
         # Generated names are checked at the largest index handed out, the
         # longest name (custom hostnames take such indexes too, and their
@@ -391,15 +465,15 @@ class _RolePlan(object):
                 return []
         generated_base = _merge(self.defaults, {})
         result = []
-        for position, raw, index in slots:
-            result.append(self._instance(position, raw, index,
+        for position, raw, index, given in slots:
+            result.append(self._instance(position, raw, index, given,
                                          generated_base, default_image,
                                          problems))
         result.sort(key=lambda inst: inst.index)
         return result
 
-    def _instance(self, position, raw, index, generated_base, default_image,
-                  problems):
+    def _instance(self, position, raw, index, given, generated_base,
+                  default_image, problems):
         if position is None:
             where = '%s generated instance %d' % (self.where, index)
             path = ''
@@ -413,52 +487,81 @@ class _RolePlan(object):
             merged = _merge(self.defaults, raw)
         generated = hostnames.render(self.hostname_format, self.stackname,
                                      index)
-        hostname = _normal_hostname(raw.get('hostname') or generated, where,
-                                    problems)
+        hostname = _normal_hostname(given or generated, where, problems)
         problem = hostnames.hostname_problem(hostname)
         if problem:
             report(schema.join(path, 'hostname'), hostname, problem)
-        return _build_instance(merged, self.name, index, hostname, generated,
+        inst = _build_instance(merged, self.name, index, hostname, generated,
                                default_image, report)
+        if inst.managed and inst.management_ip:
+            problems.warn('%s: management_ip is only used for managed: false '
+                          'servers; this one is deployed here, so it is '
+                          'ignored' % where)
+        return inst
 
 
 def _check_role_name(name, names, report):
+    """Report a duplicate or malformed role name; True if it is usable."""
     if name in names:
         report('name', name, 'is used by another role')
-    elif not name.replace('_', '').isalnum() or not name[0].isalpha():
+        return False
+    names.add(name)
+    if not name.replace('_', '').isalnum() or not name[0].isalpha():
         report('name', name, 'is not a role name (letters, digits and "_", '
                'starting with a letter)')
-    names.add(name)
+        return False
+    return True
+
+
+def _check_instances(name, raw_instances, instance_items, problems, report):
+    """Check a role's instances; their valid items, None for non-mappings.
+
+    Positions are kept (a None stands for an entry that is no mapping), so
+    that later messages name the entry the operator wrote.
+    """
+    if not isinstance(raw_instances, list):
+        report('instances', raw_instances, 'must be a list')
+        return []
+    return [instance_items(raw, 'instances[%d]' % index,
+                           problems.reporter(
+                               _instance_where(name, index, raw)))
+            for index, raw in enumerate(raw_instances)]
 
 
 def _check_shapes(roles, problems, allowed_paths):
-    """Check every role, defaults and instance; return usable roles."""
+    """Check every role, defaults and instance; return what can be planned.
+
+    A role with shape errors is still planned (its count against its
+    instances, its hostnames, their uniqueness), with only the values
+    that passed their checks, so that one pass reports every problem of
+    the file. Only roles without a usable name are left out.
+
+    :returns: ``[(role, tainted)]``: each plannable role cut down to its
+        valid values (``count`` None when it was given but is invalid),
+        and whether it had any problem.
+    """
     usable = []
     names = set()
-    defaults_check = schema.defaults_check(allowed_paths)
-    instance_check = schema.instance_check(allowed_paths)
+    defaults_items = schema.defaults_items(allowed_paths)
+    instance_items = schema.instance_items(allowed_paths)
     for position, role in enumerate(roles):
-        where = _role_where(role, position)
-        report = problems.reporter(where)
+        report = problems.reporter(_role_where(role, position))
         before = len(problems.errors)
-        schema.role(role, '', report)
-        if not isinstance(role, dict):
+        clean = schema.role_items(role, '', report)
+        if clean is None:
             continue
-        name = role.get('name')
-        if isinstance(name, str) and name:
-            _check_role_name(name, names, report)
+        name = clean.get('name')
+        plannable = bool(name) and _check_role_name(name, names, report)
+        if 'count' in role and 'count' not in clean:
+            clean['count'] = None
         if 'defaults' in role:
-            defaults_check(role['defaults'], 'defaults', report)
-        raw_instances = role.get('instances', [])
-        if not isinstance(raw_instances, list):
-            report('instances', raw_instances, 'must be a list')
-        else:
-            for index, raw in enumerate(raw_instances):
-                instance_check(raw, 'instances[%d]' % index,
-                               problems.reporter(
-                                   _instance_where(name, index, raw)))
-        if len(problems.errors) == before:
-            usable.append(role)
+            clean['defaults'] = defaults_items(role['defaults'], 'defaults',
+                                               report) or {}
+        clean['instances'] = _check_instances(
+            role.get('name'), role.get('instances', []), instance_items,
+            problems, report)
+        if plannable:
+            usable.append((clean, len(problems.errors) != before))
     return usable
 
 
@@ -485,9 +588,67 @@ def _normal_default_image(default_image, problems, allowed_paths):
         return dict(images.DEFAULT_IMAGE)
     if isinstance(default_image, str):
         default_image = {'href': default_image}
+    default_image = _local_image(default_image, 'default_image', problems)
     schema.image_check(allowed_paths)(default_image, 'default_image',
                                       problems.reporter(''))
     return default_image
+
+
+def _local_image(image, where, problems):
+    """``image``, or the undercloud's files for its Glance image name.
+
+    There is no Glance here: an ``href`` that names a Glance image (a
+    file written before Wallaby) becomes the local image the undercloud
+    ships, as tripleo-ansible's playbook detects it, with a warning. One
+    with no such file is left for the image check to refuse, saying what
+    to write instead.
+    """
+    if not isinstance(image, dict) or not images.is_glance_name(
+            image.get('href')):
+        return image
+    local = images.local_image(image['href'])
+    if local is None:
+        return image
+    dropped = sorted(set(image) - {'href'})
+    problems.warn('%s: image.href %s is a Glance image name and there is no '
+                  'Glance here: using the undercloud\'s %s%s' % (
+                      where, schema.shown(image['href']),
+                      ', '.join('%s %s' % (key, local[key])
+                                for key in ('href', 'kernel', 'ramdisk')
+                                if key in local),
+                      ' (ignoring its %s)' % ', '.join(dropped)
+                      if dropped else ''))
+    return local
+
+
+def _with_local_images(roles, problems):
+    """A copy of ``roles`` with Glance image names made local files.
+
+    Only the mappings holding an image are copied; the input is not
+    changed.
+    """
+    if not isinstance(roles, list):
+        return roles
+    result = []
+    for position, role in enumerate(roles):
+        if not isinstance(role, dict):
+            result.append(role)
+            continue
+        role = dict(role)
+        where = _role_where(role, position)
+        defaults = role.get('defaults')
+        if isinstance(defaults, dict) and 'image' in defaults:
+            role['defaults'] = dict(defaults, image=_local_image(
+                defaults['image'], where + ' defaults', problems))
+        if isinstance(role.get('instances'), list):
+            role['instances'] = [
+                dict(raw, image=_local_image(
+                    raw['image'], _instance_where(role.get('name'), index,
+                                                  raw), problems))
+                if isinstance(raw, dict) and 'image' in raw else raw
+                for index, raw in enumerate(role['instances'])]
+        result.append(role)
+    return result
 
 
 def _check_depth(inputs, problems):
@@ -543,8 +704,10 @@ def _assign_ports(net_map, ctlplane_map, plans, instances, problems):
     result = list(instances)
     checked = []
     for plan in plans:
-        if not plan.ok:
-            continue    # its hostname_format is wrong: it has no instances
+        if not plan.ok or plan.tainted:
+            # A wrong hostname_format gives no instances; a role with
+            # other problems is not checked further for ports.
+            continue
         positions = [position for position, inst in enumerate(instances)
                      if inst.role == plan.name]
         before = len(problems.errors)
@@ -556,13 +719,18 @@ def _assign_ports(net_map, ctlplane_map, plans, instances, problems):
         if len(problems.errors) == before:
             checked.extend(mine)
     problems.errors.extend(port_maps.instance_port_problems(checked))
+    problems.errors.extend(port_maps.management_ip_problems(checked))
     return result
 
 
-def _check_arguments(stackname, roles, net_map, ctlplane_map, problems):
+def _check_arguments(stackname, roles, net_map, ctlplane_map, templates,
+                     problems):
     problem = hostnames.stackname_problem(stackname)
     if problem:
         problems.reporter('')('stackname', stackname, problem)
+    problem = templates is not None and heat_env.templates_problem(templates)
+    if problem:
+        problems.reporter('')('templates', templates, problem)
     port_maps.check_port_maps(net_map, ctlplane_map, problems.reporter(''))
     if not isinstance(roles, list):
         problems.reporter('')('roles', roles, 'must be a list of roles')
@@ -570,7 +738,7 @@ def _check_arguments(stackname, roles, net_map, ctlplane_map, problems):
 
 def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
                  role_ctlplane_port_map=None, default_image=None,
-                 file_url_allowed_paths=None):
+                 file_url_allowed_paths=None, templates=None):
     """Validate a roles file and expand it.
 
     :param roles: the parsed roles file (a list of role mappings).
@@ -582,13 +750,19 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     :param file_url_allowed_paths: directories ``file://`` image URLs may
         point into, as the Ironic conductor's option of that name (None:
         its default, ``images.FILE_URL_ALLOWED_PATHS``).
+    :param templates: the tripleo-heat-templates root, an absolute path,
+        for the environment's resource registry (None:
+        ``environment.DEFAULT_TEMPLATES``).
     :returns: ``{'instances': [...], 'unprovisioned': [...],
         'environment': {...}, 'warnings': [...]}``: ``instances`` are the
         provisioned ones (``managed: false`` included: filter on
         ``managed`` before touching nodes), ``unprovisioned`` the
         ``provisioned: false`` ones to undeploy, both lists of
         ``model.Instance`` (``config_drive`` set; ports assigned to the
-        provisioned ones); ``environment`` is plain JSON for Heat.
+        provisioned ones); ``environment`` is plain JSON for Heat;
+        ``ansible_playbooks`` is ``{role: [{playbook, extra_vars?}]}``
+        for the roles that list playbooks to run on their servers once
+        deployed (the caller runs them).
     :raises: InvalidInput listing every problem found (at most
         MAX_LISTED_PROBLEMS of them, and how many more there are).
     """
@@ -599,14 +773,16 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     _check_depth([('roles', roles), ('role_net_port_id_map', net_map),
                   ('role_ctlplane_port_map', ctlplane_map),
                   ('default_image', default_image)], problems)
-    _check_arguments(stackname, roles, net_map, ctlplane_map, problems)
+    _check_arguments(stackname, roles, net_map, ctlplane_map, templates,
+                     problems)
     image = _normal_default_image(default_image, problems,
                                   file_url_allowed_paths)
     problems.raise_errors()
+    roles = _with_local_images(roles, problems)
 
-    plans = [_RolePlan(role, stackname, problems)
-             for role in _check_shapes(roles, problems,
-                                       file_url_allowed_paths)]
+    plans = [_RolePlan(role, stackname, problems, tainted)
+             for role, tainted in _check_shapes(roles, problems,
+                                                file_url_allowed_paths)]
     if not _check_sizes(plans, problems):
         problems.raise_errors()
     expanded = []
@@ -617,6 +793,11 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
         net_map, ctlplane_map, plans,
         [inst for inst in expanded if inst.provisioned], problems)
     unprovisioned = [inst for inst in expanded if not inst.provisioned]
+    net_params, net_problems, net_warnings = network_config.parameters(
+        provisioned)
+    problems.errors.extend(net_problems)
+    for warning in net_warnings:
+        problems.warn(warning)
     problems.raise_errors()
 
     role_formats = [{'name': plan.name,
@@ -625,9 +806,12 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
     return {
         'instances': provisioned,
         'unprovisioned': unprovisioned,
-        'environment': heat_env.build_environment(role_formats, provisioned,
-                                                  unprovisioned),
+        'environment': heat_env.build_environment(
+            role_formats, provisioned, unprovisioned, templates=templates,
+            parameters=net_params),
         'warnings': problems.warnings,
+        'ansible_playbooks': {plan.name: _copy(plan.playbooks)
+                              for plan in plans if plan.playbooks},
     }
 
 
@@ -868,6 +1052,11 @@ def main(argv=None):
                              'RoleCtlplanePortMap')
     parser.add_argument('--default-image', metavar='HREF',
                         help='image for instances that set none')
+    parser.add_argument('--templates', metavar='DIR',
+                        default=heat_env.DEFAULT_TEMPLATES,
+                        help='the tripleo-heat-templates root, for the '
+                             'environment\'s resource registry (default: '
+                             '%(default)s)')
     parser.add_argument('--file-url-allowed-paths', metavar='DIR[,DIR]',
                         help='directories file:// images may be in, as '
                              'the Ironic conductor\'s option (default: %s)'
@@ -882,7 +1071,7 @@ def main(argv=None):
             load_roles_file(args.roles_file), stackname=args.stack,
             role_net_port_id_map=net_map,
             role_ctlplane_port_map=ctlplane_map,
-            default_image=args.default_image,
+            default_image=args.default_image, templates=args.templates,
             file_url_allowed_paths=None if allowed is None else [
                 path.strip() for path in allowed.split(',') if path.strip()])
     except (exceptions.InvalidInput, OSError) as exc:

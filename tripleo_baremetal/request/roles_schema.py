@@ -289,8 +289,13 @@ def capability_mapping(value, path, report):
                        % cut(problem, 2 * MAX_SHOWN))
 
 
-def mapping(fields, required=(), forbidden=None):
-    """A check for a mapping with known keys.
+def valid_items(fields, required=(), forbidden=None):
+    """A check for a mapping with known keys that returns its valid items.
+
+    The check reports like ``mapping`` and returns ``{key: value}`` of the
+    keys whose own check found nothing (None when the value is not a
+    mapping), so that the rest of a role can still be planned and checked
+    without them: every problem of a file is reported in one pass.
 
     :param fields: ``{key: check}`` for every allowed key.
     :param required: keys that must be present.
@@ -302,10 +307,11 @@ def mapping(fields, required=(), forbidden=None):
     def check(value, path, report):
         if not isinstance(value, dict):
             report(path, value, 'must be a mapping')
-            return
+            return None
         for key in required:
             if key not in value:
                 report(join(path, key), MISSING, 'is required')
+        valid = {}
         for key, item in value.items():
             item_path = join(path, key_text(key))
             if key in forbidden:
@@ -314,7 +320,23 @@ def mapping(fields, required=(), forbidden=None):
                 report(item_path, item, 'is not a known key (known keys: %s)'
                        % known)
             else:
-                fields[key](item, item_path, report)
+                found = []
+                fields[key](item, item_path,
+                            lambda *args: found.append(args))
+                for problem in found:
+                    report(*problem)
+                if not found:
+                    valid[key] = item
+        return valid
+    return check
+
+
+def mapping(fields, required=(), forbidden=None):
+    """A check for a mapping with known keys (``valid_items``)."""
+    items = valid_items(fields, required, forbidden)
+
+    def check(value, path, report):
+        items(value, path, report)
     return check
 
 
@@ -429,6 +451,48 @@ DEPLOY_STEP_FIELDS = {
 deploy_step = mapping(DEPLOY_STEP_FIELDS,
                       required=('interface', 'step', 'priority'))
 
+
+def netboot(value, path, report):
+    """tripleo-ansible's ``netboot``: only its default, false, is possible."""
+    boolean(value, path, report)
+    if value is True:
+        report(path, value, 'is not supported: Ironic no longer boots '
+               'deployed servers from the network; they boot from their '
+               'disk (remove netboot)')
+
+
+def bond_options(value, path, report):
+    """OVS or Linux bond options, without balance-tcp (THT refuses it)."""
+    string(value, path, report)
+    if isinstance(value, str) and 'balance-tcp' in value:
+        report(path, value, 'must not use balance-tcp (it is known to lose '
+               'packets; tripleo-heat-templates refuses it)')
+
+
+def lookup_mapping(value, path, report):
+    """``net_config_data_lookup``: ``{node or group: {nicN: ...}}``."""
+    free_mapping(value, path, report)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(item, dict):
+                report(join(path, key_text(key)), item, 'must be a mapping')
+
+
+#: tripleo-ansible's ``network_config`` keys (``network_config``).
+NETWORK_CONFIG_FIELDS = {
+    'template': string,
+    'physical_bridge_name': string,
+    'public_interface_name': string,
+    'network_config_update': boolean,
+    'net_config_data_lookup': lookup_mapping,
+    'default_route_network': list_of(string),
+    'networks_skip_config': list_of(string),
+    'dns_search_domains': string_or_list,
+    'bond_interface_ovs_options': bond_options,
+    'num_dpdk_interface_rx_queues': integer(1),
+    'nmstate': boolean,
+}
+
 CONFIG_DRIVE_FIELDS = {
     'cloud_config': free_mapping,
     'meta_data': free_mapping,
@@ -458,6 +522,13 @@ INSTANCE_FIELDS = {
     'raid_config': raid_config,
     'deploy_steps': list_of(deploy_step),
     'adopt': boolean,
+    'network_config': mapping(NETWORK_CONFIG_FIELDS, forbidden={
+        'network_deployment_actions': (
+            'is the older form of network_config_update: write '
+            'network_config_update: true for [CREATE, UPDATE], false for '
+            '[CREATE]')}),
+    'netboot': netboot,
+    'management_ip': ip_address,
 }
 
 NOT_IN_DEFAULTS = {
@@ -482,11 +553,28 @@ def defaults_check(allowed_paths=None):
     return mapping(instance_fields(allowed_paths), forbidden=NOT_IN_DEFAULTS)
 
 
+def instance_items(allowed_paths=None):
+    """``instance_check`` returning the entry's valid items."""
+    return valid_items(instance_fields(allowed_paths))
+
+
+def defaults_items(allowed_paths=None):
+    """``defaults_check`` returning the valid items of the defaults."""
+    return valid_items(instance_fields(allowed_paths),
+                       forbidden=NOT_IN_DEFAULTS)
+
+
 instance = instance_check()
 defaults = defaults_check()
 
 #: Largest ``count`` of a role.
 MAX_COUNT = 10000
+
+#: A role's ``ansible_playbooks`` entry: run on its servers once deployed.
+PLAYBOOK_FIELDS = {
+    'playbook': string,
+    'extra_vars': free_mapping,
+}
 
 ROLE_FIELDS = {
     'name': string,
@@ -494,6 +582,12 @@ ROLE_FIELDS = {
     'hostname_format': string,
     'defaults': lambda value, path, report: None,    # checked per role
     'instances': lambda value, path, report: None,   # checked per instance
+    'ansible_playbooks': list_of(mapping(
+        PLAYBOOK_FIELDS, required=('playbook',), forbidden={
+            'pre_network': 'is not supported (tripleo-ansible dropped it '
+                           'too): playbooks run once the servers are '
+                           'deployed'})),
 }
 
 role = mapping(ROLE_FIELDS, required=('name',))
+role_items = valid_items(ROLE_FIELDS, required=('name',))
