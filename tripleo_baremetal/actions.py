@@ -84,7 +84,7 @@ def _deployments(items):
 
 
 #: Keys of a reservation in the workflow's JSON that are not its own.
-_RESERVATION_EXTRAS = ('instance', 'state')
+_RESERVATION_EXTRAS = ('instance', 'state', 'node_snapshot', 'nics')
 
 
 def _reservations(items):
@@ -180,17 +180,26 @@ class PickNodes(actions.Action):
     @_errors_as_result
     def run(self, context):
         instances = _instances(self.instances)
+        conn = connection.get_connection(context)
         result = reservation.pick_nodes(
-            connection.get_connection(context), instances,
+            conn, instances,
             concurrency=self.concurrency, dry_run=self.dry_run,
             timeout=self.timeout)
         by_host = {}
         for instance in instances:
             by_host.setdefault(instance.hostname, instance)
         states = result.get('existing_states', {})
+        snapshots = result.get('node_snapshots', {})
+        nics = {} if self.dry_run else deploy.list_nics(conn, [
+            item.node for item in result['reservations']
+            if deploy.needs_nics(by_host[item.hostname])])
+        # What deploy_node would read again: the node this run has just
+        # reserved, the NICs of all reserved nodes (two listings).
         reservations = [
             dict(item.to_dict(),
-                 instance=by_host[item.hostname].without_secrets().to_dict())
+                 instance=by_host[item.hostname].without_secrets().to_dict(),
+                 node_snapshot=snapshots.get(item.hostname),
+                 nics=nics.get(item.node))
             for item in result['reservations']]
         return {'reservations': reservations,
                 'existing': [dict(item.to_dict(),
@@ -243,9 +252,13 @@ class DeployNode(actions.Action):
 
     def __init__(self, instance, node, allocation=None, configdrive=None,
                  ssh_keys=None, user_name=None, stackname=None,
-                 config_drive=None):
+                 config_drive=None, node_snapshot=None, nics=None):
         super().__init__()
         self.instance = _with_drive(instance, config_drive)
+        #: What pick_nodes knew of the node it has just reserved, and the
+        #: node's NICs: neither is read again.
+        self.node_snapshot = node_snapshot
+        self.nics = nics
         self.node = node
         self.allocation = allocation
         self.configdrive = configdrive
@@ -277,7 +290,8 @@ class DeployNode(actions.Action):
             model.Reservation(hostname=instance.hostname, node=self.node,
                               allocation=self.allocation),
             configdrive=self.configdrive, ssh_keys=self.ssh_keys,
-            user_name=self.user_name, stackname=self.stackname)
+            user_name=self.user_name, stackname=self.stackname,
+            node=self.node_snapshot, nics=self.nics)
 
 
 class WaitForDeploy(actions.Action):

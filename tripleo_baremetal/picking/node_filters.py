@@ -70,6 +70,10 @@ class NodeView:
     capabilities: dict
     conductor_group: str
     local_gb: int
+    #: The node's ``properties`` as listed, for the deploy that follows
+    #: (``reservation.node_snapshot``); not compared.
+    properties: dict = dataclasses.field(default_factory=dict,
+                                         compare=False, repr=False)
 
     @property
     def label(self):
@@ -110,7 +114,8 @@ def node_view(node):
         traits=frozenset(get('traits') or ()),
         capabilities=caps.parse(properties.get('capabilities')),
         conductor_group=get('conductor_group') or '',
-        local_gb=_local_gb(properties))
+        local_gb=_local_gb(properties),
+        properties=dict(properties))
 
 
 def _local_gb(properties):
