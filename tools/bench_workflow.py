@@ -233,13 +233,15 @@ def _count(run, service):
     run.by_phase = split_allocations(requests)
 
 
-def run_workbook(service, mistral_client, count, ports, tag=None):
+def run_workbook(service, mistral_client, count, ports, tag=None,
+                 batch_size=1):
     """``deploy_roles`` on the real Mistral; phases from Ironic's log."""
     tag = tag or 'wb%d' % count
-    run = Run('workbook', count)
+    run = Run('workbook' if batch_size == 1 else 'wb-batch%d' % batch_size,
+              count)
     inputs = dict(port_maps(count, ports), roles=roles_file(tag, count),
                   ssh_keys=['ssh-ed25519 AAAA bench'],
-                  concurrency=CONCURRENCY)
+                  concurrency=CONCURRENCY, batch_size=batch_size)
     service.reset_request_counts()
     start = time.time()
     execution = mistral_client.executions.create(WB + 'deploy_roles',
@@ -414,6 +416,9 @@ def main():
     parser.add_argument('--rabbit', action='store_true',
                         help='Mistral as API, engine and two executors '
                         'over a private RabbitMQ')
+    parser.add_argument('--batch-sizes', type=int, nargs='*', default=[],
+                        help='also run the workbook with these batch_size '
+                        'values (nodes per deploy action)')
     parser.add_argument('--metalsmith-max', type=int, default=40)
     parser.add_argument('--skip-metalsmith', action='store_true')
     parser.add_argument('--skip-core', action='store_true')
@@ -447,6 +452,11 @@ def main():
                 runs.append(run_metalsmith(service, count, args.ports))
             enrol(conn, 'wb%d' % count, count)
             runs.append(run_workbook(service, client, count, args.ports))
+            for size in args.batch_sizes:
+                tag = 'wb%db%d' % (count, size)
+                enrol(conn, tag, count)
+                runs.append(run_workbook(service, client, count, args.ports,
+                                         tag=tag, batch_size=size))
             if not args.skip_core:
                 enrol(conn, 'core%d' % count, count)
                 runs.append(run_core(service, count, args.ports, conf))

@@ -294,6 +294,38 @@ class DeployNode(actions.Action):
             node=self.node_snapshot, nics=self.nics)
 
 
+class DeployNodes(actions.Action):
+    """``deploy_node`` for a batch of reservations, one after the other.
+
+    For the workbook's ``batch_size``: fewer ``with-items`` items, each
+    costing the engine its own overhead. The result lists each node's
+    deployment or error, as ``deploy_node`` returns them.
+
+    :param reservations: reservations as ``pick_nodes`` returns them
+        (with ``instance``, ``node_snapshot`` and ``nics``).
+    :param config_drives: ``{hostname: config_drive}`` of the batch.
+    """
+
+    def __init__(self, reservations, config_drives=None, ssh_keys=None,
+                 user_name=None, stackname=None):
+        super().__init__()
+        self.reservations = reservations or []
+        self.config_drives = config_drives or {}
+        self.ssh_keys = ssh_keys
+        self.user_name = user_name
+        self.stackname = stackname
+
+    def run(self, context):
+        return [DeployNode(
+            item.get('instance'), item.get('node'),
+            allocation=item.get('allocation'), ssh_keys=self.ssh_keys,
+            user_name=self.user_name, stackname=self.stackname,
+            config_drive=self.config_drives.get(item.get('hostname')),
+            node_snapshot=item.get('node_snapshot'),
+            nics=item.get('nics')).run(context)
+            for item in self.reservations]
+
+
 class WaitForDeploy(actions.Action):
     """Wait for deploying instances with one node listing per poll."""
 
