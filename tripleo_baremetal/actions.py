@@ -35,6 +35,7 @@ from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.provisioning import existing
+from tripleo_baremetal.provisioning import known
 from tripleo_baremetal.provisioning import undeploy
 from tripleo_baremetal.provisioning import wait
 from tripleo_baremetal.request import environment
@@ -190,7 +191,7 @@ class PickNodes(actions.Action):
             by_host.setdefault(instance.hostname, instance)
         states = result.get('existing_states', {})
         snapshots = result.get('node_snapshots', {})
-        nics = {} if self.dry_run else deploy.list_nics(conn, [
+        nics = {} if self.dry_run else known.list_nics(conn, [
             item.node for item in result['reservations']
             if deploy.needs_nics(by_host[item.hostname])])
         # What deploy_node would read again: the node this run has just

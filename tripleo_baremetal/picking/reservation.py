@@ -229,7 +229,7 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
 def node_snapshot(view, allocation):
     """What a deploy needs of a node this run reserved by ``allocation``.
 
-    Ironic's field names (``deploy.known_node`` reads them). The node was
+    Ironic's field names (``provisioning.known.node`` reads them). The node was
     available and out of maintenance, or Ironic would not have allocated
     it.
     """

@@ -11,7 +11,8 @@ VIF attach per port and two listings of the node's ports and port groups
 The floor is the writes alone: a caller that has just reserved the node
 (``pick_nodes``: Ironic only allocates an available node out of
 maintenance) passes what it knows of it as ``node``, and the NICs of
-every reserved node, read in one listing (``list_nics``), as ``nics``:
+every reserved node, read in one listing (``known.list_nics``), as
+``nics``:
 2 requests without ports, 3 with one (pinned in
 tests/unit/test_http_deploy).
 Anything that fails before ``active`` was accepted is undone (VIFs we
@@ -24,7 +25,6 @@ import dataclasses
 import logging
 import time
 
-from openstack.baremetal.v1 import node as sdk_node
 from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import api
@@ -34,13 +34,11 @@ from tripleo_baremetal.configdrive import network_data as network_data_mod
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
 from tripleo_baremetal import model
+from tripleo_baremetal.provisioning import known
 from tripleo_baremetal.request import images
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)
-
-#: Fields of the bulk port and port group listings (``list_nics``).
-NIC_FIELDS = ('uuid', 'address', 'node_uuid', 'internal_info', 'extra')
 
 
 def check_image(instance, check_local_files=True, allowed_paths=None):
@@ -197,39 +195,6 @@ def _undo(conn, node, instance, attached, info_keys, allocation_id):
                         hostname, allocation_id, node.id, api.describe(exc))
 
 
-def list_nics(conn, node_ids):
-    """``{node uuid: [NIC dicts]}`` of ``node_ids``: two listings in all.
-
-    The ports and port groups of every node, read once for a whole run
-    instead of twice per node (``build_drive``'s ``nics``).
-    """
-    wanted = set(node_ids)
-    found = {node_id: [] for node_id in wanted}
-    if not wanted:
-        return found
-    for listing in (conn.baremetal.ports, conn.baremetal.port_groups):
-        for nic in listing(fields=list(NIC_FIELDS)):
-            if nic.node_id in wanted:
-                found[nic.node_id].append(
-                    {key: value for key, value in nic.to_dict().items()
-                     if key in ('address', 'internal_info', 'extra')})
-    return found
-
-
-def known_node(snapshot):
-    """An SDK node from what a caller knows of it (``deploy_node``'s node).
-
-    :param snapshot: ``{'uuid', 'name', 'provision_state', 'maintenance',
-        'allocation_uuid', 'properties'}`` (Ironic's field names).
-    """
-    return sdk_node.Node.existing(
-        id=snapshot['uuid'], name=snapshot.get('name'),
-        provision_state=snapshot.get('provision_state'),
-        is_maintenance=bool(snapshot.get('maintenance')),
-        allocation_id=snapshot.get('allocation_uuid'),
-        properties=dict(snapshot.get('properties') or {}))
-
-
 def _nic_ports(conn, node, ports, nics=None):
     """The node's NICs (ports and port groups), and ``ports`` with MACs.
 
@@ -365,7 +330,8 @@ def build_drive(conn, instance, node, ssh_keys=(), user_name=None,
 
     The network data comes from the instance's ports (complete ports, or
     Heat's ctlplane port when it carries fixed IPs and subnets) and the
-    node's NICs (``nics``, as ``list_nics`` gives them, else read here),
+    node's NICs (``nics``, as ``known.list_nics`` gives them, else read
+    here),
     unless ``network_data`` is given.
 
     :returns: ``configdrive.build_configdrive``'s result.
@@ -399,16 +365,16 @@ def deploy_node(conn, instance, reservation, configdrive=None,
     :param reservation: its ``model.Reservation``; when it names an
         allocation, the node must carry exactly that allocation.
     :param configdrive: a packed config drive; built here when None.
-    :param node: what the caller knows of the node (``known_node``'s
+    :param node: what the caller knows of the node (a ``known.node``
         snapshot), when it has just reserved it: the node is not read.
-    :param nics: the node's NICs (``list_nics``), not read again.
+    :param nics: the node's NICs (``known.list_nics``), not read again.
     :returns: a ``model.Deployment`` (instance without ``config_drive``,
         reservation as Ironic holds it, ``attached_vifs``).
     :raises: InvalidInput or DeployError; the node is released first.
     """
     options = baremetal_conf.get_conf(conf)
     if node is not None:
-        node = known_node(node)
+        node = known.node(node)
         _check_reserved(instance, node, reservation.allocation)
     else:
         node = _read_reserved(conn, instance, reservation)

@@ -16,6 +16,7 @@ from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.provisioning import existing
+from tripleo_baremetal.provisioning import known
 from tripleo_baremetal.provisioning import wait
 
 LOG = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def start_deploys(conn, reservations, instances, concurrency=20,
     """Run ``deploy_node`` for every reservation, ``concurrency`` at once.
 
     The NICs of every node whose drive needs them are read first, in one
-    listing of ports and one of port groups (``deploy.list_nics``).
+    listing of ports and one of port groups (``known.list_nics``).
 
     :param reservations: ``model.Reservation`` of the instances to deploy.
     :param instances: ``model.Instance`` list holding every reserved host.
@@ -42,7 +43,7 @@ def start_deploys(conn, reservations, instances, concurrency=20,
     if not reservations:
         return deploying, failed
     snapshots = snapshots or {}
-    nics = deploy.list_nics(conn, [
+    nics = known.list_nics(conn, [
         item.node for item in reservations
         if deploy.needs_nics(by_host[item.hostname])])
     with futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
