@@ -11,6 +11,7 @@ count requests, e.g. to prove that a re-run writes nothing.
 """
 
 import collections
+import datetime
 import logging
 import os
 import re
@@ -189,6 +190,23 @@ class IronicService(service.ApiService):
                 found.append(Request(match.group('method'),
                                      match.group('path'),
                                      match.group('status')))
+        return found
+
+    def requests_with_times(self):
+        """``(epoch seconds, Request)`` of the requests requests() gives.
+
+        The time is the access log line's (when Ironic answered).
+        """
+        found = []
+        text = service.read_complete_lines(self.log_file, self._log_offset)
+        for line in text.decode('utf-8', 'replace').splitlines():
+            match = _ACCESS_LOG.search(line)
+            if match:
+                stamp = datetime.datetime.strptime(
+                    line[:23], '%Y-%m-%d %H:%M:%S.%f').timestamp()
+                found.append((stamp, Request(match.group('method'),
+                                             match.group('path'),
+                                             match.group('status'))))
         return found
 
     def request_counts(self, by_path=False):

@@ -35,6 +35,7 @@ from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.provisioning import existing
+from tripleo_baremetal.provisioning import known
 from tripleo_baremetal.provisioning import undeploy
 from tripleo_baremetal.provisioning import wait
 from tripleo_baremetal.request import environment
@@ -84,7 +85,7 @@ def _deployments(items):
 
 
 #: Keys of a reservation in the workflow's JSON that are not its own.
-_RESERVATION_EXTRAS = ('instance', 'state')
+_RESERVATION_EXTRAS = ('instance', 'state', 'node_snapshot', 'nics')
 
 
 def _reservations(items):
@@ -183,17 +184,26 @@ class PickNodes(actions.Action):
     @_errors_as_result
     def run(self, context):
         instances = _instances(self.instances)
+        conn = connection.get_connection(context)
         result = reservation.pick_nodes(
-            connection.get_connection(context), instances,
+            conn, instances,
             concurrency=self.concurrency, dry_run=self.dry_run,
             timeout=self.timeout)
         by_host = {}
         for instance in instances:
             by_host.setdefault(instance.hostname, instance)
         states = result.get('existing_states', {})
+        snapshots = result.get('node_snapshots', {})
+        nics = {} if self.dry_run else known.list_nics(conn, [
+            item.node for item in result['reservations']
+            if deploy.needs_nics(by_host[item.hostname])])
+        # What deploy_node would read again: the node this run has just
+        # reserved, the NICs of all reserved nodes (two listings).
         reservations = [
             dict(item.to_dict(),
-                 instance=by_host[item.hostname].without_secrets().to_dict())
+                 instance=by_host[item.hostname].without_secrets().to_dict(),
+                 node_snapshot=snapshots.get(item.hostname),
+                 nics=nics.get(item.node))
             for item in result['reservations']]
         return {'reservations': reservations,
                 'existing': [dict(item.to_dict(),
@@ -246,9 +256,13 @@ class DeployNode(actions.Action):
 
     def __init__(self, instance, node, allocation=None, configdrive=None,
                  ssh_keys=None, user_name=None, stackname=None,
-                 config_drive=None):
+                 config_drive=None, node_snapshot=None, nics=None):
         super().__init__()
         self.instance = _with_drive(instance, config_drive)
+        #: What pick_nodes knew of the node it has just reserved, and the
+        #: node's NICs: neither is read again.
+        self.node_snapshot = node_snapshot
+        self.nics = nics
         self.node = node
         self.allocation = allocation
         self.configdrive = configdrive
@@ -280,7 +294,40 @@ class DeployNode(actions.Action):
             model.Reservation(hostname=instance.hostname, node=self.node,
                               allocation=self.allocation),
             configdrive=self.configdrive, ssh_keys=self.ssh_keys,
-            user_name=self.user_name, stackname=self.stackname)
+            user_name=self.user_name, stackname=self.stackname,
+            node=self.node_snapshot, nics=self.nics)
+
+
+class DeployNodes(actions.Action):
+    """``deploy_node`` for a batch of reservations, one after the other.
+
+    For the workbook's ``batch_size``: fewer ``with-items`` items, each
+    costing the engine its own overhead. The result lists each node's
+    deployment or error, as ``deploy_node`` returns them.
+
+    :param reservations: reservations as ``pick_nodes`` returns them
+        (with ``instance``, ``node_snapshot`` and ``nics``).
+    :param config_drives: ``{hostname: config_drive}`` of the batch.
+    """
+
+    def __init__(self, reservations, config_drives=None, ssh_keys=None,
+                 user_name=None, stackname=None):
+        super().__init__()
+        self.reservations = reservations or []
+        self.config_drives = config_drives or {}
+        self.ssh_keys = ssh_keys
+        self.user_name = user_name
+        self.stackname = stackname
+
+    def run(self, context):
+        return [DeployNode(
+            item.get('instance'), item.get('node'),
+            allocation=item.get('allocation'), ssh_keys=self.ssh_keys,
+            user_name=self.user_name, stackname=self.stackname,
+            config_drive=self.config_drives.get(item.get('hostname')),
+            node_snapshot=item.get('node_snapshot'),
+            nics=item.get('nics')).run(context)
+            for item in self.reservations]
 
 
 class WaitForDeploy(actions.Action):

@@ -33,9 +33,11 @@ _opts = [
                     'catalog.'),
     cfg.StrOpt('region_name',
                help='Region to pick from a Keystone service catalog.'),
-    cfg.FloatOpt('poll_interval', default=1.0, min=0.05,
-                 help='First interval (seconds) between two bulk state '
-                      'polls; it doubles up to poll_interval_max.'),
+    cfg.FloatOpt('poll_interval', default=0.5, min=0.05,
+                 help='Shortest interval (seconds) between two bulk state '
+                      'polls; it doubles up to poll_interval_max while no '
+                      'node changes state, and is this short again after '
+                      'a poll that saw a change.'),
     cfg.FloatOpt('poll_interval_max', default=10.0, min=0.05,
                  help='Longest interval (seconds) between two polls.'),
     cfg.IntOpt('deploy_timeout', default=3600, min=1,

@@ -31,12 +31,22 @@ gets our own retries of transient failures and a request timeout
 (``api.install_retries``, options ``api_retries``, ``api_retry_delay``
 and ``api_timeout``), whichever way it was made.
 
+Connections are reused: a Mistral executor runs thousands of actions,
+and a new connection first asks Ironic for its versions (``GET /`` and
+``GET /v1/``), two requests per action. ``get_connection`` keeps each
+connection it made, keyed by a digest of everything it was made from (our
+options, the caller's token and catalog, the SDK's ``OS_*`` variables), in
+a small per-process cache (``CACHE_SIZE``; ``clear_cache`` empties it).
+
 Tokens and passwords appear in no log message and no error.
 """
 
+import collections
+import hashlib
 import json
 import logging
 import os
+import threading
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
@@ -53,6 +63,9 @@ from tripleo_baremetal import exceptions
 LOG = logging.getLogger(__name__)
 
 _SDK_OPTIONS = {'baremetal_status_code_retries': 0}
+
+#: How many connections ``get_connection`` keeps (least recently used go).
+CACHE_SIZE = 16
 
 #: Prefixes of test runners' variables, which the SDK ignores too.
 _NOT_SDK_PREFIXES = ('OS_TEST', 'OS_STD', 'OS_LOG')
@@ -281,17 +294,72 @@ def _context_summary(context):
     return 'no Mistral context token'
 
 
+class _Cache:
+    """Connections by the digest of what they were made from (an LRU)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.lock = threading.Lock()
+        self.items = collections.OrderedDict()
+
+    def get(self, key, make):
+        """The connection of ``key``, made by ``make()`` when missing."""
+        with self.lock:
+            conn = self.items.get(key)
+            if conn is not None:
+                self.items.move_to_end(key)
+                return conn
+        conn = make()
+        with self.lock:
+            conn = self.items.setdefault(key, conn)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return conn
+
+    def clear(self):
+        with self.lock:
+            self.items.clear()
+
+
+_CACHE = _Cache(CACHE_SIZE)
+
+
+def clear_cache():
+    """Forget every kept connection (the next call makes a new one)."""
+    _CACHE.clear()
+
+
+def _cache_key(context, conf_obj, options):
+    """A digest of every input of a connection (never logged)."""
+    security = _caller_security(context)
+    parts = [id(conf_obj), sorted((name, repr(value))
+                                  for name, value in options.items()),
+             sorted((name, os.environ[name]) for name in _sdk_variables())]
+    if security is not None:
+        parts += [security.auth_token, repr(security.service_catalog),
+                  getattr(security, 'region_name', None),
+                  getattr(security, 'insecure', None),
+                  getattr(security, 'auth_cacert', None)]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def get_connection(context=None, conf=None):
     """Return an openstacksdk Connection for Ironic (and Neutron).
+
+    The same inputs give the same (kept) connection: see the module
+    docstring.
 
     :param context: a Mistral action context, or None.
     :param conf: an oslo.config ConfigOpts (default: the global CONF).
     """
     options = baremetal_conf.get_conf(conf)
-    return api.install_retries(_connect(context, conf, options),
-                               retries=options.api_retries,
-                               delay=options.api_retry_delay,
-                               timeout=options.api_timeout)
+    conf_obj = conf if conf is not None else baremetal_conf.cfg.CONF
+    return _CACHE.get(
+        _cache_key(context, conf_obj, options),
+        lambda: api.install_retries(_connect(context, conf, options),
+                                    retries=options.api_retries,
+                                    delay=options.api_retry_delay,
+                                    timeout=options.api_timeout))
 
 
 def _connect(context, conf, options):

@@ -139,6 +139,34 @@ class WorkflowTest(base.MistralTestCase):
             {n.provision_state for n in self.conn.baremetal.nodes()})
         self.assertEqual([], list(self.conn.baremetal.allocations()))
 
+    def test_batches_deploy_every_node(self):
+        # deploy_instances' batch_size: deploy_nodes actions of 2 nodes,
+        # the last one of 1; each node still gets its own config drive.
+        self.enrol_nodes(
+            [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}
+             for i in range(3)]
+            + [{'name': 'cmp-%d' % i, 'capabilities': {'profile': 'compute'}}
+               for i in range(2)])
+        execution = self.deploy_roles(self.roles_file(computes=2),
+                                      batch_size=2, concurrency=2)
+        self.assertExecutionSucceeded(execution)
+        self.assertEqual(5, len(execution.output['new_instances']))
+        self.assertEqual('192.168.24.31',
+                         execution.output['ctlplane_ips'][
+                             'overcloud-novacompute-1'])
+        self.assertEqual(
+            {'active'},
+            {n.provision_state for n in self.conn.baremetal.nodes()})
+        client = self.mistral_client
+        parent = [task for task in client.tasks.list(
+            workflow_execution_id=execution.id)
+            if task.name == 'deploy_instances'][0]
+        child = client.executions.list(task=parent.id)[0]
+        names = {task.name for task in client.tasks.list(
+            workflow_execution_id=child.id)}
+        self.assertIn('deploy_batches', names)
+        self.assertNotIn('deploy_node', names)
+
     def test_impossible_request_reports_and_reserves_nothing(self):
         self.enrol_nodes(
             [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}

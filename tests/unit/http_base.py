@@ -248,6 +248,9 @@ class HttpTestCase(unittest.TestCase):
             auth_type='none', baremetal_endpoint_override=IRONIC + '/',
             network_endpoint_override=NEUTRON + '/', **self.OPTIONS)
         real = connection.get_connection
+        # Each test starts without a kept connection (its discovery shows).
+        connection.clear_cache()
+        self.addCleanup(connection.clear_cache)
         # A connection per action, as in a Mistral executor.
         patcher = mock.patch.object(
             connection, 'get_connection',

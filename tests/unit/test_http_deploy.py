@@ -2,6 +2,7 @@
 
 import base64
 import gzip
+import json
 
 from tests.unit import http_base as base
 from tests.unit.http_base import ironic
@@ -18,6 +19,12 @@ PORT = {'id': 'port-0', 'mac_address': '52:54:00:00:00:01',
                      'enable_dhcp': False}]}
 
 
+#: What pick_nodes returns of a node it has just reserved.
+SNAPSHOT = {'uuid': 'node-0', 'name': 'n0', 'provision_state': 'available',
+            'maintenance': False, 'allocation_uuid': 'alloc-0',
+            'properties': {'local_gb': 100}}
+
+
 class DeployNodeTest(base.HttpTestCase):
 
     def setUp(self):
@@ -26,22 +33,18 @@ class DeployNodeTest(base.HttpTestCase):
         self.register('GET', 'nodes/node-0', self.node)
         self.register('PATCH', 'nodes/node-0', dict(
             self.node, instance_info={'display_name': 'compute-0'}))
-        self.register('GET', 'nodes/node-0/validate', base.validation(
-            console='not supported', rescue='not supported'))
         self.register('PUT', 'nodes/node-0/states/provision', status=202)
 
-    def deploy(self, instance):
+    def deploy(self, instance, **kwargs):
         return self.run_action(actions.DeployNode(
             instance, 'node-0', allocation='alloc-0',
             ssh_keys=['ssh-ed25519 AAAA test'], user_name='tripleo-admin',
-            stackname='overcloud'))
+            stackname='overcloud', **kwargs))
 
-    def test_node_without_ports_costs_four_requests(self):
-        # deploy.py: "Six Ironic requests plus one per port for a node:
-        # read the node, one PATCH [...], a VIF attach per Heat port, one
-        # validate, the node's ports and port groups [...] and the
-        # provision request". Without ports the NIC listings are skipped
-        # too: 4 requests.
+    def test_node_without_ports_costs_three_requests(self):
+        # deploy.py: "Three Ironic requests for a node without ports: read
+        # the node [...], one PATCH for everything in instance_info, and
+        # the provision request carrying the config drive".
         result = self.deploy(base.instance('compute-0'))
 
         self.assertNotIn('error', result)
@@ -50,7 +53,6 @@ class DeployNodeTest(base.HttpTestCase):
         self.assert_calls(base.ironic_discovery() + [
             ironic('GET', 'nodes/node-0'),
             ironic('PATCH', 'nodes/node-0'),
-            ironic('GET', 'nodes/node-0/validate'),
             ironic('PUT', 'nodes/node-0/states/provision'),
         ])
         patch = self.requests_to('PATCH', 'nodes/node-0')[0].json()
@@ -69,14 +71,66 @@ class DeployNodeTest(base.HttpTestCase):
         self.assertEqual('1.56', provision[0].headers[
             'X-OpenStack-Ironic-API-Version'])
 
-    def test_node_with_one_port_costs_seven_requests(self):
-        # README (benchmarks): "deploying costs 7 Ironic requests per node
-        # with one port (6 + 1 per port)".
+    def test_just_reserved_node_costs_only_the_writes(self):
+        # deploy.py: "a caller that has just reserved the node [...]
+        # passes what it knows of it as node [...]: 2 requests without
+        # ports".
+        result = self.deploy(base.instance('compute-0'),
+                             node_snapshot=SNAPSHOT)
+
+        self.assertNotIn('error', result)
+        self.assertEqual(('node-0', 'alloc-0'), (result['node'],
+                                                 result['allocation']))
+        self.assert_calls(base.ironic_discovery() + [
+            ironic('PATCH', 'nodes/node-0'),
+            ironic('PUT', 'nodes/node-0/states/provision'),
+        ])
+
+    def test_snapshot_of_another_allocation_is_refused_unwritten(self):
+        # "a node that is not reserved for this instance is never
+        # written to", whatever the caller claims to know.
+        result = self.deploy(base.instance('compute-0'), node_snapshot=dict(
+            SNAPSHOT, allocation_uuid='alloc-other'))
+
+        self.assertIn('not reserved for this instance', result['error'])
+        self.assertEqual([], self.writes())
+
+    def test_validation_is_the_provision_request(self):
+        # deploy.py: "Ironic validates the node's interfaces before it
+        # accepts it: a node that fails is refused with HTTP 400, and
+        # rolled back here"; Ironic's own instance_info keys go too.
+        self.register('PUT', 'nodes/node-0/states/provision', status=400,
+                      json={'error_message': json.dumps({
+                          'faultstring': 'Failed to validate deploy info'})})
+        self.register('GET', 'nodes/node-0', responses=[
+            {'json': self.node},
+            {'json': dict(self.node, instance_info={
+                'display_name': 'compute-0', 'image_type': 'whole-disk'})}])
+        self.register('DELETE', 'allocations/alloc-0', status=204)
+
+        result = self.deploy(base.instance('compute-0'),
+                             node_snapshot=SNAPSHOT)
+
+        self.assertIn('compute-0: node n0 (node-0) failed validation for the '
+                      'deploy', result['error'])
+        self.assertIn('Failed to validate deploy info', result['error'])
+        undo = self.requests_to('PATCH', 'nodes/node-0')[1].json()
+        self.assertIn({'op': 'remove', 'path': '/instance_info/image_type'},
+                      undo)
+        self.assertEqual(1, len(self.requests_to('DELETE',
+                                                 'allocations/alloc-0')))
+
+    def register_one_port(self):
         self.register('POST', 'nodes/node-0/vifs', status=204)
         self.register('GET', 'ports/detail', {'ports': [
             base.ironic_port('nic-0', 'node-0', '52:54:00:00:00:01',
                              vif='port-0')]})
         self.register('GET', 'portgroups/detail', {'portgroups': []})
+
+    def test_node_with_one_port_costs_six_requests(self):
+        # deploy.py: "With ports, one VIF attach per port and two listings
+        # of the node's ports and port groups [...]: 6 for one port."
+        self.register_one_port()
 
         result = self.deploy(base.instance(
             'compute-0', ctlplane_port=dict(PORT), ports=[dict(PORT)]))
@@ -86,7 +140,6 @@ class DeployNodeTest(base.HttpTestCase):
             ironic('GET', 'nodes/node-0'),
             ironic('PATCH', 'nodes/node-0'),
             ironic('POST', 'nodes/node-0/vifs'),
-            ironic('GET', 'nodes/node-0/validate'),
             ironic('GET', 'ports/detail', node='node-0'),
             ironic('GET', 'portgroups/detail', node='node-0'),
             ironic('PUT', 'nodes/node-0/states/provision'),
@@ -123,7 +176,6 @@ class DeployNodeTest(base.HttpTestCase):
             ironic('GET', 'nodes/node-0/inventory'),
             ironic('PATCH', 'nodes/node-0'),
             ironic('PUT', 'nodes/node-0/states/raid'),
-            ironic('GET', 'nodes/node-0/validate'),
             ironic('PUT', 'nodes/node-0/states/provision'),
         ])
         patch = self.requests_to('PATCH', 'nodes/node-0')[0].json()
@@ -143,6 +195,24 @@ class DeployNodeTest(base.HttpTestCase):
             'interface': 'raid', 'step': 'apply_configuration',
             'args': {'raid_config': raid}, 'priority': 90}],
             provision.json()['deploy_steps'])
+
+    def test_just_reserved_node_with_one_port_costs_three_requests(self):
+        # "[...] and the NICs of every reserved node, read in one listing
+        # (list_nics), as nics: [...] 3 with one".
+        self.register_one_port()
+        nics = [{'address': '52:54:00:00:00:01',
+                 'internal_info': {'tenant_vif_port_id': 'port-0'}}]
+
+        result = self.deploy(base.instance(
+            'compute-0', ctlplane_port=dict(PORT), ports=[dict(PORT)]),
+            node_snapshot=SNAPSHOT, nics=nics)
+
+        self.assertEqual(['port-0'], result['attached_vifs'])
+        self.assert_calls(base.ironic_discovery() + [
+            ironic('PATCH', 'nodes/node-0'),
+            ironic('POST', 'nodes/node-0/vifs'),
+            ironic('PUT', 'nodes/node-0/states/provision'),
+        ])
 
     def test_deploy_already_under_way_costs_one_read(self):
         # deploy_node: "a node whose deploy is already under way or done

@@ -64,6 +64,16 @@ class PickNodesTest(base.HttpTestCase):
                                  for item in result['reservations']])
         self.assertEqual(3, len({item['node']
                                  for item in result['reservations']}))
+        # What deploy_node need not read again (reservation.py: "What the
+        # node listing said of each node this run reserved").
+        first = result['reservations'][0]
+        self.assertEqual(
+            {'uuid': first['node'], 'allocation_uuid': first['allocation'],
+             'provision_state': 'available', 'maintenance': False},
+            {key: first['node_snapshot'][key] for key in (
+                'uuid', 'allocation_uuid', 'provision_state',
+                'maintenance')})
+        self.assertIsNone(first['nics'])
         self.assert_calls(base.ironic_discovery() + [
             ironic('GET', 'allocations', fields=base.Fields('name',
                                                             'state')),

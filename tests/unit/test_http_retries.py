@@ -94,7 +94,6 @@ class CallerRetryTest(base.HttpTestCase):
         self.register('GET', 'nodes/node-0', node)
         self.register('PATCH', 'nodes/node-0', responses=[
             {'json': LOCKED, 'status_code': 409}, {'json': node}])
-        self.register('GET', 'nodes/node-0/validate', base.validation())
         self.register('PUT', 'nodes/node-0/states/provision', status=202)
 
         result = self.run_action(actions.DeployNode(
@@ -105,7 +104,6 @@ class CallerRetryTest(base.HttpTestCase):
             ironic('GET', 'nodes/node-0'),
             ironic('PATCH', 'nodes/node-0'),
             ironic('PATCH', 'nodes/node-0'),
-            ironic('GET', 'nodes/node-0/validate'),
             ironic('PUT', 'nodes/node-0/states/provision'),
         ])
 

@@ -40,7 +40,7 @@ class WorkbookTest(unittest.TestCase):
 
     def test_actions_and_parameters(self):
         actions = our_actions()
-        self.assertEqual(9, len(actions), sorted(actions))
+        self.assertEqual(10, len(actions), sorted(actions))
         for path in WORKBOOKS:
             spec = parse(path)
             for workflow in spec.get_workflows():
@@ -109,8 +109,8 @@ class WorkbookTest(unittest.TestCase):
              'role_ctlplane_port_map': {}, 'ssh_keys': [],
              'ssh_user_name': 'tripleo-admin', 'timeout': 3600,
              'concurrency': 20, 'max_fail_percentage': 0,
-             'templates': '/usr/share/openstack-tripleo-heat-templates'},
-            inputs)
+             'templates': '/usr/share/openstack-tripleo-heat-templates',
+             'batch_size': 1}, inputs)
         self.assertEqual({'environment', 'instances', 'new_instances',
                           'existing_instances', 'failed_instances',
                           'repaired', 'ctlplane_ips', 'ansible_playbooks'},

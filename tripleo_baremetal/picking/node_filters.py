@@ -84,6 +84,10 @@ class NodeView:
     #: was not read or there is none (``inventory_error`` says which).
     disks: typing.Optional[tuple] = None
     inventory_error: typing.Optional[str] = None
+    #: The node's ``properties`` as listed, for the deploy that follows
+    #: (``reservation.node_snapshot``); not compared.
+    properties: dict = dataclasses.field(default_factory=dict,
+                                         compare=False, repr=False)
 
     @property
     def label(self):
@@ -125,7 +129,8 @@ def node_view(node):
         capabilities=caps.parse(properties.get('capabilities')),
         conductor_group=get('conductor_group') or '',
         local_gb=_local_gb(properties),
-        raid_interface=get('raid_interface'))
+        raid_interface=get('raid_interface'),
+        properties=dict(properties))
 
 
 def _local_gb(properties):

@@ -26,6 +26,10 @@ caller deploys it (or, if its node is already deploying or active,
 waits for it). A create whose answer was lost (a dropped connection, a
 gateway timeout) is read back by name rather than repeated or deleted.
 
+What the node listing said of each node this run reserved is returned
+too (``node_snapshots``): Ironic allocates only an available node out of
+maintenance, so the deploy that follows need not read the node again.
+
 Requests: one allocation listing (to find hostnames that already have
 an allocation), one node listing, one allocation creation per instance,
 and one allocation listing per poll (a poll per ``concurrency``
@@ -170,7 +174,9 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
         global CONF).
     :returns: ``{'reservations': [model.Reservation], 'existing':
         [model.Reservation], 'existing_states': {hostname: allocation
-        state}, 'plan': {hostname: node name or UUID}, 'report': str}``.
+        state}, 'plan': {hostname: node name or UUID}, 'report': str,
+        'node_snapshots': {hostname: node_snapshot()}}``; snapshots only
+        of the nodes this call reserved.
         ``existing`` are the hostnames that already had an allocation
         (an earlier run's, or another run's made meanwhile): they are
         among the reservations too, not created again, and
@@ -211,22 +217,43 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
 
     _delete_stale(conn, stale)
     reserver = _Reserver(conn, to_pick, concurrency, timeout, names=names,
-                         inventories=inventories)
-    reservations = _sorted(reservations + reserver.run(
-        planned['assignments']))
+                         inventories=inventories,
+                         views={node.uuid: node for node in nodes})
+    created = reserver.run(planned['assignments'])
+    reservations = _sorted(reservations + created)
+    taken = {item.hostname for item, _state in reserver.taken}
     return _result(reservations, adopted + reserver.taken,
                    {item.hostname: item.node_name or item.node
                     for item in reservations},
-                   planned['report'] + reserver.notes())
+                   planned['report'] + reserver.notes(),
+                   {item.hostname: node_snapshot(reserver.views[item.node],
+                                                 item.allocation)
+                    for item in created if item.hostname not in taken
+                    and item.node in reserver.views})
 
 
-def _result(reservations=(), existing=(), plan=None, report=''):
+def node_snapshot(view, allocation):
+    """What a deploy needs of a node this run reserved by ``allocation``.
+
+    Ironic's field names (``provisioning.known.node`` reads them). The node was
+    available and out of maintenance, or Ironic would not have allocated
+    it.
+    """
+    return {'uuid': view.uuid, 'name': view.name,
+            'provision_state': states.AVAILABLE, 'maintenance': False,
+            'allocation_uuid': allocation,
+            'properties': dict(view.properties)}
+
+
+def _result(reservations=(), existing=(), plan=None, report='',
+            snapshots=None):
     """What ``pick_nodes`` returns; ``existing`` as (reservation, state)."""
     return {'reservations': _sorted(reservations),
             'existing': _sorted(item for item, _state in existing),
             'existing_states': {item.hostname: state
                                 for item, state in existing},
-            'plan': dict(plan or {}), 'report': report}
+            'plan': dict(plan or {}), 'report': report,
+            'node_snapshots': dict(snapshots or {})}
 
 
 def _adopt(existing, names):
@@ -306,13 +333,16 @@ class _Reserver(object):
     """One reservation run: what it created, so it can undo all of it."""
 
     def __init__(self, conn, instances, concurrency, timeout, names=None,
-                 clock=time.monotonic, sleep=time.sleep, inventories=None):
+                 clock=time.monotonic, sleep=time.sleep, views=None,
+                 inventories=None):
         self.conn = conn
         #: The inventories read so far (re-plans read no node twice).
         self.inventories = inventories or inventory.Inventories(
             conn, concurrency)
         #: node uuid -> node name, for the reservations' ``node_name``.
         self.names = dict(names or {})
+        #: node uuid -> NodeView of the latest listing (``node_snapshot``).
+        self.views = dict(views or {})
         #: hostname -> model.Instance being reserved.
         self.by_host = {inst.hostname: inst for inst in instances}
         self.workers = max(1, min(int(concurrency or 1), len(instances)))
@@ -364,6 +394,7 @@ class _Reserver(object):
     def _replan(self, hostnames, attempt, text):
         nodes = list_nodes(self.conn)
         self.names.update((node.uuid, node.name) for node in nodes)
+        self.views.update((node.uuid, node) for node in nodes)
         salt = '%s/%d' % (','.join(sorted(self.by_host)), attempt)
         instances = [self.by_host[h] for h in hostnames]
         planned = placement.plan(

@@ -1,17 +1,27 @@
 """Deploy one reserved node: instance_info, VIFs, validation, ``active``.
 
-Four Ironic requests for a node without ports: read the node (is it
+Three Ironic requests for a node without ports: read the node (is it
 still ours, out of maintenance, available?), one PATCH for everything in
-``instance_info``, one validate, and the provision request carrying the
-config drive. With ports, one VIF attach per port and two listings of
-the node's ports and port groups (for the MACs in the config drive's
-network data): 7 for one port (pinned in tests/unit/test_http_deploy).
+``instance_info``, and the provision request carrying the config drive
+(Ironic validates the node's interfaces before it accepts it: a node that
+fails is refused with HTTP 400, and rolled back here). With ports, one
+VIF attach per port and two listings of the node's ports and port groups
+(for the MACs in the config drive's network data): 6 for one port.
+
+The floor is the writes alone: a caller that has just reserved the node
+(``pick_nodes``: Ironic only allocates an available node out of
+maintenance) passes what it knows of it as ``node``, and the NICs of
+every reserved node, read in one listing (``known.list_nics``), as
+``nics``:
+2 requests without ports, 3 with one (pinned in
+tests/unit/test_http_deploy).
 ``root_device`` costs an inventory read and ``raid_config`` the target
-RAID config's PUT (``node_settings``); deploy steps travel with the
-provision request. Anything that fails before ``active`` was accepted is
-undone (VIFs we attached, ``instance_info`` we set, the root device hint
-and RAID config, the allocation) so the node goes back to the pool; a
-node that is not reserved for this instance is never written to.
+RAID config's PUT (and, from a snapshot, a read of the node's current
+one) (``node_settings``); deploy steps travel with the provision
+request. Anything that fails before ``active`` was accepted is undone
+(VIFs we attached, ``instance_info`` we set, the root device hint and
+RAID config, the allocation) so the node goes back to the pool; a node
+that is not reserved for this instance is never written to.
 """
 
 import dataclasses
@@ -28,15 +38,13 @@ from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import root_device
+from tripleo_baremetal.provisioning import known
 from tripleo_baremetal.provisioning import node_settings
 from tripleo_baremetal.request import deploy_steps
 from tripleo_baremetal.request import images
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)
-
-#: Interfaces that must validate before a deploy is requested.
-REQUIRED_INTERFACES = ('boot', 'deploy', 'power', 'management')
 
 
 def check_image(instance, check_local_files=True, allowed_paths=None):
@@ -200,7 +208,7 @@ def _undo(conn, node, instance, attached, info_keys, allocation_id):
                         hostname, allocation_id, node.id, api.describe(exc))
 
 
-def _nic_ports(conn, node, ports):
+def _nic_ports(conn, node, ports, nics=None):
     """The node's NICs (ports and port groups), and ``ports`` with MACs.
 
     The Ironic port or port group (bond) carrying a VIF gives its MAC
@@ -210,10 +218,11 @@ def _nic_ports(conn, node, ports):
     other port uses, in the order Ironic lists them: a MAC Neutron made
     up matches no NIC and cloud-init would configure nothing.
     """
-    nics = [nic.to_dict() for nic in conn.baremetal.ports(node=node.id,
-                                                          details=True)]
-    nics += [group.to_dict() for group in
-             conn.baremetal.port_groups(node=node.id, details=True)]
+    if nics is None:
+        nics = [nic.to_dict() for nic in conn.baremetal.ports(
+            node=node.id, details=True)]
+        nics += [group.to_dict() for group in
+                 conn.baremetal.port_groups(node=node.id, details=True)]
     carried = network_data_mod.vif_macs(nics)
     own = {(port.mac_address or '').lower() for port in ports}
     spare = [nic['address'].lower() for nic in nics if nic.get('address')
@@ -233,12 +242,47 @@ def _nic_ports(conn, node, ports):
 def _request_active(conn, node, configdrive, steps=()):
     """Ask Ironic to deploy ``node`` with ``configdrive``: one request.
 
+    Ironic validates the node's power, boot and deploy interfaces first
+    and refuses an invalid node with HTTP 400 (see ``_refusal``).
+
     :param steps: deploy steps to run with it (API 1.69).
     """
     extra = {'deploy_steps': list(steps)} if steps else {}
     api.set_provision_state(conn, node.id, states.ACTIVE,
                             what='deploy of node %s' % node.id,
                             configdrive=configdrive, **extra)
+
+
+#: ``instance_info`` keys Ironic itself writes while it validates a
+#: deploy request (kept even when it refuses the request).
+DERIVED_INFO_KEYS = frozenset(['image_type', 'image_disk_format',
+                               'image_url'])
+
+
+def _derived(conn, node, info):
+    """``info`` plus the derived keys Ironic wrote, to roll them back too.
+
+    Only after a refused provision request: one more read of the node.
+    """
+    current = _read_back(conn, node.id)
+    present = set((current.instance_info or {}) if current else ())
+    return dict(info, **{key: None for key in DERIVED_INFO_KEYS & present
+                         if key not in info})
+
+
+def _refusal(instance, node, exc):
+    """The error to report when the provision request failed with ``exc``.
+
+    HTTP 400 is Ironic's validation of the node's interfaces (the
+    separate ``validate`` request it replaces cost one more request per
+    node).
+    """
+    if isinstance(exc, sdk_exc.BadRequestException):
+        return exceptions.DeployError(
+            '%s: node %s failed validation for the deploy: %s'
+            % (instance.hostname, labels.node_label(node),
+               api.describe(exc)))
+    return exc
 
 
 def _started_elsewhere(conn, node, exc):
@@ -281,26 +325,38 @@ def _read_back(conn, node_id, timeout=30.0):
         time.sleep(0.2)
 
 
+def _drive_ports(instance):
+    """The ports whose network data goes on ``instance``'s config drive."""
+    ctlplane = instance.ctlplane_port
+    if not instance.ports and ctlplane and ctlplane.fixed_ips and \
+            ctlplane.subnets:
+        return [ctlplane]
+    return list(instance.ports or ())
+
+
+def needs_nics(instance):
+    """Whether building ``instance``'s drive reads its node's NICs."""
+    return bool(_drive_ports(instance))
+
+
 def build_drive(conn, instance, node, ssh_keys=(), user_name=None,
                 stackname=None, options=None, network_data=None,
-                user_data=None, vendor_data=None):
+                user_data=None, vendor_data=None, nics=None):
     """Build the config drive of ``instance`` for ``node`` (an SDK node).
 
     The network data comes from the instance's ports (complete ports, or
     Heat's ctlplane port when it carries fixed IPs and subnets) and the
-    node's NICs, unless ``network_data`` is given.
+    node's NICs (``nics``, as ``known.list_nics`` gives them, else read
+    here),
+    unless ``network_data`` is given.
 
     :returns: ``configdrive.build_configdrive``'s result.
     """
     options = options or baremetal_conf.get_conf()
     if network_data is None:
-        ports = instance.ports
-        ctlplane = instance.ctlplane_port
-        if not ports and ctlplane and ctlplane.fixed_ips and \
-                ctlplane.subnets:
-            ports = [ctlplane]
+        ports = _drive_ports(instance)
         if ports:
-            nics, ports = _nic_ports(conn, node, ports)
+            nics, ports = _nic_ports(conn, node, ports, nics)
             network_data = network_data_mod.build_network_data(
                 ports, ironic_ports=nics)
     return config_drive.build_configdrive(
@@ -311,7 +367,8 @@ def build_drive(conn, instance, node, ssh_keys=(), user_name=None,
 
 
 def deploy_node(conn, instance, reservation, configdrive=None,
-                ssh_keys=(), user_name=None, stackname=None, conf=None):
+                ssh_keys=(), user_name=None, stackname=None, conf=None,
+                node=None, nics=None):
     """Start deploying ``instance`` on its reserved node.
 
     Safe to run again for the same reservation: a node whose deploy is
@@ -324,12 +381,19 @@ def deploy_node(conn, instance, reservation, configdrive=None,
     :param reservation: its ``model.Reservation``; when it names an
         allocation, the node must carry exactly that allocation.
     :param configdrive: a packed config drive; built here when None.
+    :param node: what the caller knows of the node (a ``known.node``
+        snapshot), when it has just reserved it: the node is not read.
+    :param nics: the node's NICs (``known.list_nics``), not read again.
     :returns: a ``model.Deployment`` (instance without ``config_drive``,
         reservation as Ironic holds it, ``attached_vifs``).
     :raises: InvalidInput or DeployError; the node is released first.
     """
     options = baremetal_conf.get_conf(conf)
-    node = _read_reserved(conn, instance, reservation)
+    if node is not None:
+        node = known.node(node)
+        _check_reserved(instance, node, reservation.allocation)
+    else:
+        node = _read_reserved(conn, instance, reservation)
     if _deploy_started(node):
         LOG.info('%s: node %s is already %s', instance.hostname,
                  labels.node_label(node), node.provision_state)
@@ -345,7 +409,7 @@ def deploy_node(conn, instance, reservation, configdrive=None,
         raise
     return _start(conn, instance, node, configdrive, options,
                   dict(ssh_keys=ssh_keys, user_name=user_name,
-                       stackname=stackname))
+                       stackname=stackname, nics=nics))
 
 
 def _read_reserved(conn, instance, reservation):
@@ -365,6 +429,7 @@ def _start(conn, instance, node, configdrive, options, drive_args):
     attached = []
     info = {}
     settings = node_settings.Settings()
+    requested = False
     try:
         settings = node_settings.plan(conn, instance, node)
         info = instance_info_for(instance, node, settings.disk)
@@ -377,16 +442,19 @@ def _start(conn, instance, node, configdrive, options, drive_args):
         if settings.raid_config:
             node_settings.set_raid(conn, node.id, settings.raid_config)
         _attach_vifs(conn, node, vif_ports(instance), attached)
-        _validate(conn, instance.hostname, node)
         if configdrive is None:
             configdrive = build_drive(conn, instance, node, options=options,
                                       **drive_args)['configdrive']
+        requested = True
         _request_active(conn, node, configdrive, deploy_steps.steps_to_send(
             instance.deploy_steps, instance.raid_config))
     except Exception as exc:
         current = _started_elsewhere(conn, node, exc)
         if current is not None:
             return _deploying(instance, current, attached)
+        if requested:
+            info, exc = _derived(conn, node, info), _refusal(instance, node,
+                                                             exc)
         if info:
             node_settings.restore(conn, node.id, settings.record)
         _roll_back(conn, instance, node, attached, info, exc)
@@ -410,17 +478,6 @@ def _roll_back(conn, instance, node, attached, info, exc):
 
 def _text(exc):
     return api.describe(exc) if isinstance(exc, api.ERRORS) else str(exc)
-
-
-def _validate(conn, hostname, node):
-    try:
-        api.retry(conn.baremetal.validate_node, node,
-                  required=REQUIRED_INTERFACES,
-                  what='validating node %s' % node.id)
-    except sdk_exc.ValidationException as exc:
-        raise exceptions.DeployError(
-            '%s: node %s failed validation: %s'
-            % (hostname, labels.node_label(node), exc))
 
 
 def _fail_earlier_deploy(conn, instance, node):

@@ -105,10 +105,25 @@ def plan(conn, instance, node):
                     'value': hint})
     if instance.raid_config:
         saved['target_raid_config'] = copy.deepcopy(
-            node.target_raid_config or {})
+            _target_raid_config(conn, node))
     record = {'saved': saved} if saved else None
     return Settings(ops=tuple(ops), raid_config=instance.raid_config,
                     disk=disk, record=record)
+
+
+def _target_raid_config(conn, node):
+    """The node's current target RAID config (``{}``: none).
+
+    A full node carries it; a snapshot (``known.node``) does not: one
+    read then.
+    """
+    current = getattr(node, 'target_raid_config', None)
+    if current is None:
+        current = api.retry(
+            conn.baremetal.get_node, node.id, fields=['target_raid_config'],
+            what='reading the target RAID config of %s' % node.id,
+        ).target_raid_config
+    return current or {}
 
 
 def set_raid(conn, node_id, raid_config, what=None):

@@ -3,8 +3,13 @@
 Waiting node by node (``GET /v1/nodes/<id>`` every 2 s per node, as the
 SDK's ``wait_for_*`` helpers do) costs requests in proportion to the
 number of nodes. Here one ``GET /v1/nodes?fields=...`` answers for every
-node being watched, the interval starts short and backs off, and the wait
-ends as soon as the caller's check says so.
+node being watched, and the wait ends as soon as the caller's check says so.
+
+The interval adapts: it starts short, doubles (up to its maximum) after
+each poll that saw no node change state, and is short again after a poll
+that saw a change. While nodes move (a batch of deploys finishing one
+after the other) the end is seen within one short interval; a long,
+quiet deploy costs few polls.
 """
 
 import logging
@@ -54,7 +59,7 @@ def poll_nodes(conn, node_ids, is_done, timeout, interval=1.0,
         ``is_done`` said so before ``timeout`` seconds passed.
     """
     deadline = clock() + timeout
-    nodes = {}
+    nodes, seen, shortest = {}, None, interval
     while True:
         try:
             nodes = list_nodes(conn, node_ids, fields=fields, **filters)
@@ -68,6 +73,10 @@ def poll_nodes(conn, node_ids, is_done, timeout, interval=1.0,
         else:
             if is_done(nodes):
                 return nodes, True
+            now = _states(nodes)
+            if seen is not None and now != seen:
+                interval = shortest
+            seen = now
         remaining = deadline - clock()
         if remaining <= 0:
             return nodes, False
@@ -75,6 +84,13 @@ def poll_nodes(conn, node_ids, is_done, timeout, interval=1.0,
                   len(node_ids))
         sleep(min(interval, remaining))
         interval = min(interval * 2, max_interval)
+
+
+def _states(nodes):
+    """What a poll compares with the previous one: each node's states."""
+    return {node_id: (getattr(node, 'provision_state', None),
+                      getattr(node, 'target_provision_state', None))
+            for node_id, node in nodes.items()}
 
 
 def settled_allocations(conn, hostnames, timeout, clock=time.monotonic,

@@ -16,16 +16,23 @@ from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.provisioning import existing
+from tripleo_baremetal.provisioning import known
 from tripleo_baremetal.provisioning import wait
 
 LOG = logging.getLogger(__name__)
 
 
-def start_deploys(conn, reservations, instances, concurrency=20, **kwargs):
+def start_deploys(conn, reservations, instances, concurrency=20,
+                  snapshots=None, **kwargs):
     """Run ``deploy_node`` for every reservation, ``concurrency`` at once.
+
+    The NICs of every node whose drive needs them are read first, in one
+    listing of ports and one of port groups (``known.list_nics``).
 
     :param reservations: ``model.Reservation`` of the instances to deploy.
     :param instances: ``model.Instance`` list holding every reserved host.
+    :param snapshots: ``{hostname: node snapshot}`` of the nodes
+        ``pick_nodes`` has just reserved (they are not read again).
     :returns: ``(deploying, failed)``: ``model.Deployment`` lists, of the
         deploys that started, and of those that did not, each with
         ``error`` (their nodes were released); no instance in them holds
@@ -35,10 +42,16 @@ def start_deploys(conn, reservations, instances, concurrency=20, **kwargs):
     deploying, failed = [], []
     if not reservations:
         return deploying, failed
+    snapshots = snapshots or {}
+    nics = known.list_nics(conn, [
+        item.node for item in reservations
+        if deploy.needs_nics(by_host[item.hostname])])
     with futures.ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         jobs = [(by_host[item.hostname],
                  pool.submit(deploy.deploy_node, conn,
-                             by_host[item.hostname], item, **kwargs))
+                             by_host[item.hostname], item,
+                             node=snapshots.get(item.hostname),
+                             nics=nics.get(item.node), **kwargs))
                 for item in reservations]
         for instance, job in jobs:
             try:
@@ -74,15 +87,18 @@ def deploy_instances(conn, instances, concurrency=20, timeout=None,
     conf = kwargs.get('conf')
     found = existing.check_existing_instances(conn, instances, conf=conf)
     reservations = [item.reservation for item in found['reserved']]
+    snapshots = {}
     if found['not_found']:
         picked = reservation.pick_nodes(conn, found['not_found'],
                                         concurrency=concurrency, conf=conf)
         reservations += picked['reservations']
+        snapshots = picked['node_snapshots']
     # The instances as check_existing_instances resolved their ports.
     resolved = found['not_found'] + [item.instance
                                      for item in found['reserved']]
     deploying, not_started = start_deploys(
-        conn, reservations, resolved, concurrency=concurrency, **kwargs)
+        conn, reservations, resolved, concurrency=concurrency,
+        snapshots=snapshots, **kwargs)
     result = wait.wait_for_deploy(
         conn, found['deploying'] + deploying, timeout=timeout,
         max_fail_percentage=max_fail_percentage, conf=conf,
