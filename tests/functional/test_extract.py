@@ -74,7 +74,10 @@ class ExtractTest(base.IronicTestCase):
              'defaults': {'profile': 'compute', 'traits': ['CUSTOM_CMP'],
                           'swap_size_mb': 512,
                           'image': self.partition_image()},
-             'instances': [{'name': 'cmp-1'}]}])
+             # A hostname of the format: a pinned node without one would
+             # be named after the node (cmp-1), as tripleo-ansible does.
+             'instances': [{'hostname': 'overcloud-novacompute-0',
+                            'name': 'cmp-1'}]}])
         deployed = self.active_nodes()
         self.assertEqual('cmp-1', deployed['overcloud-novacompute-0'])
 

@@ -90,10 +90,10 @@ class PortsTest(neutron_base.NeutronIronicTestCase):
         self.drives = {}
         original = deploy._request_active
 
-        def capture(conn, node, configdrive):
+        def capture(conn, node, configdrive, steps=()):
             # The API shows the drive as '******': keep what was sent.
             self.drives[node.id] = configdrive
-            return original(conn, node, configdrive)
+            return original(conn, node, configdrive, steps)
 
         patcher = mock.patch.object(deploy, '_request_active',
                                     side_effect=capture, autospec=True)
