@@ -76,6 +76,21 @@ def node_fields(spec):
     return fields
 
 
+def ctlplane_port(index):
+    """A ctlplane port as Heat's port map gives it, for index ``index``.
+
+    No Neutron behind it (Ironic's ``noop`` network interface): for
+    benchmarks and tests that need a config drive with network data.
+    """
+    return {'id': '00000000-0000-4000-8000-%012d' % index,
+            'fixed_ips': [{'ip_address': '10.0.%d.%d' % divmod(index + 10,
+                                                               250)}],
+            'network': {'name': 'ctlplane', 'mtu': 1500},
+            'subnets': [{'cidr': '10.0.0.0/16', 'gateway_ip': '10.0.0.1',
+                         'host_routes': [], 'dns_nameservers': [],
+                         'ip_version': 4}]}
+
+
 def inventory(mac, disks):
     """The inventory the deploy agent would post for a node.
 

@@ -35,16 +35,6 @@ from tripleo_baremetal.request import roles  # noqa: E402
 POLL = 'GET /v1/nodes'
 
 
-def ctlplane_port(index):
-    return {'id': 'bench-port-%04d' % index,
-            'fixed_ips': [{'ip_address': '10.0.%d.%d' % divmod(index + 10,
-                                                               250)}],
-            'network': {'name': 'ctlplane', 'mtu': 1500},
-            'subnets': [{'cidr': '10.0.0.0/16', 'gateway_ip': '10.0.0.1',
-                         'host_routes': [], 'dns_nameservers': [],
-                         'ip_version': 4}]}
-
-
 def make_conf():
     return baremetal_conf.standalone_conf(
         poll_interval=0.2, poll_interval_max=1.0, check_local_images=False)
@@ -58,8 +48,9 @@ def run(service, count, conf):
     roles_file = [{'name': 'Compute', 'count': count,
                    'hostname_format': 'bench%d-%%index%%' % count,
                    'defaults': {'image': {'href': 'http://x/img.raw'}}}]
+    ports = [nodes.ctlplane_port(i) for i in range(count)]
     instances = roles.expand_roles(roles_file, role_ctlplane_port_map={
-        'Compute': [ctlplane_port(i) for i in range(count)]})['instances']
+        'Compute': ports})['instances']
     steps = {}
     service.reset_request_counts()
     found = existing.check_existing_instances(conn, instances)

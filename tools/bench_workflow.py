@@ -65,17 +65,6 @@ _MOVED = re.compile(r'^(?P<ts>\S+ \S+) .*Node (?P<node>\S+) moved to '
 _STAMP = '%Y-%m-%d %H:%M:%S.%f'
 
 
-def ctlplane_port(index):
-    """A Heat-made ctlplane port (no Neutron: the noop network)."""
-    return {'id': '00000000-0000-4000-8000-%012d' % index,
-            'fixed_ips': [{'ip_address': '10.0.%d.%d' % divmod(index + 10,
-                                                               250)}],
-            'network': {'name': 'ctlplane', 'mtu': 1500},
-            'subnets': [{'cidr': '10.0.0.0/16', 'gateway_ip': '10.0.0.1',
-                         'host_routes': [], 'dns_nameservers': [],
-                         'ip_version': 4}]}
-
-
 def roles_file(tag, count):
     return [{'name': 'Compute', 'count': count,
              'hostname_format': '%s-%%index%%' % tag,
@@ -86,7 +75,7 @@ def port_maps(count, ports):
     if not ports:
         return {}
     return {'role_ctlplane_port_map': {
-        'Compute': [ctlplane_port(i) for i in range(count)]}}
+        'Compute': [nodes.ctlplane_port(i) for i in range(count)]}}
 
 
 def enrol(conn, tag, count):
@@ -116,9 +105,12 @@ def classify(method, path):
     return 'deploy'
 
 
-def split_allocations(requests):
-    """Requests by phase; the first allocation listing is ``existing``'s."""
-    phases = collections.defaultdict(collections.Counter)
+def phases(requests):
+    """``(phase, request)`` of each request, in order.
+
+    Allocation requests are ``existing``'s until the existence check's
+    node listing, ``picking``'s after it (or when they write).
+    """
     seen_existing = False
     for req in requests:
         phase = classify(req.method, req.path)
@@ -128,8 +120,15 @@ def split_allocations(requests):
         if phase == 'existing' and ironic.path_prefix(
                 req.path) == '/v1/nodes':
             seen_existing = True
-        phases[phase][req.method] += 1
-    return phases
+        yield phase, req
+
+
+def split_allocations(requests):
+    """Request counts by phase and method (``phases``)."""
+    counts = collections.defaultdict(collections.Counter)
+    for phase, req in phases(requests):
+        counts[phase][req.method] += 1
+    return counts
 
 
 def last_active(service, node_prefix, since):
@@ -280,18 +279,11 @@ def _phase_times(requests, start, end):
     one; ``environment`` from the last request to the end.
     """
     last = collections.OrderedDict()
-    seen_existing = False
-    for stamp, req in requests:
-        phase = classify(req.method, req.path)
-        if phase == 'allocations':
-            phase = ('picking' if seen_existing or req.method != 'GET'
-                     else 'existing')
-        if phase == 'existing' and ironic.path_prefix(
-                req.path) == '/v1/nodes':
-            seen_existing = True
-        if phase == 'discovery':
-            continue
-        last[phase] = stamp
+    stamps = [stamp for stamp, _req in requests]
+    for stamp, (phase, _req) in zip(stamps, phases(
+            req for _stamp, req in requests)):
+        if phase != 'discovery':
+            last[phase] = stamp
     result, previous = collections.OrderedDict(), start
     for phase in ('existing', 'picking', 'deploy', 'wait'):
         if phase in last:
