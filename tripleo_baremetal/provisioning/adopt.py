@@ -51,7 +51,7 @@ def _request(conn, instance, node):
             what='setting instance_info of %s' % node.id)
     except (exceptions.BaremetalError, *api.ERRORS) as exc:
         return False, '%s: adoption of node %s could not start: %s' % (
-            instance.hostname, label, _text(exc))
+            instance.hostname, label, deploy.error_text(exc))
     try:
         api.set_provision_state(conn, node.id, states.ADOPT,
                                 what='adoption of node %s' % node.id)
@@ -61,10 +61,6 @@ def _request(conn, instance, node):
     LOG.info('%s: adopting the server running on node %s',
              instance.hostname, label)
     return True, None
-
-
-def _text(exc):
-    return api.describe(exc) if isinstance(exc, api.ERRORS) else str(exc)
 
 
 def adopt_nodes(conn, items, timeout, options):

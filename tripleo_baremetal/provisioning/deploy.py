@@ -467,16 +467,17 @@ def _roll_back(conn, instance, node, attached, info, exc):
     """Undo a failed deploy's writes; raise the reason as DeployError."""
     label = labels.node_label(node)
     LOG.error('%s: deploy of node %s failed, releasing it: %s',
-              instance.hostname, label, _text(exc))
+              instance.hostname, label, error_text(exc))
     keys = set(info) - {'traits'} if info else set()
     _undo(conn, node, instance, attached, keys, node.allocation_id)
     if isinstance(exc, exceptions.BaremetalError):
         raise exc
     raise exceptions.DeployError('%s: deploy of node %s failed: %s'
-                                 % (instance.hostname, label, _text(exc)))
+                                 % (instance.hostname, label, error_text(exc)))
 
 
-def _text(exc):
+def error_text(exc):
+    """An API error as ``api.describe`` has it, any other one as it reads."""
     return api.describe(exc) if isinstance(exc, api.ERRORS) else str(exc)
 
 
