@@ -95,6 +95,10 @@ def _reservations(items):
         for item in items or ()]
 
 
+def _ctlplane_ips(deployments):
+    return environment.ctlplane_ips(item.instance for item in deployments)
+
+
 def _public(instances):
     """The JSON of ``instances`` without their config drives."""
     return [inst.without_secrets().to_dict() for inst in instances]
@@ -167,7 +171,8 @@ class CheckExistingInstances(actions.Action):
                              for item in result['reserved']],
                 'not_found': _public(result['not_found']),
                 'repaired': result['repaired'],
-                'failed': _dicts(result['failed'])}
+                'failed': _dicts(result['failed']),
+                'ctlplane_ips': _ctlplane_ips(result['instances'])}
 
 
 class PickNodes(actions.Action):
@@ -351,7 +356,8 @@ class WaitForDeploy(actions.Action):
             not_started=_deployments(self.not_started),
             existing_count=self.existing_count)
         return {'instances': _dicts(result['instances']),
-                'failed': _dicts(result['failed'])}
+                'failed': _dicts(result['failed']),
+                'ctlplane_ips': _ctlplane_ips(result['instances'])}
 
 
 class UndeployInstance(actions.Action):

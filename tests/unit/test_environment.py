@@ -97,6 +97,20 @@ class PopulateTest(unittest.TestCase):
         self.assertIsNone(environment.deployed_port_entry(None))
 
 
+class CtlplaneIpsTest(unittest.TestCase):
+
+    def test_first_address_of_each_port(self):
+        two = model.Port.from_dict({
+            'id': 'p2', 'fixed_ips': [{'ip_address': '10.0.0.6'},
+                                      {'ip_address': 'fd00::6'}]})
+        no_address = model.Port.from_dict({'id': 'p3'})
+        self.assertEqual(
+            {'ctl-0': '10.0.0.5', 'ctl-1': '10.0.0.6'},
+            environment.ctlplane_ips([
+                instance('ctl-0', PORT), instance('ctl-1', two),
+                instance('ctl-2', no_address), instance('ctl-3')]))
+
+
 class HostnamesTest(unittest.TestCase):
 
     def test_index_matcher(self):

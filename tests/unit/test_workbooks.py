@@ -18,6 +18,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 WORKBOOKS = sorted(glob.glob(os.path.join(TOP, 'workbooks', '*.yaml')))
 PREFIX = 'tripleo.baremetal_deploy.'
+#: How a task passes its workflow's concurrency on (YAQL or Jinja).
+CONCURRENCY = ('<% $.concurrency %>', '{{ _.concurrency }}')
 
 
 def our_actions():
@@ -71,16 +73,37 @@ class WorkbookTest(unittest.TestCase):
             for task in workflow.get_tasks():
                 where = '%s.%s' % (workflow.get_name(), task.get_name())
                 if task.get_with_items():
-                    self.assertEqual('<% $.concurrency %>',
-                                     task.get_policies().get_concurrency(),
-                                     where)
+                    self.assertIn(task.get_policies().get_concurrency(),
+                                  CONCURRENCY, where)
                 if task.get_action_name() == PREFIX + 'pick_nodes':
-                    self.assertEqual('<% $.concurrency %>',
-                                     task.get_input()['concurrency'], where)
+                    self.assertIn(task.get_input()['concurrency'],
+                                  CONCURRENCY, where)
                 if task.get_workflow_name():
-                    self.assertEqual('<% $.concurrency %>',
-                                     task.get_input().get('concurrency'),
-                                     where)
+                    self.assertIn(task.get_input().get('concurrency'),
+                                  CONCURRENCY, where)
+
+    def test_no_yaql_in_per_item_expressions(self):
+        # Mistral's YAQL copies the whole context before each evaluation,
+        # and a with-items task evaluates its items' input once per item:
+        # in YAQL, each item would cost more the more nodes a run has.
+        # deploy_batches builds its drives in YAQL, once per batch.
+        spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))
+        checked = 0
+        for workflow in spec.get_workflows():
+            for task in workflow.get_tasks():
+                if not task.get_with_items():
+                    continue
+                where = '%s.%s' % (workflow.get_name(), task.get_name())
+                for var, expression in task.get_with_items().items():
+                    self.assertNotIn('<%', str(expression), where)
+                for name, value in task.get_input().items():
+                    if (task.get_name(), name) == ('deploy_batches',
+                                                   'config_drives'):
+                        continue
+                    self.assertNotIn('<%', str(value),
+                                     '%s input %s' % (where, name))
+                checked += 1
+        self.assertEqual(3, checked)
 
     def test_templates_reach_the_environment_steps(self):
         spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))
@@ -88,7 +111,7 @@ class WorkbookTest(unittest.TestCase):
         tasks = {task.get_name(): task
                  for task in workflows['deploy_roles'].get_tasks()}
         for name in ('expand_roles', 'populate_environment'):
-            self.assertEqual('<% $.templates %>',
+            self.assertEqual('{{ _.templates }}',
                              tasks[name].get_input()['templates'], name)
         for name in ('provision_stack', 'undeploy_stack'):
             self.assertEqual('/usr/share/openstack-tripleo-heat-templates',

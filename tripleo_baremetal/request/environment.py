@@ -67,6 +67,20 @@ def deployed_port_entry(port):
     }
 
 
+def ctlplane_ips(instances):
+    """``{hostname: address}``: each instance's first ctlplane address.
+
+    Instances without a ctlplane port, or whose port has no address yet,
+    are left out. Computed here rather than in the workbook, where a
+    YAQL expression would first copy the whole workflow context.
+
+    :param instances: ``model.Instance`` records.
+    """
+    return {inst.hostname: inst.ctlplane_port.fixed_ips[0]['ip_address']
+            for inst in instances
+            if inst.ctlplane_port and inst.ctlplane_port.fixed_ips}
+
+
 def templates_problem(templates):
     """Why ``templates`` is no usable tripleo-heat-templates root, or None."""
     if not isinstance(templates, str) or not templates.strip():
