@@ -163,6 +163,11 @@ class MistralCluster:
             raise exceptions.ServiceError('Mistral is not started')
         return mistral_client.Client(mistral_url=self.url + '/v2')
 
+    def pids(self):
+        """PIDs of every component's processes (for CPU accounting)."""
+        return sorted(pid for service in self._services.values()
+                      for pid in service.pids())
+
     def stop(self):
         """Stop the executors, the API, then the engine; idempotent."""
         for component, _kind in reversed(self.components()):

@@ -194,6 +194,10 @@ class PostgresCluster:
         LOG.debug('Created database %s', name)
         return self.url(name)
 
+    def pids(self):
+        """PIDs of the server and its backends (for CPU accounting)."""
+        return self._service.pids() if self._service is not None else []
+
     def stop(self):
         """Stop the server (fast shutdown, then kill); idempotent."""
         if self._service is not None:

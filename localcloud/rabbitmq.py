@@ -172,6 +172,11 @@ class RabbitService:
             [self.log_file, os.path.join(self.dir, 'log', 'rabbit.log')],
             lines)
 
+    def pids(self):
+        """PIDs of the broker's processes (for CPU accounting)."""
+        return sorted(pid for service in self._services
+                      for pid in service.pids())
+
     def stop(self):
         """Stop the broker, then epmd; idempotent."""
         for service in reversed(self._services):

@@ -132,6 +132,10 @@ class ApiService:
         logs = [self.console_log] if console else []
         return process.format_tails(logs + [self.log_file], lines)
 
+    def pids(self):
+        """PIDs of the service's live processes (for CPU accounting)."""
+        return self._service.pids() if self._service is not None else []
+
     def stop(self):
         """Stop the service and its child processes; idempotent."""
         if self._service is not None:

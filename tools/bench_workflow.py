@@ -31,6 +31,7 @@ import collections
 import datetime
 import os
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -154,6 +155,44 @@ def _node_ids(service, prefix):
             if (node.name or '').startswith(prefix)}
 
 
+def _cpu_of(pids):
+    """CPU seconds (user + system) the live processes ``pids`` used."""
+    tick = os.sysconf('SC_CLK_TCK')
+    total = 0.0
+    for pid in pids:
+        try:
+            with open('/proc/%d/stat' % pid) as stream:
+                fields = stream.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue        # exited since it was listed
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class CpuMeter:
+    """CPU seconds each service (and this process) used during a run.
+
+    The wall time of a path cannot go below the CPU time the one Ironic
+    process needs for its requests (Python: one core at most), so the
+    benchmark prints it next to the wall time.
+    """
+
+    def __init__(self, services):
+        self.services = services    # {name: object with pids()}
+
+    def snapshot(self):
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result = {'bench': usage.ru_utime + usage.ru_stime}
+        for name, service in self.services.items():
+            result[name] = _cpu_of(service.pids())
+        return result
+
+    @staticmethod
+    def since(before, after):
+        return collections.OrderedDict(
+            (name, after[name] - before.get(name, 0.0)) for name in after)
+
+
 class Run:
     """One way of deploying N nodes, measured."""
 
@@ -166,6 +205,7 @@ class Run:
         self.end_latency = None
         self.deployed = 0
         self.note = ''
+        self.cpu = {}
 
     def per_node(self, method=None):
         if not self.deployed:
@@ -350,6 +390,15 @@ def report(count, runs):
             else '-', ', '.join('%s %.2f' % item
                                 for item in run.phases.items()),
             ' [%s]' % run.note if run.note else ''))
+    print('  CPU seconds per run (Ironic is one Python process: its CPU '
+          'time bounds the wall time from below):')
+    for run in runs:
+        ironic_cpu = run.cpu.get('ironic', 0.0)
+        print('  %-10s %s; Ironic %.3f s per node, %.0f%% of the wall time'
+              % (run.name, ', '.join('%s %.1f' % item
+                                     for item in run.cpu.items()),
+                 ironic_cpu / run.deployed if run.deployed else 0.0,
+                 100.0 * ironic_cpu / run.wall if run.wall else 0.0))
     for run in runs:
         print('  %s requests by phase: %s (total %d)' % (
             run.name, '; '.join(
@@ -431,28 +480,44 @@ def main():
             config={'conductor': {'automated_clean': False}})
         service.start()
         started.append(service)
-        mistral_service = _start_mistral(work, cluster, service, args,
-                                         started)
+        mistral_service, broker = _start_mistral(work, cluster, service,
+                                                 args, started)
         client = mistral_service.client()
         client.workbooks.create(workbooks.read())
         conf = baremetal_conf.standalone_conf(check_local_images=False)
         conn = service.connection()
+        metered = [('ironic', service), ('mistral', mistral_service),
+                   ('postgres', cluster)]
+        if broker is not None:
+            metered.append(('rabbitmq', broker))
+        meter = CpuMeter(collections.OrderedDict(metered))
+
+        def measured(function, *fargs, **kwargs):
+            before = meter.snapshot()
+            run = function(*fargs, **kwargs)
+            run.cpu = meter.since(before, meter.snapshot())
+            return run
+
         for count in args.nodes:
             runs = []
             if not args.skip_metalsmith and count <= args.metalsmith_max:
                 enrol(conn, 'ms%d' % count, count)
-                runs.append(run_metalsmith(service, count, args.ports))
+                runs.append(measured(run_metalsmith, service, count,
+                                     args.ports))
             enrol(conn, 'wb%d' % count, count)
-            runs.append(run_workbook(service, client, count, args.ports))
+            runs.append(measured(run_workbook, service, client, count,
+                                 args.ports))
             for size in args.batch_sizes:
                 tag = 'wb%db%d' % (count, size)
                 enrol(conn, tag, count)
-                runs.append(run_workbook(service, client, count, args.ports,
-                                         tag=tag, batch_size=size))
+                runs.append(measured(run_workbook, service, client, count,
+                                     args.ports, tag=tag, batch_size=size))
             if not args.skip_core:
                 enrol(conn, 'core%d' % count, count)
-                runs.append(run_core(service, count, args.ports, conf))
-            runs.append(run_rerun(service, client, count, args.ports))
+                runs.append(measured(run_core, service, count, args.ports,
+                                     conf))
+            runs.append(measured(run_rerun, service, client, count,
+                                 args.ports))
             report(count, runs)
         if hasattr(mistral_service, 'executor_counts'):
             print('\nactions per executor: %s'
@@ -472,6 +537,8 @@ def _mistral_options(service):
 
 
 def _start_mistral(work, cluster, service, args, started):
+    """``(mistral, broker)``: the broker is None without ``--rabbit``."""
+    rabbit = None
     if args.rabbit:
         from localcloud import mistral_multi
         from localcloud import rabbitmq
@@ -486,7 +553,7 @@ def _start_mistral(work, cluster, service, args, started):
                                         config=_mistral_options(service))
     result.start()
     started.append(result)
-    return result
+    return result, rabbit
 
 
 if __name__ == '__main__':
