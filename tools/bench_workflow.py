@@ -64,6 +64,10 @@ CONCURRENCY = 20
 _MOVED = re.compile(r'^(?P<ts>\S+ \S+) .*Node (?P<node>\S+) moved to '
                     r'provision state "(?P<state>[^"]+)"')
 _STAMP = '%Y-%m-%d %H:%M:%S.%f'
+#: Mistral's trace line of a task or workflow that succeeded.
+_ENDED = re.compile(r"^(?P<ts>\S+ \S+) .* workflow_trace .*?"
+                    r"(?:Task|Workflow) '(?P<name>[^']+)' (?:\(\S+\) )?"
+                    r"\[RUNNING -> SUCCESS")
 
 
 def roles_file(tag, count):
@@ -149,6 +153,35 @@ def last_active(service, node_prefix, since):
     return latest
 
 
+def tail_steps(log_files, since, until):
+    """``[(step, seconds after since)]``: what Mistral ended after ``since``.
+
+    Read from Mistral's ``workflow_trace`` lines (the engine's log), for
+    the end latency's breakdown: which step closed when after the last
+    node reached ``active``.
+    """
+    steps = []
+    for path in log_files:
+        with open(path, errors='replace') as stream:
+            for line in stream:
+                match = _ENDED.search(line)
+                if not match:
+                    continue
+                stamp = datetime.datetime.strptime(match.group('ts'),
+                                                   _STAMP).timestamp()
+                if since <= stamp <= until + 1:
+                    steps.append((stamp - since,
+                                  match.group('name').rsplit('.', 1)[-1]))
+    return [(name, offset) for offset, name in sorted(steps)]
+
+
+def mistral_logs(mistral_service):
+    """The log files holding the engine's trace lines."""
+    if hasattr(mistral_service, 'components'):
+        return [mistral_service.log_file('engine')]
+    return [mistral_service.log_file]
+
+
 def _node_ids(service, prefix):
     conn = service.connection()
     return {node.id for node in conn.baremetal.nodes(fields=['uuid', 'name'])
@@ -206,6 +239,7 @@ class Run:
         self.deployed = 0
         self.note = ''
         self.cpu = {}
+        self.tail = []
 
     def per_node(self, method=None):
         if not self.deployed:
@@ -273,7 +307,7 @@ def _count(run, service):
 
 
 def run_workbook(service, mistral_client, count, ports, tag=None,
-                 batch_size=1):
+                 batch_size=1, logs=()):
     """``deploy_roles`` on the real Mistral; phases from Ironic's log."""
     tag = tag or 'wb%d' % count
     run = Run('workbook' if batch_size == 1 else 'wb-batch%d' % batch_size,
@@ -298,6 +332,8 @@ def run_workbook(service, mistral_client, count, ports, tag=None,
     run.phases = _phase_times(service.requests_with_times(), start, end)
     active = last_active(service, tag + '-', start)
     run.end_latency = end - active if active else None
+    if active and logs:
+        run.tail = tail_steps(logs, active, end)
     run.execution = execution.id
     return run
 
@@ -372,6 +408,7 @@ def run_rerun(service, mistral_client, count, ports):
     run.name = 'rerun'
     run.deployed = count
     run.end_latency = None
+    run.tail = []
     return run
 
 
@@ -399,6 +436,11 @@ def report(count, runs):
                                      for item in run.cpu.items()),
                  ironic_cpu / run.deployed if run.deployed else 0.0,
                  100.0 * ironic_cpu / run.wall if run.wall else 0.0))
+    for run in runs:
+        if run.tail:
+            print('  %s after the last node became active: %s' % (
+                run.name, ', '.join('%s +%.2f s' % step
+                                    for step in run.tail)))
     for run in runs:
         print('  %s requests by phase: %s (total %d)' % (
             run.name, '; '.join(
@@ -505,13 +547,15 @@ def main():
                 runs.append(measured(run_metalsmith, service, count,
                                      args.ports))
             enrol(conn, 'wb%d' % count, count)
+            logs = mistral_logs(mistral_service)
             runs.append(measured(run_workbook, service, client, count,
-                                 args.ports))
+                                 args.ports, logs=logs))
             for size in args.batch_sizes:
                 tag = 'wb%db%d' % (count, size)
                 enrol(conn, tag, count)
                 runs.append(measured(run_workbook, service, client, count,
-                                     args.ports, tag=tag, batch_size=size))
+                                     args.ports, tag=tag, batch_size=size,
+                                     logs=logs))
             if not args.skip_core:
                 enrol(conn, 'core%d' % count, count)
                 runs.append(measured(run_core, service, count, args.ports,
