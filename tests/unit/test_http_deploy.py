@@ -59,9 +59,15 @@ class DeployNodeTest(base.HttpTestCase):
         self.assertEqual({'/instance_info/capabilities',
                           '/instance_info/display_name',
                           '/instance_info/image_checksum',
-                          '/instance_info/image_source'},
+                          '/instance_info/image_source',
+                          '/instance_info/image_type'},
                          {op['path'] for op in patch})
         self.assertEqual({'add'}, {op['op'] for op in patch})
+        # Given, so that the conductor need not HEAD the image URL to
+        # tell a whole-disk image from a directory while it holds the
+        # provision request.
+        self.assertIn({'op': 'add', 'path': '/instance_info/image_type',
+                       'value': 'whole-disk'}, patch)
         provision = self.requests_to('PUT', 'nodes/node-0/states/provision')
         self.assertEqual('active', provision[0].json()['target'])
         # The config drive is sent as a gzipped, base64 ISO.

@@ -66,6 +66,11 @@ class ImageProblemsTest(unittest.TestCase):
         self.assertFalse(images.is_whole_disk(
             {'href': 'http://x/y', 'kernel': 'k', 'ramdisk': 'r'}))
 
+    def test_image_type(self):
+        self.assertEqual('whole-disk', images.image_type({'href': 'http://x'}))
+        self.assertEqual('partition', images.image_type(
+            {'href': 'http://x/y', 'kernel': 'k', 'ramdisk': 'r'}))
+
     def test_missing_local_files(self):
         with tempfile.TemporaryDirectory() as tmp:
             present = os.path.join(tmp, 'img.raw')

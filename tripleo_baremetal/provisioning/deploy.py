@@ -77,6 +77,7 @@ def instance_info_for(instance, node, disk=None):
     """
     image = instance.image
     info = {'image_source': image['href'],
+            'image_type': images.image_type(image),
             'display_name': instance.hostname}
     if image.get('checksum'):
         info['image_checksum'] = image['checksum']

@@ -230,6 +230,23 @@ def is_whole_disk(image):
     return not (image.get('kernel') and image.get('ramdisk'))
 
 
+#: Ironic's ``instance_info.image_type`` values.
+WHOLE_DISK = 'whole-disk'
+PARTITION = 'partition'
+
+
+def image_type(image):
+    """``instance_info.image_type`` for ``image``.
+
+    Given explicitly, it spares the conductor working it out itself while
+    it handles the provision request: for an HTTP image without kernel
+    and ramdisk it sends a HEAD request to the image server first
+    (``is_source_a_path``), holding the node's lock and the API request
+    until the server answers.
+    """
+    return WHOLE_DISK if is_whole_disk(image) else PARTITION
+
+
 def missing_local_files(image, allowed_paths=None):
     """The ``file://`` paths of ``image`` that do not exist on this host.
 
