@@ -29,12 +29,15 @@ read, not to assert. metalsmith is a benchmark-only dependency
 import argparse
 import collections
 import datetime
+import functools
+import http.server
 import os
 import re
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,7 +59,8 @@ from tripleo_baremetal import workbooks  # noqa: E402
 
 WB = 'tripleo.baremetal_deploy.v1.'
 CHECKSUM = 'a' * 64
-IMAGE = {'href': 'http://192.0.2.1/overcloud-full.raw', 'checksum': CHECKSUM}
+#: Its ``href`` is set by ``serve_image`` once the image server runs.
+IMAGE = {'href': None, 'checksum': CHECKSUM}
 WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
 CONCURRENCY = 20
 
@@ -66,8 +70,35 @@ _MOVED = re.compile(r'^(?P<ts>\S+ \S+) .*Node (?P<node>\S+) moved to '
 _STAMP = '%Y-%m-%d %H:%M:%S.%f'
 #: Mistral's trace line of a task or workflow that succeeded.
 _ENDED = re.compile(r"^(?P<ts>\S+ \S+) .* workflow_trace .*?"
-                    r"(?:Task|Workflow) '(?P<name>[^']+)' (?:\(\S+\) )?"
+                    r"(?P<kind>Task|Workflow) '(?P<name>[^']+)' "
+                    r"(?:\(\S+\) )?"
                     r"\[RUNNING -> SUCCESS")
+
+
+def serve_image(work):
+    """Serve a small image file on 127.0.0.1, as the undercloud does.
+
+    The conductor sends the image URL a HEAD request while it handles a
+    provision request that does not say ``image_type``; an unreachable
+    URL would make every such request wait for a connect timeout.
+
+    :returns: the server (``shutdown()`` stops it) and the image's URL.
+    """
+    root = os.path.join(work, 'images')
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, 'overcloud-full.raw'), 'wb') as image:
+        image.write(b'\0' * 4096)
+    handler = functools.partial(_QuietHandler, directory=root)
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, 'http://127.0.0.1:%d/overcloud-full.raw' % (
+        server.server_address[1])
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+
+    def log_message(self, *args):
+        pass
 
 
 def roles_file(tag, count):
@@ -170,8 +201,9 @@ def tail_steps(log_files, since, until):
                 stamp = datetime.datetime.strptime(match.group('ts'),
                                                    _STAMP).timestamp()
                 if since <= stamp <= until + 1:
-                    steps.append((stamp - since,
-                                  match.group('name').rsplit('.', 1)[-1]))
+                    steps.append((stamp - since, '%s %s' % (
+                        match.group('kind').lower(),
+                        match.group('name').rsplit('.', 1)[-1])))
     return [(name, offset) for offset, name in sorted(steps)]
 
 
@@ -512,6 +544,7 @@ def main():
     bench_planning()
     work = tempfile.mkdtemp(prefix='tripleo-baremetal-bench-')
     started = []
+    image_server, IMAGE['href'] = serve_image(work)
     try:
         cluster = postgres.PostgresCluster(work)
         cluster.start()
@@ -571,6 +604,7 @@ def main():
     finally:
         for item in reversed(started):
             item.stop()
+        image_server.shutdown()
         shutil.rmtree(work, ignore_errors=True)
 
 
