@@ -440,7 +440,6 @@ def run_rerun(service, mistral_client, count, ports):
     run.name = 'rerun'
     run.deployed = count
     run.end_latency = None
-    run.tail = []
     return run
 
 
