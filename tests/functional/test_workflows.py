@@ -83,10 +83,16 @@ class WorkflowTest(base.MistralTestCase):
             [{'ip_address': '192.168.24.32'}],
             params['DeployedServerPortMap'][
                 'overcloud-novacompute-2-ctlplane']['fixed_ips'])
-        active = {n.name for n in self.conn.baremetal.nodes()
-                  if n.provision_state == 'active'}
+        self.assertEqual(6, len(output['ctlplane_ips']))
+        deployed = [n for n in self.conn.baremetal.nodes(details=True)
+                    if n.provision_state == 'active']
+        active = {n.name for n in deployed}
         self.assertEqual(6, len(active))
         self.assertLessEqual({'ctl-0', 'ctl-1', 'ctl-2'}, active)
+        # Said, so that the conductor need not ask the image server.
+        self.assertEqual({'whole-disk'},
+                         {n.instance_info.get('image_type')
+                          for n in deployed})
 
         # Re-run: nothing new, nothing written.
         self.ironic.reset_request_counts()
@@ -95,6 +101,9 @@ class WorkflowTest(base.MistralTestCase):
         self.assertEqual([], execution.output['new_instances'])
         self.assertEqual(6, len(execution.output['existing_instances']))
         self.assertEqual(0, self.writes(), self.ironic.request_counts())
+        # From check_existing_instances alone on this path.
+        self.assertEqual(output['ctlplane_ips'],
+                         execution.output['ctlplane_ips'])
 
         # Scale up: one more compute.
         execution = self.deploy_roles(self.roles_file(computes=4))
