@@ -152,7 +152,10 @@ class NeutronService(service.ApiService):
             'ml2': {'type_drivers': 'flat,vlan',
                     'project_network_types': '',
                     'mechanism_drivers': 'genericswitch',
-                    'extension_drivers': 'port_security'},
+                    # Tags in a (bulk) port create, as on an undercloud
+                    # that makes ports tripleo-ansible's way.
+                    'extension_drivers': 'port_security,'
+                                         'tag_ports_during_bulk_creation'},
             'ml2_type_flat': {'flat_networks': '*'},
             'ml2_type_vlan': {'network_vlan_ranges': '%s:%s' % (
                 PHYSNET, VLAN_RANGE)},

@@ -33,6 +33,7 @@ from tripleo_baremetal import connection
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
+from tripleo_baremetal.provisioning import created_ports
 from tripleo_baremetal.provisioning import deploy
 from tripleo_baremetal.provisioning import existing
 from tripleo_baremetal.provisioning import known
@@ -403,12 +404,14 @@ class ReleaseNodes(actions.Action):
 class PopulateEnvironment(actions.Action):
     """Make the environment list exactly the deployed instances."""
 
-    def __init__(self, environment, instances, failed=None, templates=None):
+    def __init__(self, environment, instances, failed=None, templates=None,
+                 node_port_map=None):
         super().__init__()
         self.environment = environment
         self.instances = instances
         self.failed = failed or []
         self.templates = templates
+        self.node_port_map = node_port_map
 
     @_errors_as_result
     def run(self, context):
@@ -416,4 +419,40 @@ class PopulateEnvironment(actions.Action):
             self.environment,
             [item.instance for item in _deployments(self.instances)],
             failed=[item.instance for item in _deployments(self.failed)],
-            templates=self.templates)
+            templates=self.templates, node_port_map=self.node_port_map)
+
+
+class EnsurePorts(actions.Action):
+    """Create or find the Neutron ports no port map gives (before Ironic)."""
+
+    def __init__(self, instances, stackname='overcloud'):
+        super().__init__()
+        self.instances = instances
+        self.stackname = stackname
+
+    @_errors_as_result
+    def run(self, context):
+        result = created_ports.ensure_ports(
+            connection.get_connection(context), _instances(self.instances),
+            self.stackname)
+        return {'instances': _public(result.instances),
+                'node_port_map': result.node_port_map,
+                'ports': {inst.hostname: dict(inst.network_ports)
+                          for inst in result.instances
+                          if inst.network_ports},
+                'created': result.created, 'writes': result.writes}
+
+
+class DeletePorts(actions.Action):
+    """Delete the ports made for undeployed hosts (Heat's are kept)."""
+
+    def __init__(self, hostnames, stackname='overcloud'):
+        super().__init__()
+        self.hostnames = hostnames
+        self.stackname = stackname
+
+    @_errors_as_result
+    def run(self, context):
+        return {'deleted': created_ports.delete_host_ports(
+            connection.get_connection(context), self.hostnames or [],
+            self.stackname)}

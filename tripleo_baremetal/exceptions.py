@@ -83,5 +83,13 @@ class NodeStateError(BaremetalError):
     """
 
 
+class PortError(BaremetalError):
+    """Neutron refused a port this run asked for.
+
+    The message names host, network and value (subnet, fixed IP); the
+    ports this run had created are deleted again before it is raised.
+    """
+
+
 class ApiError(BaremetalError):
     """An API call failed after its retries; names the host and node."""

@@ -535,13 +535,11 @@ class PortAssertionTest(ErrorTestCase):
                       'which has subnet(s) ctlplane-subnet', text)
 
     def test_fixed_ip_without_port(self):
-        text = self.message([{'name': 'Compute', 'defaults': {'networks': [
-            {'network': 'storage', 'fixed_ip': '172.16.1.5'}]}}])
-        self.assertIn("overcloud-novacompute-0: networks[0] (network "
-                      "'storage'): asks for fixed_ip '172.16.1.5' but no "
-                      'port is given for this network; Heat creates the '
-                      'ports, so Heat must create this port (with that fixed '
-                      'IP) and pass it in the port maps', text)
+        # No port: created_ports makes one with that address.
+        network = {'network': 'storage', 'fixed_ip': '172.16.1.5'}
+        instance = self.expand(network)['instances'][0]
+        self.assertEqual(model.Network(**network), instance.networks[0])
+        self.assertEqual({}, instance.network_ports)
 
     def test_fixed_ip_must_be_an_ip(self):
         text = self.message([{'name': 'Compute', 'defaults': {'networks': [
@@ -555,7 +553,10 @@ class PortAssertionTest(ErrorTestCase):
         result = self.expand(network, role_net_port_id_map={
             'Compute': {'storage': ['s1']}})
         instance = result['instances'][0]
-        self.assertEqual((model.Network(**network),), instance.networks)
+        # tripleo-ansible's implicit ctlplane entry follows.
+        self.assertEqual((model.Network(**network),
+                          model.Network(network='ctlplane', vif=True)),
+                         instance.networks)
         self.assertEqual('s1', instance.network_ports['storage'])
 
 
@@ -643,14 +644,15 @@ class ResolvePortsTest(unittest.TestCase):
 
 
 class VifWithoutPortTest(ErrorTestCase):
-    """Point 7: vif: true needs a port."""
+    """Point 7: vif: true without a port is made later, not refused."""
 
     def test_vif_without_port(self):
-        text = self.message([{'name': 'Compute', 'defaults': {'networks': [
-            {'network': 'ctlplane', 'vif': True}]}}])
-        self.assertIn("overcloud-novacompute-0: networks[0] (network "
-                      "'ctlplane'): vif is true but no port is given for "
-                      'this network', text)
+        result = roles.expand_roles([{'name': 'Compute', 'defaults': {
+            'networks': [{'network': 'ctlplane', 'vif': True}]}}])
+        instance = result['instances'][0]
+        self.assertEqual({}, instance.network_ports)
+        self.assertEqual((model.Network(network='ctlplane', vif=True),),
+                         instance.networks)
 
     def test_vif_with_a_port(self):
         for port_maps in (

@@ -163,10 +163,11 @@ class MigratedFileTest(unittest.TestCase):
         self.assertEqual(('control-X', None), (x.profile, x.name))
         self.assertEqual(('control', 'node-0', ('CUSTOM_FOO',)),
                          (node0.profile, node0.name, node0.traits))
-        # The networks merged as tripleo-ansible merged them.
-        self.assertEqual({'foo', 'inst_net'},
+        # The networks merged as tripleo-ansible merged them, with its
+        # implicit ctlplane entry.
+        self.assertEqual({'foo', 'inst_net', 'ctlplane'},
                          {net.network for net in x.networks})
-        self.assertEqual({'foo', 'some_net'},
+        self.assertEqual({'foo', 'some_net', 'ctlplane'},
                          {net.network for net in node0.networks})
         self.assertEqual([], result['warnings'])
 

@@ -42,7 +42,7 @@ class WorkbookTest(unittest.TestCase):
 
     def test_actions_and_parameters(self):
         actions = our_actions()
-        self.assertEqual(10, len(actions), sorted(actions))
+        self.assertEqual(12, len(actions), sorted(actions))
         for path in WORKBOOKS:
             spec = parse(path)
             for workflow in spec.get_workflows():
@@ -136,5 +136,6 @@ class WorkbookTest(unittest.TestCase):
              'batch_size': 1}, inputs)
         self.assertEqual({'environment', 'instances', 'new_instances',
                           'existing_instances', 'failed_instances',
-                          'repaired', 'ctlplane_ips', 'ansible_playbooks'},
+                          'repaired', 'ctlplane_ips', 'ports',
+                          'ansible_playbooks'},
                          set(workflows['deploy_roles'].get_output()))

@@ -376,7 +376,7 @@ class Unprovision(_Command):
         client = clients.mistral(self.app, args)
         hosts = [inst.hostname for inst in targets]
         execution = _start(client, args, 'undeploy_instances', {
-            'hostnames': hosts, 'timeout': args.timeout,
+            'hostnames': hosts, 'plan': args.stack, 'timeout': args.timeout,
             'undeploy_adopted': args.undeploy_adopted})
         self.say('Started execution %s of undeploy_instances'
                  % execution.id, args)

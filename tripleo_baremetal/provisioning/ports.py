@@ -50,7 +50,8 @@ def _vif_port_ids(instance):
     return ids
 
 
-def _subnet_dict(subnet):
+def subnet_dict(subnet):
+    """An SDK subnet as the ports' ``subnets`` carry it (plain data)."""
     result = {}
     for key in _SUBNET_KEYS:
         value = getattr(subnet, key, None)
@@ -123,7 +124,7 @@ def _read_ports(conn, port_ids, to_complete):
     subnet_ids = sorted({ip['subnet_id'] for port in incomplete
                          for ip in port.fixed_ips or ()
                          if ip.get('subnet_id')})
-    subnets = {sub.id: _subnet_dict(sub) for sub in conn.network.subnets(
+    subnets = {sub.id: subnet_dict(sub) for sub in conn.network.subnets(
         id=subnet_ids)} if subnet_ids else {}
     return {port.id: _port(port, networks, subnets) for port in ports}
 

@@ -16,6 +16,10 @@ down, and the ctlplane port of each server:
     ``tags``) and ``subnets`` (``cidr``, ``gateway_ip``, ``host_routes``,
     ``dns_nameservers``), with the resource registry entry that makes Heat
     read it instead of creating a port.
+``NodePortMap``
+    ``{hostname: {network: {ip_address, ip_subnet, ip_address_uri}}}``:
+    every port known with its address (those this tool made, and Heat's
+    ctlplane port), as tripleo-ansible published it.
 ``<Role>NetworkConfigTemplate``, ``NeutronPhysicalBridge``, ...
     the roles file's ``network_config``, as ``request.network_config``
     computes them.
@@ -27,6 +31,7 @@ ours.
 """
 
 import copy
+import ipaddress
 import posixpath
 
 from tripleo_baremetal import exceptions
@@ -166,7 +171,8 @@ def build_environment(roles, instances, unprovisioned, templates=None,
     return environment
 
 
-def populate_environment(environment, instances, failed=(), templates=None):
+def populate_environment(environment, instances, failed=(), templates=None,
+                         node_port_map=None):
     """Return a copy of ``environment`` for the hosts that are deployed.
 
     Called after deploy, once every port carries its network and subnets
@@ -184,6 +190,9 @@ def populate_environment(environment, instances, failed=(), templates=None):
     :param failed: the ``model.Instance`` records that failed.
     :param templates: the tripleo-heat-templates root of the registry
         entry (None: the one ``environment`` has, else the default).
+    :param node_port_map: ``{hostname: {network: entry}}`` of the ports
+        (``created_ports.ensure_ports``): the deployed hosts' entries
+        become ``NodePortMap``.
     """
     problem = templates is not None and templates_problem(templates)
     if problem:
@@ -196,7 +205,49 @@ def populate_environment(environment, instances, failed=(), templates=None):
                         if inst.hostname == hostname)
         _drop_host(params, instance)
     _add_ports(result, instances, templates)
+    _add_node_ports(params, instances, failed, node_port_map)
     return result
+
+
+def _add_node_ports(params, instances, failed, node_port_map):
+    """Set ``NodePortMap``: the ports of the deployed hosts only."""
+    port_map = dict(params.get('NodePortMap') or {})
+    port_map.update(copy.deepcopy(node_port_map or {}))
+    deployed = {inst.hostname for inst in instances}
+    for inst in instances:
+        if inst.hostname not in port_map and inst.ctlplane_port and \
+                inst.ctlplane_port.fixed_ips and inst.ctlplane_port.subnets:
+            port_map[inst.hostname] = {'ctlplane': node_port_entry(
+                inst.ctlplane_port, inst.ctlplane_port.subnets[0])}
+    for inst in failed:
+        port_map.pop(inst.hostname, None)
+    port_map = {host: entries for host, entries in port_map.items()
+                if host in deployed and entries}
+    if port_map:
+        params['NodePortMap'] = port_map
+    else:
+        params.pop('NodePortMap', None)
+
+
+def node_port_entry(port, subnet):
+    """``{ip_address, ip_subnet, ip_address_uri}`` of a port's first IP.
+
+    The deployed-server stage's ``NodePortMap`` entry, as tripleo-ansible
+    published it; None for a port without an address.
+
+    :param port: a ``model.Port``; ``subnet``: its subnet (``cidr``), or
+        None (the address alone, as a host prefix).
+    """
+    ips = [ip for ip in port.fixed_ips or () if ip.get('ip_address')]
+    if not ips:
+        return None
+    address = ipaddress.ip_address(ips[0]['ip_address'])
+    prefix = (ipaddress.ip_network(subnet['cidr'], strict=False).prefixlen
+              if subnet and subnet.get('cidr') else address.max_prefixlen)
+    return {'ip_address': str(address),
+            'ip_subnet': '%s/%d' % (address, prefix),
+            'ip_address_uri': '[%s]' % address if address.version == 6
+            else str(address)}
 
 
 def _drop_host(params, instance):

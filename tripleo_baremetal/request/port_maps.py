@@ -14,11 +14,12 @@ layout of Heat's ``RoleNetIpMap``):
 
 Once assigned, ``instance_port_problems`` checks the ports of all
 instances together: a Neutron port belongs to one server and one
-network, ``vif: true`` needs a port, and ``networks[].fixed_ip`` and
-``networks[].subnet`` are assertions about Heat's port (we create no
-port, so we cannot ask for an IP): checked here when the port map gives
-the port's fixed IPs, and by ``ports.resolve_ports`` against Neutron
-when only its id is known.
+network, and ``networks[].fixed_ip`` and ``networks[].subnet`` are
+assertions about Heat's port: checked here when the port map gives the
+port's fixed IPs, and by ``ports.resolve_ports`` against Neutron when
+only its id is known. A ``networks`` entry that no map or ``port`` gives
+a port gets one made by ``provisioning.created_ports`` (with that fixed
+IP, on that subnet) before anything is deployed.
 """
 
 import ipaddress
@@ -167,21 +168,19 @@ def _with_ports(instance, ctlplane_entry, network_ports):
         network_ports[CTLPLANE] = ctlplane_port.id
     return instance.replace(ctlplane_port=ctlplane_port,
                             network_ports=network_ports,
-                            networks=_with_ctlplane(instance.networks,
-                                                    network_ports))
+                            networks=_with_ctlplane(instance.networks))
 
 
-def _with_ctlplane(networks, network_ports):
+def _with_ctlplane(networks):
     """``networks`` with tripleo-ansible's implicit ctlplane network.
 
-    tripleo-ansible adds ``{network: ctlplane, vif: true}`` to a role's
-    networks that name no ctlplane. Here Heat made the ports: when the
-    server has a ctlplane port, a networks list that names no ctlplane
-    gets that entry at its end (the port is attached either way); no
-    list, or no ctlplane port, is left as it is.
+    As tripleo-ansible does, a networks list that names no ctlplane gets
+    ``{network: ctlplane, vif: true}`` at its end: the server's ctlplane
+    port (Heat's, or one ``created_ports`` makes) is attached either way.
+    No list is left as it is (Heat's ctlplane port, if any, is still
+    attached): a roles file that names no network asks for no port.
     """
-    if not networks or CTLPLANE not in network_ports or any(
-            entry.network == CTLPLANE for entry in networks):
+    if not networks or any(entry.network == CTLPLANE for entry in networks):
         return networks
     return tuple(networks) + (model.Network(network=CTLPLANE, vif=True),)
 
@@ -342,39 +341,6 @@ def assertion_problems(entry, port):
     return problems
 
 
-def _entry_label(position, entry):
-    return 'networks[%d] (network %s)' % (
-        position, schema.shown(entry.network) if entry.network
-        else 'not named')
-
-
-def _portless_problems(host, position, entry):
-    """Problems of a ``networks`` entry that has no port at all.
-
-    ``vif: true`` and assertions need a port, and Heat creates them: we
-    cannot make one up.
-    """
-    label = _entry_label(position, entry)
-    problems = []
-    if entry.vif:
-        problems.append(
-            '%s: %s: vif is true but no port is given for this network '
-            '(no networks[%d].port and nothing for it in '
-            'role_net_port_id_map or role_ctlplane_port_map); Heat '
-            'creates the ports: pass them in the port maps'
-            % (host, label, position))
-    if has_assertions(entry):
-        problems.append(
-            '%s: %s: asks for %s but no port is given for this network; '
-            'Heat creates the ports, so Heat must create this port (with '
-            'that fixed IP) and pass it in the port maps '
-            '(role_net_port_id_map, or role_ctlplane_port_map for '
-            'ctlplane)' % (host, label, ' and '.join(
-                '%s %s' % (key, schema.shown(getattr(entry, key)))
-                for key in ('fixed_ip', 'subnet') if getattr(entry, key))))
-    return problems
-
-
 def _entry_problems(instance, position, entry):
     """Problems of one ``networks`` entry of a managed instance.
 
@@ -385,7 +351,7 @@ def _entry_problems(instance, position, entry):
     host = instance.hostname
     port_id = network_port_id(instance, entry)
     if port_id is None:
-        return _portless_problems(host, position, entry)
+        return []   # created_ports makes it, as the entry asks
     ctlplane = instance.ctlplane_port
     if not has_assertions(entry) or ctlplane is None or \
             ctlplane.id != port_id:
@@ -426,9 +392,8 @@ def instance_port_problems(instances):
     """Problems with the ports of provisioned ``instances``, as sentences.
 
     A port given to two instances, or to two networks of one, or two ports
-    for one network; for managed instances also ``vif: true`` and
-    ``fixed_ip``/``subnet`` on a network without a port, and assertions
-    that the ctlplane port map contradicts.
+    for one network; for managed instances also assertions that the
+    ctlplane port map contradicts.
 
     :param instances: ``model.Instance`` records with ports assigned.
     """
