@@ -3,9 +3,10 @@
 Besides PostgreSQL, Ironic and Mistral, it starts a Neutron (Ironic's
 ``flat`` network interface, nodes wired to a fake switch) and a Heat
 whose catalog lists both, then creates a stack of the installed
-``heat/overcloud-baremetal.yaml``: Heat creates each instance's ctlplane
-port, its hook runs the workflow, and the demo follows the nodes with
-the provision command's progress lines until the stack is complete.
+``heat/overcloud-baremetal.yaml`` with only the roles file: its hook runs
+the workflow, which makes each instance's ctlplane port and provisions
+the nodes, and the demo follows them with the provision command's
+progress lines until the stack is complete.
 """
 
 import os
@@ -72,23 +73,14 @@ def start_cloud(stack, work_dir, node_specs):
     return service.url, engine.url, orchestration
 
 
-def port_roles(expanded):
-    """overcloud-ports.yaml's Roles: per role, the hostname at each index."""
-    by_role = {}
-    for inst in expanded['instances'] + expanded['unprovisioned']:
-        slots = by_role.setdefault(inst.role, {})
-        if inst.provisioned:
-            slots[inst.index] = inst.hostname
-    return [{'name': role, 'hostnames': [slots.get(index) for index in range(
-        max(slots, default=-1) + 1)]} for role, slots in by_role.items()]
-
-
-def stack_arguments(directory, roles_file, expanded, stack_name, ssh_keys):
+def stack_arguments(directory, roles_file, stack_name, ssh_keys):
     """``stacks.create``/``update`` arguments for ``overcloud-baremetal``.
+
+    The roles file is the only description of the request: the workflow
+    makes the ports its networks ask for.
 
     :param directory: where the templates are (installed, or a source
         tree's ``heat/``).
-    :param expanded: ``expand_roles``' result, for the hostnames.
     """
     files, template = template_utils.get_template_contents(
         template_file=os.path.join(directory, 'overcloud-baremetal.yaml'))
@@ -96,7 +88,7 @@ def stack_arguments(directory, roles_file, expanded, stack_name, ssh_keys):
         [os.path.join(directory, 'environments', 'baremetal-deploy.yaml')])
     return dict(template=template, environment=env,
                 files=dict(files, **env_files), parameters={
-                    'RolesFile': roles_file, 'Roles': port_roles(expanded),
+                    'RolesFile': roles_file,
                     'StackName': stack_name, 'SshKeys': list(ssh_keys)})
 
 
@@ -104,7 +96,7 @@ def run_stack(client, conn, roles_file, expanded, stack_name, timeout):
     """Create the stack and follow its nodes; ``(status, reason, outputs)``."""
     created = client.stacks.create(
         stack_name=STACK, **stack_arguments(
-            workbooks.heat_templates(), roles_file, expanded, stack_name,
+            workbooks.heat_templates(), roles_file, stack_name,
             ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyOnly demo']))
     print('Stack %s created; node states:' % STACK, flush=True)
     progress = follow.Progress(conn, [inst.hostname for inst in

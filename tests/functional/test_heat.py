@@ -1,11 +1,12 @@
-"""The Heat side on real services: ports, the post-deploy hook, delete.
+"""The Heat side on real services: the post-deploy hook, update, delete.
 
 A stack of heat/overcloud-baremetal.yaml (with
-heat/environments/baremetal-deploy.yaml) on a real Heat creates the
-Neutron ports, then its OS::Mistral::ExternalResource runs deploy_roles
-on our Mistral, which provisions real (fake-hardware) Ironic nodes with
-those ports; deleting the stack undeploys them before Heat deletes the
-ports.
+heat/environments/baremetal-deploy.yaml) on a real Heat, given only the
+roles file (RolesFile): its OS::Mistral::ExternalResource runs
+provision_stack on our Mistral, which makes the Neutron ports the roles
+file's networks ask for and provisions real (fake-hardware) Ironic nodes
+with them; an update scales up or down; deleting the stack undeploys the
+nodes and deletes the ports the workflow made.
 """
 
 import os
@@ -13,7 +14,6 @@ import os
 from localcloud import demo_heat
 from tests.functional import base
 from tests.functional import neutron_base
-from tripleo_baremetal.request import roles
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -21,7 +21,7 @@ HEAT = os.path.join(TOP, 'heat')
 IMAGE = {'href': 'file:///var/lib/ironic/images/overcloud-full.raw'}
 
 
-#: As real roles files do: attach the ctlplane port Heat makes.
+#: As real roles files do: the ctlplane port, made by the workflow.
 NETWORKS = [{'network': 'ctlplane', 'vif': True}]
 
 
@@ -32,18 +32,6 @@ def roles_file(controllers=2, computes=2):
              'defaults': {'image': IMAGE, 'networks': NETWORKS}}]
 
 
-def expanded_hosts(roles_data, stack='overcloud'):
-    """The roles file expanded for its hostnames only.
-
-    The ports do not exist yet, so networks entries are left out.
-    """
-    portless = [dict(role, defaults={key: value for key, value in
-                                     role.get('defaults', {}).items()
-                                     if key != 'networks'})
-                for role in roles_data]
-    return roles.expand_roles(portless, stackname=stack)
-
-
 class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
     """Create, then delete; an impossible request fails the stack."""
 
@@ -52,8 +40,7 @@ class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
 
     def stack_arguments(self, roles_data, name):
         return demo_heat.stack_arguments(
-            HEAT, roles_data, expanded_hosts(roles_data, name), name,
-            ['ssh-ed25519 AAAAC3Nza heat-test'])
+            HEAT, roles_data, name, ['ssh-ed25519 AAAAC3Nza heat-test'])
 
     def create_stack(self, roles_data, name='overcloud', timeout=240):
         created = self.heat_client.stacks.create(
@@ -113,6 +100,9 @@ class HeatStackTest(neutron_base.NeutronMistralTestCase, base.HeatTestCase):
             self.assertEqual(
                 address, outputs['DeployedServerPortMap'][
                     host + '-ctlplane']['fixed_ips'][0]['ip_address'])
+            self.assertEqual(address, outputs['NodePortMap'][host][
+                'ctlplane']['ip_address'])
+            self.assertEqual(port.id, outputs['ports'][host]['ctlplane'])
         self.assertEqual(2, outputs['environment']['parameter_defaults'][
             'ComputeCount'])
         # The roles file may hold secrets (config_drive): Heat hides it.
