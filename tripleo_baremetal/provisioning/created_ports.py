@@ -35,6 +35,7 @@ them (``delete_host_ports``).
 """
 
 import ipaddress
+import json
 import logging
 import time
 
@@ -59,6 +60,19 @@ DNS_EXTENSION = 'dns-integration'
 SETTLE_SECONDS = 1.0
 
 
+def _neutron_says(exc):
+    """Neutron's own message of an SDK error, else the whole error."""
+    details = getattr(exc, 'details', None)
+    status = getattr(exc, 'status_code', None)
+    if not (details and status):
+        return api.describe(exc)
+    try:
+        details = json.loads(details)['NeutronError']['message']
+    except (ValueError, TypeError, KeyError):
+        pass
+    return 'HTTP %s %s' % (status, ' '.join(str(details).split())[:300])
+
+
 class _Run:
     """One ``ensure_ports`` run: what was found, made and is wanted."""
 
@@ -72,6 +86,7 @@ class _Run:
         self.found = {}      # wanted key -> port dict
         self.retag = {}      # port id -> tags
         self.created = []    # port ids this run created
+        self.listed = []     # the last listing of the stack's ports
         self.writes = 0
 
     def plan(self):
@@ -96,10 +111,12 @@ class _Run:
             raise exceptions.InvalidInput(problems)
 
     def _stack_ports(self):
+        """The stack's ports (also kept as ``listed``, the last listing)."""
         tag = port_names.stack_tag(self.stackname)
-        return lookup.call('listing the ports tagged %s' % tag, lambda: [
-            lookup.port_dict(port)
-            for port in self.conn.network.ports(tags=tag)])
+        self.listed = lookup.call('listing the ports tagged %s' % tag,
+                                  lambda: [lookup.port_dict(port) for port in
+                                           self.conn.network.ports(tags=tag)])
+        return self.listed
 
     def _network(self, wanted):
         return self.networks.by_name[wanted.network]
@@ -240,6 +257,7 @@ class _Run:
             try:
                 self._create_chunk([wanted], dns, tags_in_body)
             except api.ERRORS as exc:
+                made = len(self.created)
                 self.delete_created()
                 subnet = self.subnet[wanted.key] or {}
                 raise exceptions.PortError(
@@ -247,8 +265,8 @@ class _Run:
                     '%d port(s) this run had created were deleted' % (
                         wanted.where, subnet.get('name') or subnet.get('id'),
                         ' with fixed_ip %s' % wanted.fixed_ip
-                        if wanted.fixed_ip else '', api.describe(exc),
-                        len(self.created)))
+                        if wanted.fixed_ip else '', _neutron_says(exc),
+                        made))
         LOG.info('The ports of a refused bulk create (%s) were created '
                  'one by one', api.describe(bulk_error))
 
@@ -268,15 +286,14 @@ class _Run:
 
         Waits for the second of our creates to pass, so that a port another
         run created in the same second is listed too, then lists the
-        stack's ports again. Losers attached nowhere are deleted.
+        stack's ports again (a run that created nothing looks at its one
+        listing). Losers attached nowhere are deleted.
         """
         if self.created:
             time.sleep(SETTLE_SECONDS)
             ports = self._stack_ports()
         else:
-            ports = None
-        if ports is None:
-            return
+            ports = self.listed    # duplicates an earlier pair of runs left
         candidates = self._candidates(ports)
         for wanted in self.wanted:
             group = candidates.get((wanted.hostname.lower(), wanted.network))
