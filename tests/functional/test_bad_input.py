@@ -83,10 +83,12 @@ class DeployRolesBadInputTest(base.MistralTestCase):
                 'image': {'href': 'file:///srv/images/x.raw'}}}], {},
              ["defaults.image.href: 'file:///srv/images/x.raw' is not "
               "inside the directories", '/var/lib/ironic']),
+            # No port map and no Neutron to make the port in.
             ('vif without port', [{'name': 'Compute', 'defaults': {
                 'networks': [{'network': 'ctlplane', 'vif': True}]}}], {},
-             ["overcloud-novacompute-0: networks[0] (network 'ctlplane'): "
-              "vif is true but no port is given for this network"]),
+             ["overcloud-novacompute-0: networks[0] (network ctlplane): no "
+              "port is given for it and there is no Neutron (network) "
+              "endpoint to create one"]),
         ]
         for label, roles_file, inputs, fragments in cases:
             with self.subTest(label):

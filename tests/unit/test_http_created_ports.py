@@ -28,6 +28,8 @@ NETWORKS = [
     {'id': 'net-ctl', 'name': 'ctlplane', 'mtu': 1500, 'tags': []},
     {'id': 'net-api', 'name': 'internal_api', 'mtu': 1400,
      'tags': ['tripleo_network_name=InternalApi']},
+    # No tripleo_network_name tag: its name is its upper name.
+    {'id': 'net-mgmt', 'name': 'storage_mgmt', 'mtu': 1500, 'tags': []},
 ]
 SUBNETS = [
     {'id': 'sub-ctl', 'name': 'ctlplane-subnet', 'network_id': 'net-ctl',
@@ -37,6 +39,10 @@ SUBNETS = [
     {'id': 'sub-api', 'name': 'internal_api_subnet', 'network_id': 'net-api',
      'cidr': '172.16.2.0/24', 'gateway_ip': None, 'host_routes': [],
      'dns_nameservers': [], 'ip_version': 4, 'enable_dhcp': False},
+    {'id': 'sub-mgmt', 'name': 'storage_mgmt_subnet',
+     'network_id': 'net-mgmt', 'cidr': '172.16.4.0/24', 'gateway_ip': None,
+     'host_routes': [], 'dns_nameservers': [], 'ip_version': 4,
+     'enable_dhcp': False},
 ]
 NETS = [{'network': 'ctlplane', 'vif': True}, {'network': 'internal_api'}]
 
@@ -91,7 +97,8 @@ class FakeNeutron:
         for body in bodies:
             subnet = body['fixed_ips'][0]['subnet_id']
             ip = body['fixed_ips'][0].get('ip_address') or '%s.%d' % (
-                {'sub-ctl': '192.168.24', 'sub-api': '172.16.2'}[subnet],
+                {'sub-ctl': '192.168.24', 'sub-api': '172.16.2',
+                 'sub-mgmt': '172.16.4'}[subnet],
                 100 + len(self.ports))
             made.append(self.add(
                 body['name'], body['network_id'], ip,
@@ -192,6 +199,20 @@ class EnsurePortsTest(NeutronTestCase):
         self.assertEqual([('GET', '/v2.0/networks'), ('GET', '/v2.0/subnets'),
                           ('GET', '/v2.0/ports')], self.reads())
         self.assertEqual(result['ports'], again['ports'])
+
+    def test_network_named_with_underscores_is_found_again(self):
+        networks = [{'network': 'storage_mgmt'}]
+        first = self.run_action(self.ensure('c-0', networks=networks))
+        self.assertEqual(['c-0_storage_mgmt'], sorted(
+            port['name'] for port in self.neutron.ports.values()))
+        self.adapter.reset()
+        again = self.run_action(self.ensure('c-0', networks=networks))
+        self.assertEqual([], self.writes())
+        self.assertEqual(first['ports'], again['ports'])
+        deleted = self.run_action(actions.DeletePorts(
+            hostnames=['c-0'], stackname='overcloud'))
+        self.assertEqual(1, len(deleted['deleted']['c-0']))
+        self.assertEqual({}, self.neutron.ports)
 
     def test_heat_ports_win_and_cost_nothing(self):
         result = self.run_action(self.ensure(

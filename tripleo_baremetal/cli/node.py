@@ -179,7 +179,9 @@ class Provision(_Command):
                             help='admin user created by cloud-init')
         parser.add_argument('--port-map', metavar='FILE',
                             help='YAML with Heat\'s RoleNetPortIdMap and '
-                                 'RoleCtlplanePortMap')
+                                 'RoleCtlplanePortMap, when Heat made the '
+                                 'ports; without it, the ports the roles '
+                                 'file\'s networks ask for are created')
         parser.add_argument('--templates', metavar='DIR',
                             default=heat_env.DEFAULT_TEMPLATES,
                             help='the tripleo-heat-templates root: the '
@@ -348,8 +350,8 @@ class Unprovision(_Command):
         parser.add_argument('--all', action='store_true',
                             help='undeploy every instance of the file')
         parser.add_argument('--port-map', metavar='FILE',
-                            help='Heat\'s port maps, needed when the '
-                                 'file\'s networks entries have vif')
+                            help='Heat\'s port maps, when Heat made the '
+                                 'ports (their ports are kept)')
         parser.add_argument('-y', '--yes', action='store_true',
                             help='do not ask for confirmation')
         parser.add_argument('--timeout', type=int, default=1800)

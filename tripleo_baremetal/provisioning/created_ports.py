@@ -141,10 +141,11 @@ class _Run:
         """``{(hostname, network): [port]}`` of the stack's ``ports``."""
         result = {}
         for port in ports:
-            host = port_names.host_of(port, self.networks.names_by_id)
-            network = self.networks.names_by_id.get(port['network_id'])
+            host = port_names.host_of(port, self.networks.by_id)
+            network = self.networks.by_id.get(port['network_id'])
             if host and network:
-                result.setdefault((host.lower(), network), []).append(port)
+                result.setdefault((host.lower(), network['name']),
+                                  []).append(port)
         return result
 
     def _match(self, ports):
@@ -461,14 +462,14 @@ def delete_host_ports(conn, hostnames, stackname):
     ports = lookup.call('listing the ports tagged %s' % tag, lambda: [
         lookup.port_dict(port) for port in conn.network.ports(tags=tag)])
     network_ids = sorted({port['network_id'] for port in ports
-                          if '_' not in (port['name'] or '')
-                          and not port['dns_name']})
-    names = {net.id: net.name for net in lookup.call(
-        'listing networks', lambda: list(conn.network.networks(
-            id=network_ids)))} if network_ids else {}
+                          if not port['dns_name']})
+    networks = {net.id: {'name': net.name, 'tags': list(net.tags or ())}
+                for net in lookup.call('listing networks', lambda: list(
+                    conn.network.networks(id=network_ids)))
+                } if network_ids else {}
     deleted = {}
     for port in ports:
-        host = port_names.host_of(port, names)
+        host = port_names.host_of(port, networks)
         if host and host.lower() in hosts:
             owner = hosts[host.lower()]
             lookup.call('%s: deleting port %s' % (owner, port['id']),

@@ -48,7 +48,7 @@ class Networks:
     """The networks named by the wanted ports, with their subnets."""
 
     def __init__(self, conn, names):
-        self.by_name, self.names_by_id, self.subnets = {}, {}, {}
+        self.by_name, self.by_id, self.subnets = {}, {}, {}
         found = call('listing networks %s' % ', '.join(names),
                      lambda: list(conn.network.networks(name=names)))
         for net in found:
@@ -57,8 +57,8 @@ class Networks:
             self.by_name[net.name] = {
                 'id': net.id, 'name': net.name, 'mtu': net.mtu,
                 'tags': list(net.tags or ())}
-            self.names_by_id[net.id] = net.name
-        ids = sorted(self.names_by_id)
+            self.by_id[net.id] = self.by_name[net.name]
+        ids = sorted(self.by_id)
         subnets = call('listing subnets', lambda: list(
             conn.network.subnets(network_id=ids))) if ids else []
         for subnet in subnets:

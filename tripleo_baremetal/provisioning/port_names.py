@@ -129,23 +129,24 @@ def retagged(tags, wanted, stackname):
     return None if result == current else sorted(result)
 
 
-def host_of(port, network_names):
+def host_of(port, networks):
     """The hostname a stack port belongs to, or None.
 
+    By its ``dns_name``, else by its name, which is one of the two forms
+    above for its network (an upper name may itself hold ``_``).
+
     :param port: ``{'name', 'dns_name', 'network_id'}``.
-    :param network_names: ``{network id: name}`` (for the
-        ``<hostname>-<network>`` form).
+    :param networks: ``{network id: {'name', 'tags'}}``.
     """
     if port.get('dns_name'):
         return port['dns_name']
     name = port.get('name') or ''
-    host, sep, _upper = name.rpartition('_')
-    if sep and host:
-        return host
-    network = network_names.get(port.get('network_id'))
-    suffix = '-%s' % network if network else None
-    if suffix and name.endswith(suffix) and len(name) > len(suffix):
-        return name[:-len(suffix)]
+    network = networks.get(port.get('network_id'))
+    if not network:
+        return None
+    for suffix in ('_%s' % upper_name(network), '-%s' % network['name']):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[:-len(suffix)]
     return None
 
 
