@@ -38,14 +38,14 @@ import sys
 
 import yaml
 
+from tripleo_baremetal.common import capabilities as capabilities_mod
+from tripleo_baremetal.common import images
+from tripleo_baremetal.common import root_device
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
-from tripleo_baremetal.picking import capabilities as capabilities_mod
-from tripleo_baremetal.picking import root_device
 from tripleo_baremetal.request import deploy_steps
 from tripleo_baremetal.request import environment as heat_env
 from tripleo_baremetal.request import hostnames
-from tripleo_baremetal.request import images
 from tripleo_baremetal.request import network_config
 from tripleo_baremetal.request import port_maps
 from tripleo_baremetal.request import roles_schema as schema
