@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
 from tripleo_baremetal.provisioning import ports
+from tripleo_baremetal.request import role_expansion
 from tripleo_baremetal.request import roles
+from tripleo_baremetal.request import roles_file as roles_file_mod
 from tripleo_baremetal.request import roles_schema as schema
 
 MB10 = 10 * 1000 * 1000
@@ -149,7 +151,7 @@ class CountTest(ErrorTestCase):
                 lookups.append(item)
                 return super().__contains__(item)
 
-        indexes = roles._Indexes(range(0, 20000, 2))
+        indexes = role_expansion._Indexes(range(0, 20000, 2))
         indexes.taken = CountingSet(indexes.taken)
         taken = [indexes.take() for _ in range(20000)]
         self.assertEqual(list(range(1, 20000, 2)) + list(range(20000, 30000)),
@@ -328,7 +330,7 @@ class LoadFileTest(unittest.TestCase):
                       self.error(b'abc\0def'))
 
     def test_too_large(self):
-        with mock.patch.object(roles, 'MAX_FILE_BYTES', 100):
+        with mock.patch.object(roles_file_mod, 'MAX_FILE_BYTES', 100):
             text = self.error('- name: Controller\n' * 10)
         self.assertIn('is too large', text)
         self.assertEqual(16 * 1024 * 1024, roles.MAX_FILE_BYTES)
