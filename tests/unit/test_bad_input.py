@@ -671,6 +671,58 @@ class VifWithoutPortTest(ErrorTestCase):
              'networks': [{'network': 'ctlplane', 'vif': True}]}]}])
 
 
+class KeyTypeTest(ErrorTestCase):
+    """Mapping keys that are no strings (``5:`` in YAML) are named."""
+
+    def test_port_map_keys(self):
+        cases = [
+            ({'role_net_port_id_map': {'Controller': {5: ['p-1']}}},
+             'role_net_port_id_map.Controller.5: 5 is not a string: '
+             'network names must be strings'),
+            ({'role_net_port_id_map': {'Controller': {None: ['p-1']}}},
+             'role_net_port_id_map.Controller.None: None is not a string'),
+            ({'role_net_port_id_map': {5: {'ctlplane': ['p-1']}}},
+             'role_net_port_id_map.5: 5 is not a string: role names must '
+             'be strings'),
+            ({'role_ctlplane_port_map': {5: [port('p-1')]}},
+             'role_ctlplane_port_map.5: 5 is not a string: role names must '
+             'be strings'),
+        ]
+        for kwargs, fragment in cases:
+            with self.subTest(kwargs=kwargs):
+                text = self.message([{'name': 'Controller'}], **kwargs)
+                self.assertIn(fragment, text)
+                self.assertEqual(1, len(text.splitlines()), text)
+
+    def test_roles_file_keys(self):
+        cases = [
+            ({5: 'x'}, 'defaults.5: 5 is not a string: keys must be '
+             'strings (known keys:'),
+            ({'capabilities': {5: 'x'}}, 'defaults.capabilities.5: 5 is '
+             'not a string: capability names must be strings'),
+            ({'network_config': {True: 'x'}}, 'defaults.network_config.True'
+             ': True is not a string'),
+            ({'network_config': {'net_config_data_lookup': {
+                'node-1': {5: 'eth0'}}}},
+             'net_config_data_lookup.node-1.5: 5 is not a string: '
+             'interface names must be strings'),
+            ({'config_drive': {'cloud_config': {5: 'x'}}},
+             'defaults.config_drive.cloud_config.5: <hidden int> is not a '
+             'string'),
+            ({'image': {'href': 'file:///var/lib/ironic/x.raw', 1.5: 'x'}},
+             'defaults.image.1.5: 1.5 is not a string'),
+        ]
+        for defaults, fragment in cases:
+            with self.subTest(defaults=defaults):
+                text = self.message([{'name': 'Compute',
+                                      'defaults': defaults}])
+                self.assertIn(fragment, text)
+
+    def test_cut_never_raises(self):
+        self.assertEqual('5', schema.cut(5))
+        self.assertEqual('None', schema.cut(None))
+
+
 class FileUrlTest(ErrorTestCase):
     """Point 9: file:// images the conductor may not read."""
 
@@ -782,12 +834,14 @@ def _junk():
                         st.sampled_from(['Compute', 'overcloud-compute-0',
                                          'file:///etc/x', '%index%',
                                          'ctlplane', '10.0.0.1', '']))
-    keys = st.sampled_from(
+    # Keys a YAML file may have that are no strings are drawn too.
+    keys = st.one_of(st.sampled_from(
         ['name', 'count', 'hostname_format', 'defaults', 'instances',
          'hostname', 'image', 'href', 'networks', 'network', 'port', 'vif',
          'fixed_ip', 'subnet', 'config_drive', 'cloud_config', 'traits',
          'capabilities', 'root_size_gb', 'provisioned', 'managed', 'nics',
-         'kernel', 'ramdisk', 'checksum', 'x'])
+         'kernel', 'ramdisk', 'checksum', 'Compute', 'ctlplane', 'x']),
+        st.sampled_from([5, None, True, 1.5]))
     return st.recursive(
         scalars, lambda children: st.one_of(
             st.lists(children, max_size=4),

@@ -37,7 +37,13 @@ class Hidden(object):
 
 
 def cut(text, limit=MAX_SHOWN):
-    """``text`` itself, or its first ``limit`` characters and its length."""
+    """``text`` itself, or its first ``limit`` characters and its length.
+
+    Anything else than a string (a mapping key may be an int, or None,
+    in a YAML file) is ``shown``, so that a message never fails to build.
+    """
+    if not isinstance(text, str):
+        return shown(text, limit)
     if len(text) <= limit:
         return text
     return '%s... (%d characters)' % (text[:limit], len(text))

@@ -188,14 +188,32 @@ def string_or_list(value, path, report):
         list_of(string)(value, path, report)
 
 
+def string_key(key, path, report, what='keys', note=''):
+    """Report a mapping key that is not a string; True if it is one.
+
+    YAML keys may be numbers, booleans, null or dates (``5: x``); every
+    mapping of a roles file or a port map has names for keys, and code
+    that reads them (sorting, cutting, ``**``) assumes strings.
+
+    :param path: the key path of the key itself (``join(parent, key)``).
+    :param what: what the keys of this mapping are, for the message
+        (``'network names'``).
+    :param note: words added to the message (the known keys).
+    """
+    if isinstance(key, str):
+        return True
+    report(path, key, 'is not a string: %s must be strings%s'
+           % (what, ' %s' % note if note else ''))
+    return False
+
+
 def free_mapping(value, path, report):
     """A mapping with string keys and any content (cloud-config etc.)."""
     if not isinstance(value, dict):
         report(path, value, 'must be a mapping')
         return
     for key in value:
-        if not isinstance(key, str):
-            report(join(path, key_text(key)), key, 'key must be a string')
+        string_key(key, join(path, key_text(key)), report)
 
 
 def capability_mapping(value, path, report):
@@ -209,7 +227,9 @@ def capability_mapping(value, path, report):
         return
     for key, item in value.items():
         item_path = join(path, key_text(key))
-        if not isinstance(key, str) or not key or set(key) & set(':,'):
+        if not string_key(key, item_path, report, 'capability names'):
+            continue
+        if not key or set(key) & set(':,'):
             report(item_path, key, 'is not a capability name (no ":" or ",")')
         elif isinstance(item, (dict, list)) or item is None:
             report(item_path, item, 'must be a string, number or boolean')
@@ -247,6 +267,9 @@ def valid_items(fields, required=(), forbidden=None):
         valid = {}
         for key, item in value.items():
             item_path = join(path, key_text(key))
+            if not string_key(key, item_path, report,
+                              note='(known keys: %s)' % known):
+                continue
             if key in forbidden:
                 report(item_path, item, forbidden[key])
             elif key not in fields:
@@ -407,8 +430,13 @@ def lookup_mapping(value, path, report):
     free_mapping(value, path, report)
     if isinstance(value, dict):
         for key, item in value.items():
+            item_path = join(path, key_text(key))
             if not isinstance(item, dict):
-                report(join(path, key_text(key)), item, 'must be a mapping')
+                report(item_path, item, 'must be a mapping')
+                continue
+            for nic in item:
+                string_key(nic, join(item_path, key_text(nic)), report,
+                           'interface names')
 
 
 #: tripleo-ansible's ``network_config`` keys (``network_config``).
