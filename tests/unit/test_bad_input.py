@@ -10,6 +10,7 @@ go wrong at some index.
 import copy
 import os
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
 from tripleo_baremetal.provisioning import ports
+from tripleo_baremetal.request import limits
 from tripleo_baremetal.request import role_expansion
 from tripleo_baremetal.request import roles
 from tripleo_baremetal.request import roles_file as roles_file_mod
@@ -137,10 +139,12 @@ class CountTest(ErrorTestCase):
 
     def test_shared_values_count_as_copied(self):
         value = []
-        for _ in range(25):
-            value = [value, value]     # 2**26 values once copied
+        for _ in range(21):
+            value = [value, value]     # 2**22 values once copied
+        # (Not in config_drive, whose size limit would refuse it first.)
         text = self.message([{'name': 'Compute', 'defaults': {
-            'config_drive': {'cloud_config': {'x': value}}}}])
+            'deploy_steps': [{'interface': 'bios', 'step': 'apply',
+                              'priority': 150, 'args': {'x': value}}]}}])
         self.assertIn('maximum of %d' % roles.MAX_EXPANDED_VALUES, text)
 
     def test_indexes_in_linear_time(self):
@@ -723,6 +727,58 @@ class KeyTypeTest(ErrorTestCase):
         self.assertEqual('None', schema.cut(None))
 
 
+class ConfigDriveSizeTest(ErrorTestCase):
+    """A config drive part over MAX_CONFIG_DRIVE_BYTES, refused quickly."""
+
+    def assert_quick_refusal(self, roles_file, path):
+        start = time.monotonic()
+        text = self.message(roles_file)
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertIn('%s: <hidden dict of length 1> is larger than the '
+                      'maximum of 1048576 bytes (1 MiB) for one ' % path,
+                      text)
+        self.assertNotIn('xxxx', text)
+        self.assert_short(text)
+        return text
+
+    def test_huge_cloud_config(self):
+        text = self.assert_quick_refusal(
+            [{'name': 'Compute', 'count': 100, 'defaults': {'config_drive': {
+                'cloud_config': {'write_files': [
+                    {'path': '/big', 'content': 'x' * MB10}]}}}}],
+            "role 'Compute': defaults.config_drive.cloud_config")
+        self.assertIn('it takes at least 100000', text)
+        self.assertEqual(1024 * 1024, roles.MAX_CONFIG_DRIVE_BYTES)
+
+    def test_huge_meta_data_of_an_instance(self):
+        self.assert_quick_refusal(
+            [{'name': 'Compute', 'instances': [{'config_drive': {
+                'meta_data': {'big': 'x' * MB10}}}]}],
+            'instances[0].config_drive.meta_data')
+
+    def test_many_small_values(self):
+        self.assert_quick_refusal(
+            [{'name': 'Compute', 'defaults': {'config_drive': {
+                'cloud_config': {'runcmd': ['echo %d' % i
+                                            for i in range(200000)]}}}}],
+            'defaults.config_drive.cloud_config')
+
+    def test_shared_values_measured_within_the_limit(self):
+        value = ['x' * 100]
+        for _ in range(40):
+            value = [value, value]      # 2**40 strings once written out
+        start = time.monotonic()
+        size = limits.json_size(value)
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertGreater(size, roles.MAX_CONFIG_DRIVE_BYTES)
+
+    def test_below_the_limit(self):
+        result = roles.expand_roles([{'name': 'Compute', 'defaults': {
+            'config_drive': {'cloud_config': {'x': 'y' * 1000000}}}}])
+        self.assertEqual(1000000, len(
+            result['instances'][0].config_drive['cloud_config']['x']))
+
+
 class FileUrlTest(ErrorTestCase):
     """Point 9: file:// images the conductor may not read."""
 
@@ -779,6 +835,29 @@ class HostnameFormatTest(ErrorTestCase):
             with self.subTest(fmt=fmt):
                 self.assertIn('hostname_format', self.message(
                     [{'name': 'Compute', 'hostname_format': fmt}]))
+
+    def test_invalid_whatever_the_index(self):
+        # Refused for the text they are made of, not for a missing %index%.
+        for fmt in ('-a', 'a-', '-%index%', '%index%-', 'a_%index%',
+                    'a..%index%', '-' * 100 + '%index%'):
+            with self.subTest(fmt=fmt[:20]):
+                start = time.monotonic()
+                text = self.message([{'name': 'Compute',
+                                      'hostname_format': fmt}])
+                self.assertLess(time.monotonic() - start, 2)
+                self.assertIn("role 'Compute': hostname_format: %s"
+                              % schema.shown(fmt), text)
+                self.assertIn('valid RFC 1123 hostname', text)
+                self.assertEqual(1, len(text.splitlines()), text)
+                self.assert_short(text)
+
+    def test_given_hostnames_with_dashes(self):
+        for hostname in ('-a', 'a-', 'a.-b', '-'):
+            with self.subTest(hostname=hostname):
+                text = self.message([{'name': 'Compute', 'instances': [
+                    {'hostname': hostname}]}])
+                self.assertIn("instances[0].hostname: '%s' is not a valid "
+                              'RFC 1123 hostname' % hostname, text)
 
     def test_stackname(self):
         for stackname in ('-a', 'a-', 'over_cloud', 'a.b', 'x' * 64, '',

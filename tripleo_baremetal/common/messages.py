@@ -10,6 +10,9 @@ drive contents), and ``key_text``/``join`` build the key paths
 
 import reprlib
 
+#: Passed as the value of a report when there is no value to show.
+MISSING = object()
+
 #: Characters of a value shown in a message before it is cut.
 MAX_SHOWN = 100
 

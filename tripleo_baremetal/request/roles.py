@@ -58,6 +58,7 @@ MAX_COUNT = limits.MAX_COUNT
 MAX_INSTANCES = limits.MAX_INSTANCES
 MAX_EXPANDED_VALUES = limits.MAX_EXPANDED_VALUES
 MAX_DEPTH = limits.MAX_DEPTH
+MAX_CONFIG_DRIVE_BYTES = limits.MAX_CONFIG_DRIVE_BYTES
 MAX_FILE_BYTES = roles_file.MAX_FILE_BYTES
 MAX_YAML_NODES = roles_file.MAX_YAML_NODES
 MAX_LISTED_PROBLEMS = role_expansion.MAX_LISTED_PROBLEMS
@@ -287,10 +288,15 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
 
 
 def _write_yaml(data):
-    """Print ``data`` as YAML; a closed pipe (``| head``) is not an error."""
+    """Print ``data`` as YAML; a closed pipe (``| head``) is not an error.
+
+    With libyaml's emitter when there is one: PyYAML's own takes seconds
+    per megabyte of a long string (a config drive's ``cloud_config``).
+    """
+    dumper = getattr(yaml, 'CSafeDumper', yaml.SafeDumper)
     try:
-        yaml.safe_dump(data, sys.stdout, default_flow_style=False,
-                       sort_keys=False)
+        yaml.dump(data, sys.stdout, Dumper=dumper, default_flow_style=False,
+                  sort_keys=False)
         sys.stdout.flush()
     except BrokenPipeError:
         # Python flushes stdout again at exit: point it at /dev/null.
@@ -345,3 +351,7 @@ def _as_json(result):
     """``expand_roles``' result with its instances as plain data."""
     return dict(result, **{key: [inst.to_dict() for inst in result[key]]
                            for key in ('instances', 'unprovisioned')})
+
+
+if __name__ == '__main__':
+    sys.exit(main())

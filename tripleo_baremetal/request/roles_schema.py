@@ -8,10 +8,8 @@ context to each report.
 
 Values shown in messages go through ``shown``, which cuts them to a
 readable length, and the contents of ``config_drive`` (user data,
-passwords) are never shown at all (``secret``). ``depth_problem`` finds
-input nested deeper than ``MAX_DEPTH`` without recursion, so that it can
-run before anything recursive (copies, merges, validation) touches the
-input.
+passwords) are never shown at all (``secret``). The limits the checks
+apply, and the check of nesting that runs before them, are ``limits``'.
 """
 
 import ipaddress
@@ -22,15 +20,9 @@ from tripleo_baremetal.common import images
 from tripleo_baremetal.common import messages
 from tripleo_baremetal.common import root_device as root_device_mod
 from tripleo_baremetal.request import deploy_steps as steps_mod
+from tripleo_baremetal.request import limits
 
 _TRAIT = re.compile(r'^[A-Z0-9_]{1,255}$')
-
-#: Passed as the value of a report when there is no value to show.
-MISSING = object()
-
-#: Deepest nesting of lists and mappings accepted in any input, counted
-#: from the top (the roles list itself is level 1).
-MAX_DEPTH = 32
 
 #: Longest Ironic node name (Ironic's own limit), for pinned nodes.
 MAX_NODE_NAME = 255
@@ -44,65 +36,13 @@ cut = messages.cut
 shown = messages.shown
 key_text = messages.key_text
 join = messages.join
+MISSING = messages.MISSING
 
-
-def _children(value):
-    if isinstance(value, dict):
-        return ((key_text(key), item) for key, item in value.items())
-    if isinstance(value, (list, tuple)):
-        return enumerate(value)
-    return None
-
-
-def depth_problem(value, path, limit=MAX_DEPTH):
-    """The key path of a list or mapping nested deeper than ``limit``.
-
-    Iterative (the input may be nested far deeper than Python's recursion
-    limit) and linear even when parts of the input are shared (YAML
-    aliases): a container is walked again only when reached deeper than
-    before. A cycle is nested infinitely deep, so it is found too.
-
-    :returns: the key path (``join`` syntax, starting at ``path``) of the
-        first container found at depth ``limit + 1``, or None.
-    """
-    if _children(value) is None:
-        return None
-    deepest = {}
-    # Entries: (container, depth, parent entry, key in parent).
-    stack = [(value, 1, None, None)]
-    while stack:
-        entry = stack.pop()
-        container, depth = entry[0], entry[1]
-        if depth > limit:
-            return _entry_path(entry, path)
-        if deepest.get(id(container), 0) >= depth:
-            continue
-        deepest[id(container)] = depth
-        for key, child in _children(container):
-            if isinstance(child, (dict, list, tuple)):
-                stack.append((child, depth + 1, entry, key))
-    return None
-
-
-def _entry_path(entry, path):
-    keys = []
-    while entry[2] is not None:
-        keys.append(entry[3])
-        entry = entry[2]
-    for key in reversed(keys):
-        path = join(path, key)
-    return path or '(top level)'
-
-
-def depth_report(value, path, report, limit=MAX_DEPTH):
-    """Report ``value`` nested deeper than ``limit``; True if it is."""
-    where = depth_problem(value, path, limit)
-    if where is None:
-        return False
-    report(where, MISSING, 'is nested too deeply: lists and mappings may '
-           'be nested at most %d levels deep, counted from the top of the '
-           'input' % limit)
-    return True
+# The limits the checks apply (``limits``), under their older names here.
+MAX_DEPTH = limits.MAX_DEPTH
+MAX_COUNT = limits.MAX_COUNT
+depth_problem = limits.depth_problem
+depth_report = limits.depth_report
 
 
 def secret(check):
@@ -455,8 +395,8 @@ NETWORK_CONFIG_FIELDS = {
 }
 
 CONFIG_DRIVE_FIELDS = {
-    'cloud_config': free_mapping,
-    'meta_data': free_mapping,
+    'cloud_config': limits.config_drive_part(free_mapping),
+    'meta_data': limits.config_drive_part(free_mapping),
 }
 
 INSTANCE_FIELDS = {
@@ -527,9 +467,6 @@ def defaults_items(allowed_paths=None):
 
 instance = instance_check()
 defaults = defaults_check()
-
-#: Largest ``count`` of a role.
-MAX_COUNT = 10000
 
 #: A role's ``ansible_playbooks`` entry: run on its servers once deployed.
 PLAYBOOK_FIELDS = {
