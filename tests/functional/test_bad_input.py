@@ -129,12 +129,12 @@ class CommandLineBadFileTest(unittest.TestCase):
         line = self.run_cli(
             b"- name: Compute\n  defaults:\n    config_drive:\n"
             b"      cloud_config:\n        write_files:\n"
-            b"          - {path: /big, content: '%s'}\n" % (b'x' * HUGE),
-            names_file=False)
+            b"          - {path: /big, content: '%s'}\n" % (b'x' * HUGE))
         self.assertLess(time.monotonic() - start, 2)
-        self.assertIn("defaults.config_drive.cloud_config: <hidden dict of "
-                      "length 1> is larger than the maximum of 1048576 bytes "
-                      "(1 MiB) for one cloud_config: it takes at least", line)
+        self.assertIn('is too large: line 5, column 9: cloud_config spans '
+                      'more than 4194304 characters of the file (4 MiB; as '
+                      'JSON one config drive part may take at most 1048576 '
+                      'bytes)', line)
 
     def test_port_map_key_not_a_string(self):
         handle, port_map = tempfile.mkstemp(suffix='.yaml')

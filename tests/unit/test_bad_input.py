@@ -339,6 +339,33 @@ class LoadFileTest(unittest.TestCase):
         self.assertIn('is too large', text)
         self.assertEqual(16 * 1024 * 1024, roles.MAX_FILE_BYTES)
 
+    def test_config_drive_text(self):
+        big = 'x' * MB10
+        start = time.monotonic()
+        text = self.error('- name: Compute\n  defaults:\n    config_drive:\n'
+                          '      meta_data: {a: b}\n'
+                          '      cloud_config:\n        runcmd:\n' +
+                          '          - echo %s\n' % ('y' * 100) * 10 +
+                          '          - %s\n' % big)
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertIn('is too large: line 6, column 9: cloud_config spans '
+                      'more than %d characters of the file'
+                      % roles_file_mod.MAX_CONFIG_DRIVE_TEXT, text)
+        self.assertEqual(4 * 1024 * 1024,
+                         roles_file_mod.MAX_CONFIG_DRIVE_TEXT)
+
+    def test_config_drive_text_is_per_part(self):
+        # Each part is measured on its own; the rest of the file is not.
+        part = 'x' * (3 * 1024 * 1024)
+        path = self.write(
+            '- name: Compute\n  defaults:\n    config_drive:\n'
+            '      cloud_config: {a: %s}\n      meta_data: {b: %s}\n'
+            '  instances:\n  - config_drive: {cloud_config: {c: %s}}\n'
+            % (part, part, part))
+        data = roles.load_roles_file(path)
+        self.assertEqual(part, data[0]['instances'][0]['config_drive'][
+            'cloud_config']['c'])
+
     def billion_laughs(self, levels=9):
         lines = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
         for level in range(1, levels + 1):

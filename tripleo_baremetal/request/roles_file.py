@@ -12,6 +12,7 @@ composed, before any Python object is built.
 import yaml
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal.request import limits
 from tripleo_baremetal.request import roles_schema as schema
 
 #: Deepest nesting of lists and mappings in any input.
@@ -22,6 +23,16 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 
 #: Most YAML nodes a file may hold once its aliases are expanded.
 MAX_YAML_NODES = 1000000
+
+#: Most characters of the file one ``cloud_config`` or ``meta_data``
+#: value may span. As JSON it may take ``limits.MAX_CONFIG_DRIVE_BYTES``
+#: (1 MiB); its YAML text, with indentation and comments, may be larger,
+#: but not four times as large. Checked while the file is composed, so
+#: that a huge one is refused before the seconds building it would take.
+MAX_CONFIG_DRIVE_TEXT = 4 * limits.MAX_CONFIG_DRIVE_BYTES
+
+#: The keys whose values MAX_CONFIG_DRIVE_TEXT limits.
+CONFIG_DRIVE_PARTS = ('cloud_config', 'meta_data')
 
 
 class _YamlTooBig(Exception):
@@ -38,6 +49,45 @@ def _mark(mark):
     return 'line %d, column %d' % (mark.line + 1, mark.column + 1)
 
 
+class _PartWatch(object):
+    """Measures the text of config drive parts while they are composed.
+
+    A value is watched from the event that starts it, under a
+    ``cloud_config`` or ``meta_data`` key, until its mapping moves on to
+    the next key; every event in between is checked against
+    MAX_CONFIG_DRIVE_TEXT.
+    """
+
+    def __init__(self):
+        #: (start mark, key, depth of its mapping) of the watched value.
+        self.watched = None
+
+    def see(self, stack, event):
+        """Check ``event`` before it is composed into ``stack``."""
+        if self.watched is not None:
+            _mark_start, _key, depth = self.watched
+            if len(stack) < depth or (len(stack) == depth
+                                      and stack[depth - 1][1] is None):
+                self.watched = None     # the value is complete
+        if self.watched is None:
+            parent = stack[-1] if stack else None
+            if parent is None or parent[1] is None or not isinstance(
+                    parent[0], yaml.MappingNode) or not isinstance(
+                    parent[1].value, str) or \
+                    parent[1].value not in CONFIG_DRIVE_PARTS:
+                return
+            self.watched = (event.start_mark, parent[1].value, len(stack))
+        start, key, _depth = self.watched
+        span = event.end_mark.index - start.index
+        if span > MAX_CONFIG_DRIVE_TEXT:
+            raise _YamlTooBig(
+                '%s: %s spans more than %d characters of the file (%d MiB; '
+                'as JSON one config drive part may take at most %d bytes)'
+                % (_mark(start), key, MAX_CONFIG_DRIVE_TEXT,
+                   MAX_CONFIG_DRIVE_TEXT // (1024 * 1024),
+                   limits.MAX_CONFIG_DRIVE_BYTES))
+
+
 def _compose_events(loader):
     """Compose one YAML document from its events, without recursion.
 
@@ -45,8 +95,10 @@ def _compose_events(loader):
     nodes), but checked as it is built: nesting deeper than MAX_DEPTH
     and more than MAX_YAML_NODES nodes once aliases are expanded (each
     node's expanded size is known when it ends, so a "billion laughs"
-    bomb is counted in linear time, never expanded) raise _YamlTooBig;
-    an alias inside its own anchor raises a ComposerError.
+    bomb is counted in linear time, never expanded) raise _YamlTooBig,
+    and so does a config drive part spanning more than
+    MAX_CONFIG_DRIVE_TEXT characters (``_PartWatch``); an alias inside
+    its own anchor raises a ComposerError.
     """
     loader.get_event()                              # StreamStart
     if loader.check_event(yaml.StreamEndEvent):
@@ -56,8 +108,10 @@ def _compose_events(loader):
     # Open collections: [node, mapping key node or None, size so far].
     stack = []
     root = None
+    watch = _PartWatch()
     while True:
         event = loader.get_event()
+        watch.see(stack, event)
         if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             node, _key, size = stack.pop()
             node.end_mark = event.end_mark
