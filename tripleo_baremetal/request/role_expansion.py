@@ -6,7 +6,7 @@ planned; a ``RolePlan`` then gives every instance of a role its index
 and hostname (listed entries keep the index their hostname names, the
 others take the lowest free ones), checks the role's hostname format at
 the largest index it hands out, and builds the role's instances
-(``instances.build_instance``). ``Problems`` collects what is wrong,
+(``instance_build.build_instance``). ``Problems`` collects what is wrong,
 each prefixed with where in the file it is.
 """
 
@@ -14,7 +14,7 @@ import logging
 
 from tripleo_baremetal import exceptions
 from tripleo_baremetal.request import hostnames
-from tripleo_baremetal.request import instances
+from tripleo_baremetal.request import instance_build
 from tripleo_baremetal.request import limits
 from tripleo_baremetal.request import roles_schema as schema
 
@@ -164,7 +164,7 @@ class RolePlan(object):
         self.ok = self._format_ok(0)
         if not self.ok:
             return
-        self.defaults = instances.normalise_level(
+        self.defaults = instance_build.normalise_level(
             role.get('defaults') or {}, 'defaults', self.report)
         raw_instances = role.get('instances') or []
         self._assign_indexes(raw_instances, problems)
@@ -231,7 +231,7 @@ class RolePlan(object):
             self.ok = self._format_ok(self.generated_max)
             if not self.ok:
                 return []
-        generated_base = instances.merge(self.defaults, {})
+        generated_base = instance_build.merge(self.defaults, {})
         result = []
         for position, raw, index, given in slots:
             result.append(self._instance(position, raw, index, given,
@@ -246,21 +246,22 @@ class RolePlan(object):
             where = '%s generated instance %d' % (self.where, index)
             path = ''
             report = problems.reporter(where)
-            merged = instances.copy_data(generated_base)
+            merged = instance_build.copy_data(generated_base)
         else:
             where = instance_where(self.name, position, raw)
             path = 'instances[%d]' % position
             report = problems.reporter(where)
-            raw = instances.normalise_level(raw, path, report)
-            merged = instances.merge(self.defaults, raw)
+            raw = instance_build.normalise_level(raw, path, report)
+            merged = instance_build.merge(self.defaults, raw)
         generated = hostnames.render(self.hostname_format, self.stackname,
                                      index)
         hostname = _normal_hostname(given or generated, where, problems)
         problem = hostnames.hostname_problem(hostname)
         if problem:
             report(schema.join(path, 'hostname'), hostname, problem)
-        inst = instances.build_instance(merged, self.name, index, hostname,
-                                        generated, default_image, report)
+        inst = instance_build.build_instance(
+            merged, self.name, index, hostname, generated, default_image,
+            report)
         if inst.managed and inst.management_ip:
             problems.warn('%s: management_ip is only used for managed: false '
                           'servers; this one is deployed here, so it is '

@@ -25,7 +25,7 @@ are cut (``roles_schema.shown``), and the input is held to the limits of
 ``load_roles_file`` (``roles_file``) also limits the file (size, UTF-8
 text, YAML nodes once aliases are expanded). One role's planning and
 instances are ``role_expansion``'s job, one instance's values
-``instances``'.
+``instance_build``'s.
 
 Run ``tripleo-baremetal-expand FILE --stack NAME`` (or ``python -m
 tripleo_baremetal.request.roles``) to print the expansion as YAML.
@@ -42,7 +42,7 @@ from tripleo_baremetal.common import images
 from tripleo_baremetal import exceptions
 from tripleo_baremetal.request import environment as heat_env
 from tripleo_baremetal.request import hostnames
-from tripleo_baremetal.request import instances
+from tripleo_baremetal.request import instance_build
 from tripleo_baremetal.request import limits
 from tripleo_baremetal.request import network_config
 from tripleo_baremetal.request import port_maps
@@ -282,8 +282,9 @@ def expand_roles(roles, stackname='overcloud', role_net_port_id_map=None,
             role_formats, provisioned, unprovisioned, templates=templates,
             parameters=net_params),
         'warnings': problems.warnings,
-        'ansible_playbooks': {plan.name: instances.copy_data(plan.playbooks)
-                              for plan in plans if plan.playbooks},
+        'ansible_playbooks': {
+            plan.name: instance_build.copy_data(plan.playbooks)
+            for plan in plans if plan.playbooks},
     }
 
 
