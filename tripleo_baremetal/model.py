@@ -162,7 +162,7 @@ class Instance:
     ssh_public_keys: typing.Tuple[str, ...] = ()
     user_name: typing.Optional[str] = None
     passwordless_sudo: typing.Optional[bool] = None
-    #: Normalised ``root_device`` (``picking.root_device``), or None.
+    #: Normalised ``root_device`` (``common.root_device``), or None.
     root_device: typing.Optional[dict] = None
     #: Ironic's target RAID config (levels as strings), or None.
     raid_config: typing.Optional[dict] = None

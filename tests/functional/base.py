@@ -33,7 +33,7 @@ from localcloud import mistral
 from localcloud import nodes
 from localcloud import postgres
 from localcloud import process
-from tripleo_baremetal.request import images
+from tripleo_baremetal.common import images
 
 LOG = logging.getLogger(__name__)
 

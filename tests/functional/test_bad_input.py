@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from tests.functional import base
@@ -89,6 +90,16 @@ class DeployRolesBadInputTest(base.MistralTestCase):
              ["overcloud-novacompute-0: networks[0] (network ctlplane): no "
               "port is given for it and there is no Neutron (network) "
               "endpoint to create one"]),
+            ('format ending with a dash', [{'name': 'Compute',
+                                            'hostname_format': 'a-'}], {},
+             ["role 'Compute': hostname_format: 'a-' cannot give a valid "
+              "RFC 1123 hostname"]),
+            ('huge cloud_config', [{'name': 'Compute', 'defaults': {
+                'config_drive': {'cloud_config': {'write_files': [
+                    {'path': '/big', 'content': 'x' * HUGE}]}}}}], {},
+             ["role 'Compute': defaults.config_drive.cloud_config: <hidden "
+              "dict of length 1> is larger than the maximum of 1048576 "
+              "bytes"]),
         ]
         for label, roles_file, inputs, fragments in cases:
             with self.subTest(label):
@@ -98,21 +109,44 @@ class DeployRolesBadInputTest(base.MistralTestCase):
 class CommandLineBadFileTest(unittest.TestCase):
     """``python -m ...request.roles FILE`` on files that are bad."""
 
-    def run_cli(self, data):
+    def run_cli(self, data, options=(), names_file=True):
         handle, path = tempfile.mkstemp(suffix='.yaml')
         self.addCleanup(os.unlink, path)
         with os.fdopen(handle, 'wb') as stream:
             stream.write(data)
         result = subprocess.run(
-            [sys.executable, '-m', ROLES_MODULE, path],
+            [sys.executable, '-m', ROLES_MODULE, path] + list(options),
             capture_output=True, text=True, cwd=TOP, timeout=60)
         self.assertEqual(2, result.returncode, result.stderr)
         self.assertEqual('', result.stdout)
         self.assertNotIn('Traceback', result.stderr)
         lines = result.stderr.splitlines()
         self.assertEqual(1, len(lines), result.stderr)
-        self.assertTrue(lines[0].startswith('error: %s ' % path), lines[0])
+        self.assertTrue(lines[0].startswith(
+            'error: %s ' % path if names_file else 'error: '), lines[0])
         return lines[0]
+
+    def test_huge_cloud_config(self):
+        start = time.monotonic()
+        line = self.run_cli(
+            b"- name: Compute\n  defaults:\n    config_drive:\n"
+            b"      cloud_config:\n        write_files:\n"
+            b"          - {path: /big, content: '%s'}\n" % (b'x' * HUGE))
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertIn('is too large: line 5, column 9: cloud_config spans '
+                      'more than 4194304 characters of the file (4 MiB; as '
+                      'JSON one config drive part may take at most 1048576 '
+                      'bytes)', line)
+
+    def test_port_map_key_not_a_string(self):
+        handle, port_map = tempfile.mkstemp(suffix='.yaml')
+        self.addCleanup(os.unlink, port_map)
+        with os.fdopen(handle, 'w') as stream:
+            stream.write('RoleNetPortIdMap:\n  Compute:\n    5: [p-1]\n')
+        line = self.run_cli(b'- name: Compute\n', ['--port-map', port_map],
+                            names_file=False)
+        self.assertIn('role_net_port_id_map.Compute.5: 5 is not a string: '
+                      'network names must be strings', line)
 
     def test_binary_file(self):
         line = self.run_cli(bytes(range(256)) * 100)

@@ -10,6 +10,7 @@ go wrong at some index.
 import copy
 import os
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -20,7 +21,10 @@ from hypothesis import strategies as st
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
 from tripleo_baremetal.provisioning import ports
+from tripleo_baremetal.request import limits
+from tripleo_baremetal.request import role_expansion
 from tripleo_baremetal.request import roles
+from tripleo_baremetal.request import roles_file as roles_file_mod
 from tripleo_baremetal.request import roles_schema as schema
 
 MB10 = 10 * 1000 * 1000
@@ -135,10 +139,12 @@ class CountTest(ErrorTestCase):
 
     def test_shared_values_count_as_copied(self):
         value = []
-        for _ in range(25):
-            value = [value, value]     # 2**26 values once copied
+        for _ in range(21):
+            value = [value, value]     # 2**22 values once copied
+        # (Not in config_drive, whose size limit would refuse it first.)
         text = self.message([{'name': 'Compute', 'defaults': {
-            'config_drive': {'cloud_config': {'x': value}}}}])
+            'deploy_steps': [{'interface': 'bios', 'step': 'apply',
+                              'priority': 150, 'args': {'x': value}}]}}])
         self.assertIn('maximum of %d' % roles.MAX_EXPANDED_VALUES, text)
 
     def test_indexes_in_linear_time(self):
@@ -149,7 +155,7 @@ class CountTest(ErrorTestCase):
                 lookups.append(item)
                 return super().__contains__(item)
 
-        indexes = roles._Indexes(range(0, 20000, 2))
+        indexes = role_expansion._Indexes(range(0, 20000, 2))
         indexes.taken = CountingSet(indexes.taken)
         taken = [indexes.take() for _ in range(20000)]
         self.assertEqual(list(range(1, 20000, 2)) + list(range(20000, 30000)),
@@ -328,10 +334,37 @@ class LoadFileTest(unittest.TestCase):
                       self.error(b'abc\0def'))
 
     def test_too_large(self):
-        with mock.patch.object(roles, 'MAX_FILE_BYTES', 100):
+        with mock.patch.object(roles_file_mod, 'MAX_FILE_BYTES', 100):
             text = self.error('- name: Controller\n' * 10)
         self.assertIn('is too large', text)
         self.assertEqual(16 * 1024 * 1024, roles.MAX_FILE_BYTES)
+
+    def test_config_drive_text(self):
+        big = 'x' * MB10
+        start = time.monotonic()
+        text = self.error('- name: Compute\n  defaults:\n    config_drive:\n'
+                          '      meta_data: {a: b}\n'
+                          '      cloud_config:\n        runcmd:\n' +
+                          '          - echo %s\n' % ('y' * 100) * 10 +
+                          '          - %s\n' % big)
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertIn('is too large: line 6, column 9: cloud_config spans '
+                      'more than %d characters of the file'
+                      % roles_file_mod.MAX_CONFIG_DRIVE_TEXT, text)
+        self.assertEqual(4 * 1024 * 1024,
+                         roles_file_mod.MAX_CONFIG_DRIVE_TEXT)
+
+    def test_config_drive_text_is_per_part(self):
+        # Each part is measured on its own; the rest of the file is not.
+        part = 'x' * (3 * 1024 * 1024)
+        path = self.write(
+            '- name: Compute\n  defaults:\n    config_drive:\n'
+            '      cloud_config: {a: %s}\n      meta_data: {b: %s}\n'
+            '  instances:\n  - config_drive: {cloud_config: {c: %s}}\n'
+            % (part, part, part))
+        data = roles.load_roles_file(path)
+        self.assertEqual(part, data[0]['instances'][0]['config_drive'][
+            'cloud_config']['c'])
 
     def billion_laughs(self, levels=9):
         lines = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
@@ -671,6 +704,110 @@ class VifWithoutPortTest(ErrorTestCase):
              'networks': [{'network': 'ctlplane', 'vif': True}]}]}])
 
 
+class KeyTypeTest(ErrorTestCase):
+    """Mapping keys that are no strings (``5:`` in YAML) are named."""
+
+    def test_port_map_keys(self):
+        cases = [
+            ({'role_net_port_id_map': {'Controller': {5: ['p-1']}}},
+             'role_net_port_id_map.Controller.5: 5 is not a string: '
+             'network names must be strings'),
+            ({'role_net_port_id_map': {'Controller': {None: ['p-1']}}},
+             'role_net_port_id_map.Controller.None: None is not a string'),
+            ({'role_net_port_id_map': {5: {'ctlplane': ['p-1']}}},
+             'role_net_port_id_map.5: 5 is not a string: role names must '
+             'be strings'),
+            ({'role_ctlplane_port_map': {5: [port('p-1')]}},
+             'role_ctlplane_port_map.5: 5 is not a string: role names must '
+             'be strings'),
+        ]
+        for kwargs, fragment in cases:
+            with self.subTest(kwargs=kwargs):
+                text = self.message([{'name': 'Controller'}], **kwargs)
+                self.assertIn(fragment, text)
+                self.assertEqual(1, len(text.splitlines()), text)
+
+    def test_roles_file_keys(self):
+        cases = [
+            ({5: 'x'}, 'defaults.5: 5 is not a string: keys must be '
+             'strings (known keys:'),
+            ({'capabilities': {5: 'x'}}, 'defaults.capabilities.5: 5 is '
+             'not a string: capability names must be strings'),
+            ({'network_config': {True: 'x'}}, 'defaults.network_config.True'
+             ': True is not a string'),
+            ({'network_config': {'net_config_data_lookup': {
+                'node-1': {5: 'eth0'}}}},
+             'net_config_data_lookup.node-1.5: 5 is not a string: '
+             'interface names must be strings'),
+            ({'config_drive': {'cloud_config': {5: 'x'}}},
+             'defaults.config_drive.cloud_config.5: <hidden int> is not a '
+             'string'),
+            ({'image': {'href': 'file:///var/lib/ironic/x.raw', 1.5: 'x'}},
+             'defaults.image.1.5: 1.5 is not a string'),
+        ]
+        for defaults, fragment in cases:
+            with self.subTest(defaults=defaults):
+                text = self.message([{'name': 'Compute',
+                                      'defaults': defaults}])
+                self.assertIn(fragment, text)
+
+    def test_cut_never_raises(self):
+        self.assertEqual('5', schema.cut(5))
+        self.assertEqual('None', schema.cut(None))
+
+
+class ConfigDriveSizeTest(ErrorTestCase):
+    """A config drive part over MAX_CONFIG_DRIVE_BYTES, refused quickly."""
+
+    def assert_quick_refusal(self, roles_file, path):
+        start = time.monotonic()
+        text = self.message(roles_file)
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertIn('%s: <hidden dict of length 1> is larger than the '
+                      'maximum of 1048576 bytes (1 MiB) for one ' % path,
+                      text)
+        self.assertNotIn('xxxx', text)
+        self.assert_short(text)
+        return text
+
+    def test_huge_cloud_config(self):
+        text = self.assert_quick_refusal(
+            [{'name': 'Compute', 'count': 100, 'defaults': {'config_drive': {
+                'cloud_config': {'write_files': [
+                    {'path': '/big', 'content': 'x' * MB10}]}}}}],
+            "role 'Compute': defaults.config_drive.cloud_config")
+        self.assertIn('it takes at least 100000', text)
+        self.assertEqual(1024 * 1024, roles.MAX_CONFIG_DRIVE_BYTES)
+
+    def test_huge_meta_data_of_an_instance(self):
+        self.assert_quick_refusal(
+            [{'name': 'Compute', 'instances': [{'config_drive': {
+                'meta_data': {'big': 'x' * MB10}}}]}],
+            'instances[0].config_drive.meta_data')
+
+    def test_many_small_values(self):
+        self.assert_quick_refusal(
+            [{'name': 'Compute', 'defaults': {'config_drive': {
+                'cloud_config': {'runcmd': ['echo %d' % i
+                                            for i in range(200000)]}}}}],
+            'defaults.config_drive.cloud_config')
+
+    def test_shared_values_measured_within_the_limit(self):
+        value = ['x' * 100]
+        for _ in range(40):
+            value = [value, value]      # 2**40 strings once written out
+        start = time.monotonic()
+        size = limits.json_size(value)
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertGreater(size, roles.MAX_CONFIG_DRIVE_BYTES)
+
+    def test_below_the_limit(self):
+        result = roles.expand_roles([{'name': 'Compute', 'defaults': {
+            'config_drive': {'cloud_config': {'x': 'y' * 1000000}}}}])
+        self.assertEqual(1000000, len(
+            result['instances'][0].config_drive['cloud_config']['x']))
+
+
 class FileUrlTest(ErrorTestCase):
     """Point 9: file:// images the conductor may not read."""
 
@@ -728,6 +865,29 @@ class HostnameFormatTest(ErrorTestCase):
                 self.assertIn('hostname_format', self.message(
                     [{'name': 'Compute', 'hostname_format': fmt}]))
 
+    def test_invalid_whatever_the_index(self):
+        # Refused for the text they are made of, not for a missing %index%.
+        for fmt in ('-a', 'a-', '-%index%', '%index%-', 'a_%index%',
+                    'a..%index%', '-' * 100 + '%index%'):
+            with self.subTest(fmt=fmt[:20]):
+                start = time.monotonic()
+                text = self.message([{'name': 'Compute',
+                                      'hostname_format': fmt}])
+                self.assertLess(time.monotonic() - start, 2)
+                self.assertIn("role 'Compute': hostname_format: %s"
+                              % schema.shown(fmt), text)
+                self.assertIn('valid RFC 1123 hostname', text)
+                self.assertEqual(1, len(text.splitlines()), text)
+                self.assert_short(text)
+
+    def test_given_hostnames_with_dashes(self):
+        for hostname in ('-a', 'a-', 'a.-b', '-'):
+            with self.subTest(hostname=hostname):
+                text = self.message([{'name': 'Compute', 'instances': [
+                    {'hostname': hostname}]}])
+                self.assertIn("instances[0].hostname: '%s' is not a valid "
+                              'RFC 1123 hostname' % hostname, text)
+
     def test_stackname(self):
         for stackname in ('-a', 'a-', 'over_cloud', 'a.b', 'x' * 64, '',
                           None, 5):
@@ -782,12 +942,14 @@ def _junk():
                         st.sampled_from(['Compute', 'overcloud-compute-0',
                                          'file:///etc/x', '%index%',
                                          'ctlplane', '10.0.0.1', '']))
-    keys = st.sampled_from(
+    # Keys a YAML file may have that are no strings are drawn too.
+    keys = st.one_of(st.sampled_from(
         ['name', 'count', 'hostname_format', 'defaults', 'instances',
          'hostname', 'image', 'href', 'networks', 'network', 'port', 'vif',
          'fixed_ip', 'subnet', 'config_drive', 'cloud_config', 'traits',
          'capabilities', 'root_size_gb', 'provisioned', 'managed', 'nics',
-         'kernel', 'ramdisk', 'checksum', 'x'])
+         'kernel', 'ramdisk', 'checksum', 'Compute', 'ctlplane', 'x']),
+        st.sampled_from([5, None, True, 1.5]))
     return st.recursive(
         scalars, lambda children: st.one_of(
             st.lists(children, max_size=4),

@@ -2,7 +2,7 @@
 
 import unittest
 
-from tripleo_baremetal.picking import capabilities as caps
+from tripleo_baremetal.common import capabilities as caps
 
 
 class ParseTest(unittest.TestCase):

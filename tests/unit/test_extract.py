@@ -324,7 +324,9 @@ class ExtractTest(unittest.TestCase):
                        {'roles': [{'hostname_format': '%index%'}]},
                        {'roles': [{'name': 'A'}, {'name': 'A'}]},
                        {'roles': [{'name': 'A',
-                                   'hostname_format': 'no-index'}]}):
+                                   'hostname_format': 'no-index'}]},
+                       {'roles': [{'name': 'A',
+                                   'hostname_format': '-%index%'}]}):
             with self.assertRaises(exceptions.InvalidInput, msg=kwargs):
                 self.extract(**kwargs)
         self.assertEqual([], self.baremetal.calls)

@@ -4,11 +4,11 @@ import dataclasses
 import unittest
 from unittest import mock
 
+from tripleo_baremetal.common import root_device
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import inventory
 from tripleo_baremetal.picking import node_filters
-from tripleo_baremetal.picking import root_device
 from tripleo_baremetal.provisioning import adopt
 from tripleo_baremetal.provisioning import node_settings
 from tripleo_baremetal.provisioning import step_history

@@ -5,7 +5,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from tripleo_baremetal.request import images
+from tripleo_baremetal.common import images
 
 
 class ImageProblemsTest(unittest.TestCase):

@@ -324,7 +324,8 @@ class InvalidInputTest(unittest.TestCase):
             ['hostname_format', "'%stackname%-ctl'", '%index%']),
         'format gives bad hostname': (
             [{'name': 'Controller', 'hostname_format': 'ctl_%index%'}],
-            ['hostname_format', "'ctl_%index%'", "'ctl_0'", 'RFC 1123']),
+            ['hostname_format', "'ctl_%index%'",
+             'cannot give a valid RFC 1123 hostname whatever']),
         'unknown instance key': (
             [{'name': 'Controller', 'instances': [{'hostnam': 'x'}]}],
             ["role 'Controller' instance 0", 'instances[0].hostnam',

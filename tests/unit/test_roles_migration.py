@@ -14,9 +14,9 @@ import tempfile
 import unittest
 from unittest import mock
 
+from tripleo_baremetal.common import images
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
-from tripleo_baremetal.request import images
 from tripleo_baremetal.request import roles
 
 

@@ -14,8 +14,8 @@ import logging
 from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import api
+from tripleo_baremetal.common import root_device
 from tripleo_baremetal.picking import node_filters
-from tripleo_baremetal.picking import root_device
 
 LOG = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ import dataclasses
 import json
 import typing
 
+from tripleo_baremetal.common import capabilities as caps
+from tripleo_baremetal.common import images
+from tripleo_baremetal.common import messages
+from tripleo_baremetal.common import root_device as root_device_mod
 from tripleo_baremetal import labels
-from tripleo_baremetal.picking import capabilities as caps
-from tripleo_baremetal.picking import root_device as root_device_mod
-from tripleo_baremetal.request import images
-from tripleo_baremetal.request import roles_schema as schema
 from tripleo_baremetal import states
 
 #: Node fields planning needs; the listing asks for these only. Not
@@ -173,8 +173,8 @@ def validate(instance):
         problem = caps.validate(requirement)
         if problem:
             problems.append('%s: capability %s: %s'
-                            % (instance.hostname, schema.cut(str(key)),
-                               schema.cut(problem, 2 * schema.MAX_SHOWN)))
+                            % (instance.hostname, messages.cut(str(key)),
+                               messages.cut(problem, 2 * messages.MAX_SHOWN)))
     both = set(instance.traits) & set(instance.forbidden_traits)
     if both:
         problems.append('%s: traits %s are both required and forbidden'

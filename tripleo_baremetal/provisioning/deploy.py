@@ -31,17 +31,17 @@ import time
 from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import api
+from tripleo_baremetal.common import images
+from tripleo_baremetal.common import root_device
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal.configdrive import contents as config_drive
 from tripleo_baremetal.configdrive import network_data as network_data_mod
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
 from tripleo_baremetal import model
-from tripleo_baremetal.picking import root_device
 from tripleo_baremetal.provisioning import known
 from tripleo_baremetal.provisioning import node_settings
 from tripleo_baremetal.request import deploy_steps
-from tripleo_baremetal.request import images
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)

@@ -53,12 +53,12 @@ are never redeployed, and replacements get the role's image.
 import logging
 import re
 
+from tripleo_baremetal.common import capabilities as caps
+from tripleo_baremetal.common import images
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
-from tripleo_baremetal.picking import capabilities as caps
 from tripleo_baremetal.provisioning import polling
 from tripleo_baremetal.request import hostnames
-from tripleo_baremetal.request import images
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)

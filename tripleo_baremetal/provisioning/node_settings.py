@@ -20,10 +20,10 @@ import typing
 from openstack import exceptions as sdk_exc
 
 from tripleo_baremetal import api
+from tripleo_baremetal.common import images
+from tripleo_baremetal.common import root_device as root_device_mod
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
-from tripleo_baremetal.picking import root_device as root_device_mod
-from tripleo_baremetal.request import images
 
 LOG = logging.getLogger(__name__)
 

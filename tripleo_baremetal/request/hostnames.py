@@ -58,7 +58,17 @@ def stackname_problem(stackname):
 
 
 def format_problem(hostname_format):
-    """Why ``hostname_format`` cannot be used, or None."""
+    """Why ``hostname_format`` cannot be used, or None.
+
+    Besides its placeholders, its own text is checked: a format that
+    starts or ends with "-" (``-a``, ``a-%index%-``), has an empty label
+    or a character no hostname has gives invalid hostnames whatever the
+    stack name and index, so it is refused as written, before any
+    hostname is rendered. (The stack name is one label, starting and
+    ending with a letter or digit, and the index is digits: a format
+    fine with ``a`` and ``0`` for them is fine with any, length aside,
+    which ``rendered_problem`` checks at the largest index.)
+    """
     unknown = sorted(set(_PLACEHOLDER.findall(hostname_format))
                      - {STACKNAME, INDEX})
     if unknown:
@@ -67,6 +77,10 @@ def format_problem(hostname_format):
             names += ' and %d more' % (len(unknown) - 5)
         return ('uses unknown placeholder(s) %s (only %s and %s are allowed)'
                 % (names, STACKNAME, INDEX))
+    sample = render(hostname_format, 'a', 0).lower()
+    if len(sample) <= _MAX_LENGTH and hostname_problem(sample):
+        return ('cannot give a valid RFC 1123 hostname whatever the stack '
+                'name and index (%s)' % _LABEL_RULES)
     if INDEX not in hostname_format:
         return 'must contain %s so that every server gets its own name' % INDEX
     return None

@@ -104,26 +104,36 @@ port = _lenient_mapping({
 
 
 def check_port_maps(net_port_id_map, ctlplane_port_map, report):
-    """Check both maps' shapes; report problems as ``(path, value, why)``."""
+    """Check both maps' shapes; report problems as ``(path, value, why)``.
+
+    Role and network names (the keys) must be strings: a YAML port map
+    file may have ``5:`` or ``null:`` for a key, and everything after
+    this check names roles and networks as text.
+    """
     if not isinstance(net_port_id_map, dict):
         report('role_net_port_id_map', net_port_id_map, 'must be a mapping')
     else:
         for role, networks in net_port_id_map.items():
             path = schema.join('role_net_port_id_map', schema.key_text(role))
+            if not schema.string_key(role, path, report, 'role names'):
+                continue
             if not isinstance(networks, dict):
                 report(path, networks, 'must be a mapping of network name '
                        'to a list of port ids')
                 continue
             for network, ids in networks.items():
-                schema.list_of(schema.string)(
-                    ids, schema.join(path, schema.key_text(network)), report)
+                network_path = schema.join(path, schema.key_text(network))
+                if schema.string_key(network, network_path, report,
+                                     'network names'):
+                    schema.list_of(schema.string)(ids, network_path, report)
     if not isinstance(ctlplane_port_map, dict):
         report('role_ctlplane_port_map', ctlplane_port_map,
                'must be a mapping')
     else:
         for role, ports in ctlplane_port_map.items():
-            schema.list_of(port)(ports, schema.join(
-                'role_ctlplane_port_map', schema.key_text(role)), report)
+            path = schema.join('role_ctlplane_port_map', schema.key_text(role))
+            if schema.string_key(role, path, report, 'role names'):
+                schema.list_of(port)(ports, path, report)
 
 
 def _length_problem(got, role, want):

@@ -8,168 +8,41 @@ context to each report.
 
 Values shown in messages go through ``shown``, which cuts them to a
 readable length, and the contents of ``config_drive`` (user data,
-passwords) are never shown at all (``secret``). ``depth_problem`` finds
-input nested deeper than ``MAX_DEPTH`` without recursion, so that it can
-run before anything recursive (copies, merges, validation) touches the
-input.
+passwords) are never shown at all (``secret``). The limits the checks
+apply, and the check of nesting that runs before them, are ``limits``'.
 """
 
 import ipaddress
 import re
-import reprlib
 
-from tripleo_baremetal.picking import capabilities as caps
-from tripleo_baremetal.picking import root_device as root_device_mod
+from tripleo_baremetal.common import capabilities as caps
+from tripleo_baremetal.common import images
+from tripleo_baremetal.common import messages
+from tripleo_baremetal.common import root_device as root_device_mod
 from tripleo_baremetal.request import deploy_steps as steps_mod
-from tripleo_baremetal.request import images
+from tripleo_baremetal.request import limits
 
 _TRAIT = re.compile(r'^[A-Z0-9_]{1,255}$')
-
-#: Passed as the value of a report when there is no value to show.
-MISSING = object()
-
-#: Characters of a value shown in a message before it is cut.
-MAX_SHOWN = 100
-
-#: Characters of a mapping key shown in a key path before it is cut.
-MAX_KEY_SHOWN = 40
-
-#: Deepest nesting of lists and mappings accepted in any input, counted
-#: from the top (the roles list itself is level 1).
-MAX_DEPTH = 32
 
 #: Longest Ironic node name (Ironic's own limit), for pinned nodes.
 MAX_NODE_NAME = 255
 
-_REPR = reprlib.Repr()
-_REPR.maxlevel = 3
-_REPR.maxstring = MAX_SHOWN
-_REPR.maxother = MAX_SHOWN
-_REPR.maxlong = MAX_SHOWN
+# How values are shown (``common.messages``), under the names every
+# check and its callers use.
+MAX_SHOWN = messages.MAX_SHOWN
+MAX_KEY_SHOWN = messages.MAX_KEY_SHOWN
+Hidden = messages.Hidden
+cut = messages.cut
+shown = messages.shown
+key_text = messages.key_text
+join = messages.join
+MISSING = messages.MISSING
 
-
-class Hidden(object):
-    """A value that must not appear in messages; ``shown`` describes it."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __repr__(self):
-        kind = type(self.value).__name__
-        if isinstance(self.value, (str, bytes, list, dict)):
-            return '<hidden %s of length %d>' % (kind, len(self.value))
-        return '<hidden %s>' % kind
-
-
-def cut(text, limit=MAX_SHOWN):
-    """``text`` itself, or its first ``limit`` characters and its length."""
-    if len(text) <= limit:
-        return text
-    return '%s... (%d characters)' % (text[:limit], len(text))
-
-
-def shown(value, limit=MAX_SHOWN):
-    """How a message shows ``value``: its repr, cut to about ``limit``.
-
-    Strings longer than ``limit`` show their start and their length;
-    containers show at most a few items and levels (``reprlib``), so that
-    neither a 10 MB string nor a huge or deep structure makes a huge
-    message. Never raises.
-    """
-    if isinstance(value, str):
-        if len(value) <= limit:
-            return repr(value)
-        return '%r... (%d characters)' % (value[:limit], len(value))
-    if isinstance(value, Hidden):
-        return repr(value)
-    try:
-        text = _REPR.repr(value)
-    except Exception:   # a repr that fails, e.g. an int of 5000 digits
-        text = '<%s>' % type(value).__name__
-    if len(text) > limit:
-        size = len(value) if isinstance(value, (list, dict, tuple)) else None
-        text = '%s...%s' % (text[:limit], ' (%d items)' % size
-                            if size is not None else '')
-    return text
-
-
-def key_text(key):
-    """A mapping key as text for a key path (any key, never raises)."""
-    return key if isinstance(key, str) else shown(key, MAX_KEY_SHOWN)
-
-
-def join(path, key):
-    """Extend a key path: ``join('image', 'href') == 'image.href'``.
-
-    An int is a list index (``path[3]``); give mapping keys as text
-    (``key_text``). Long keys are cut (``MAX_KEY_SHOWN``) so that a key
-    path stays short.
-    """
-    if isinstance(key, int) and not isinstance(key, bool):
-        return '%s[%d]' % (path, key)
-    key = key_text(key)
-    if len(key) > MAX_KEY_SHOWN:
-        key = '%s...' % key[:MAX_KEY_SHOWN]
-    return '%s.%s' % (path, key) if path else key
-
-
-def _children(value):
-    if isinstance(value, dict):
-        return ((key_text(key), item) for key, item in value.items())
-    if isinstance(value, (list, tuple)):
-        return enumerate(value)
-    return None
-
-
-def depth_problem(value, path, limit=MAX_DEPTH):
-    """The key path of a list or mapping nested deeper than ``limit``.
-
-    Iterative (the input may be nested far deeper than Python's recursion
-    limit) and linear even when parts of the input are shared (YAML
-    aliases): a container is walked again only when reached deeper than
-    before. A cycle is nested infinitely deep, so it is found too.
-
-    :returns: the key path (``join`` syntax, starting at ``path``) of the
-        first container found at depth ``limit + 1``, or None.
-    """
-    if _children(value) is None:
-        return None
-    deepest = {}
-    # Entries: (container, depth, parent entry, key in parent).
-    stack = [(value, 1, None, None)]
-    while stack:
-        entry = stack.pop()
-        container, depth = entry[0], entry[1]
-        if depth > limit:
-            return _entry_path(entry, path)
-        if deepest.get(id(container), 0) >= depth:
-            continue
-        deepest[id(container)] = depth
-        for key, child in _children(container):
-            if isinstance(child, (dict, list, tuple)):
-                stack.append((child, depth + 1, entry, key))
-    return None
-
-
-def _entry_path(entry, path):
-    keys = []
-    while entry[2] is not None:
-        keys.append(entry[3])
-        entry = entry[2]
-    for key in reversed(keys):
-        path = join(path, key)
-    return path or '(top level)'
-
-
-def depth_report(value, path, report, limit=MAX_DEPTH):
-    """Report ``value`` nested deeper than ``limit``; True if it is."""
-    where = depth_problem(value, path, limit)
-    if where is None:
-        return False
-    report(where, MISSING, 'is nested too deeply: lists and mappings may '
-           'be nested at most %d levels deep, counted from the top of the '
-           'input' % limit)
-    return True
+# The limits the checks apply (``limits``), under their older names here.
+MAX_DEPTH = limits.MAX_DEPTH
+MAX_COUNT = limits.MAX_COUNT
+depth_problem = limits.depth_problem
+depth_report = limits.depth_report
 
 
 def secret(check):
@@ -255,14 +128,32 @@ def string_or_list(value, path, report):
         list_of(string)(value, path, report)
 
 
+def string_key(key, path, report, what='keys', note=''):
+    """Report a mapping key that is not a string; True if it is one.
+
+    YAML keys may be numbers, booleans, null or dates (``5: x``); every
+    mapping of a roles file or a port map has names for keys, and code
+    that reads them (sorting, cutting, ``**``) assumes strings.
+
+    :param path: the key path of the key itself (``join(parent, key)``).
+    :param what: what the keys of this mapping are, for the message
+        (``'network names'``).
+    :param note: words added to the message (the known keys).
+    """
+    if isinstance(key, str):
+        return True
+    report(path, key, 'is not a string: %s must be strings%s'
+           % (what, ' %s' % note if note else ''))
+    return False
+
+
 def free_mapping(value, path, report):
     """A mapping with string keys and any content (cloud-config etc.)."""
     if not isinstance(value, dict):
         report(path, value, 'must be a mapping')
         return
     for key in value:
-        if not isinstance(key, str):
-            report(join(path, key_text(key)), key, 'key must be a string')
+        string_key(key, join(path, key_text(key)), report)
 
 
 def capability_mapping(value, path, report):
@@ -276,7 +167,9 @@ def capability_mapping(value, path, report):
         return
     for key, item in value.items():
         item_path = join(path, key_text(key))
-        if not isinstance(key, str) or not key or set(key) & set(':,'):
+        if not string_key(key, item_path, report, 'capability names'):
+            continue
+        if not key or set(key) & set(':,'):
             report(item_path, key, 'is not a capability name (no ":" or ",")')
         elif isinstance(item, (dict, list)) or item is None:
             report(item_path, item, 'must be a string, number or boolean')
@@ -314,6 +207,9 @@ def valid_items(fields, required=(), forbidden=None):
         valid = {}
         for key, item in value.items():
             item_path = join(path, key_text(key))
+            if not string_key(key, item_path, report,
+                              note='(known keys: %s)' % known):
+                continue
             if key in forbidden:
                 report(item_path, item, forbidden[key])
             elif key not in fields:
@@ -474,8 +370,13 @@ def lookup_mapping(value, path, report):
     free_mapping(value, path, report)
     if isinstance(value, dict):
         for key, item in value.items():
+            item_path = join(path, key_text(key))
             if not isinstance(item, dict):
-                report(join(path, key_text(key)), item, 'must be a mapping')
+                report(item_path, item, 'must be a mapping')
+                continue
+            for nic in item:
+                string_key(nic, join(item_path, key_text(nic)), report,
+                           'interface names')
 
 
 #: tripleo-ansible's ``network_config`` keys (``network_config``).
@@ -494,8 +395,8 @@ NETWORK_CONFIG_FIELDS = {
 }
 
 CONFIG_DRIVE_FIELDS = {
-    'cloud_config': free_mapping,
-    'meta_data': free_mapping,
+    'cloud_config': limits.config_drive_part(free_mapping),
+    'meta_data': limits.config_drive_part(free_mapping),
 }
 
 INSTANCE_FIELDS = {
@@ -566,9 +467,6 @@ def defaults_items(allowed_paths=None):
 
 instance = instance_check()
 defaults = defaults_check()
-
-#: Largest ``count`` of a role.
-MAX_COUNT = 10000
 
 #: A role's ``ansible_playbooks`` entry: run on its servers once deployed.
 PLAYBOOK_FIELDS = {

@@ -26,7 +26,7 @@ Everything here is pure: no API calls.
 import collections
 import json
 
-from tripleo_baremetal.picking import capabilities as caps
+from tripleo_baremetal.common import capabilities as caps
 
 GIB = 1024 ** 3
 
