@@ -23,6 +23,7 @@ never sees a dict of ours.
 """
 
 import functools
+import json
 import logging
 
 from mistral_lib import actions
@@ -106,13 +107,39 @@ def _public(instances):
 
 
 def _split_secrets(instances):
-    """``(public instances, {hostname: config_drive})``.
+    """``(public instances, shared config drives)``.
 
-    Hosts whose ``config_drive`` is empty are left out of the mapping.
+    The drives are ``{'drives': [config_drive, ...], 'hosts': {hostname:
+    index into drives}}``: each distinct drive once (a role's
+    ``cloud_config`` is usually every one of its hosts'), so that the
+    result stays bounded by Mistral's field size limit however many
+    hosts share it (doc/scale.md). Hosts whose ``config_drive`` is empty
+    are left out.
     """
-    drives = {inst.hostname: inst.config_drive for inst in instances
-              if any((inst.config_drive or {}).values())}
-    return _public(instances), drives
+    drives, index, hosts = [], {}, {}
+    for inst in instances:
+        if not any((inst.config_drive or {}).values()):
+            continue
+        key = json.dumps(inst.config_drive, sort_keys=True)
+        if key not in index:
+            index[key] = len(drives)
+            drives.append(inst.config_drive)
+        hosts[inst.hostname] = index[key]
+    return _public(instances), {'drives': drives, 'hosts': hosts}
+
+
+def drive_of(config_drives, hostname):
+    """``hostname``'s config drive in ``config_drives``, or None.
+
+    ``config_drives`` is as ``expand_roles`` returns it (shared drives)
+    or a plain ``{hostname: config_drive}``.
+    """
+    config_drives = config_drives or {}
+    if isinstance(config_drives.get('hosts'), dict) and isinstance(
+            config_drives.get('drives'), list):
+        at = config_drives['hosts'].get(hostname)
+        return None if at is None else config_drives['drives'][at]
+    return config_drives.get(hostname)
 
 
 def _dicts(records):
@@ -147,7 +174,8 @@ class ExpandRoles(actions.Action):
         instances, drives = _split_secrets([inst for inst in chosen
                                             if inst.managed])
         return {'instances': instances,
-                'config_drives': drives if self.provisioned else {},
+                'config_drives': drives if self.provisioned else {
+                    'drives': [], 'hosts': {}},
                 'environment': result['environment'],
                 'warnings': result['warnings'],
                 'ansible_playbooks': result['ansible_playbooks']}
@@ -313,7 +341,8 @@ class DeployNodes(actions.Action):
 
     :param reservations: reservations as ``pick_nodes`` returns them
         (with ``instance``, ``node_snapshot`` and ``nics``).
-    :param config_drives: ``{hostname: config_drive}`` of the batch.
+    :param config_drives: the batch's drives, shared as ``expand_roles``
+        returns them or ``{hostname: config_drive}``.
     """
 
     def __init__(self, reservations, config_drives=None, ssh_keys=None,
@@ -330,7 +359,7 @@ class DeployNodes(actions.Action):
             item.get('instance'), item.get('node'),
             allocation=item.get('allocation'), ssh_keys=self.ssh_keys,
             user_name=self.user_name, stackname=self.stackname,
-            config_drive=self.config_drives.get(item.get('hostname')),
+            config_drive=drive_of(self.config_drives, item.get('hostname')),
             node_snapshot=item.get('node_snapshot'),
             nics=item.get('nics')).run(context)
             for item in self.reservations]

@@ -244,13 +244,34 @@ class Instance:
         return cls(**copy.deepcopy(data))
 
     def to_dict(self):
+        """The JSON of this instance: a compact record.
+
+        A field at its default is left out (``from_dict`` restores it):
+        instances travel through Mistral's context, whose every value is
+        bounded by ``[engine] execution_field_size_limit_kb``, and the
+        default fields are most of a full record (see doc/scale.md).
+        ``hostname``, ``role`` and ``index`` are always given.
+        """
         result = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name in ('config_drive', 'ports') and value is None:
+            if field.name not in _ALWAYS and _is_default(field, value):
                 continue
             result[field.name] = _json(value)
         return result
+
+
+#: Instance fields its JSON always gives, even at their default.
+_ALWAYS = ('hostname', 'role', 'index')
+
+
+def _is_default(field, value):
+    """Whether ``value`` is the dataclass ``field``'s default."""
+    if field.default is not dataclasses.MISSING:
+        return value == field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return value == field.default_factory()
+    return False
 
 
 def _json(value):

@@ -1,0 +1,99 @@
+"""Sizes of what travels through Mistral's context, over N instances.
+
+Mistral refuses any task result, action input or published value over
+``[engine] execution_field_size_limit_kb`` (1,024 KB by default). The
+``expand_roles`` result is the largest value the workbook's context holds
+before the deploy: here it is computed for N = 200, 1,000 and 5,000
+instances in two roles with a 2 KB ``cloud_config`` each, and shown to
+grow by a small constant per instance (config drives shared, instances
+as compact records), well under the default limit at N = 1,000
+(doc/scale.md).
+"""
+
+import json
+import unittest
+
+from tripleo_baremetal import actions
+
+#: Mistral's default ``[engine] execution_field_size_limit_kb``, in bytes.
+LIMIT = 1024 * 1024
+
+
+def cloud_config(role='Controller'):
+    """A role's cloud_config of about 2 KB, with passwords (secrets)."""
+    return {'hostname_prefix': role,
+            'users': [{'name': 'user%d' % i, 'passwd': 'secret%034d' % i}
+                      for i in range(24)],
+            'write_files': [{'path': '/etc/motd', 'content': 'm' * 400}]}
+
+
+def roles(count):
+    return [{'name': name, 'count': count // 2, 'defaults': {
+        'config_drive': {'cloud_config': cloud_config(name)},
+        'networks': [{'network': 'ctlplane', 'vif': True}]}}
+        for name in ('Controller', 'Compute')]
+
+
+def size(value):
+    return len(json.dumps(value))
+
+
+class ExpandRolesSizeTest(unittest.TestCase):
+
+    def expand(self, count):
+        result = actions.ExpandRoles(roles(count)).run(None)
+        self.assertIsInstance(result, dict, result)
+        return result
+
+    def test_cloud_config_is_about_2kb(self):
+        self.assertGreater(size(cloud_config()), 1800)
+
+    def test_result_per_instance_is_a_small_constant(self):
+        sizes = {count: size(self.expand(count)) for count in
+                 (200, 1000, 5000)}
+        # Linear with a small constant: under 400 bytes per instance,
+        # whatever N (a full record with its drive was 3.5 KB).
+        per_instance = (sizes[5000] - sizes[200]) / 4800
+        self.assertLess(per_instance, 400, sizes)
+        # At 1,000 the whole result is under a third of the limit.
+        self.assertLess(sizes[1000], LIMIT / 3, sizes)
+
+    def test_drives_are_shared(self):
+        result = self.expand(1000)
+        drives = result['config_drives']
+        self.assertEqual(2, len(drives['drives']))
+        self.assertEqual(1000, len(drives['hosts']))
+        self.assertLess(size(drives), 64 * 1024)
+
+    def test_no_secret_in_the_instances(self):
+        result = self.expand(200)
+        self.assertNotIn('secret', json.dumps(result['instances']))
+        self.assertNotIn('config_drive', json.dumps(result['instances']))
+
+    def test_a_batch_input_is_bounded_by_its_size(self):
+        result = self.expand(5000)
+        drives = result['config_drives']
+        batch = [{'hostname': inst['hostname'], 'instance': inst}
+                 for inst in result['instances'][:20]]
+        # deploy_batches' config_drives input: the batch's hosts only.
+        batch_drives = {'drives': drives['drives'], 'hosts': {
+            item['hostname']: drives['hosts'][item['hostname']]
+            for item in batch}}
+        self.assertLess(size(batch) + size(batch_drives), 32 * 1024)
+        self.assertEqual(cloud_config(), actions.drive_of(
+            batch_drives, batch[0]['hostname'])['cloud_config'])
+
+
+class DriveOfTest(unittest.TestCase):
+
+    def test_shared(self):
+        drives = {'drives': [{'cloud_config': {'a': 1}}],
+                  'hosts': {'h0': 0}}
+        self.assertEqual({'cloud_config': {'a': 1}},
+                         actions.drive_of(drives, 'h0'))
+        self.assertIsNone(actions.drive_of(drives, 'h1'))
+
+    def test_plain_mapping(self):
+        self.assertEqual({'meta_data': {}}, actions.drive_of(
+            {'h0': {'meta_data': {}}}, 'h0'))
+        self.assertIsNone(actions.drive_of(None, 'h0'))
