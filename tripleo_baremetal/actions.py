@@ -32,6 +32,7 @@ from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import connection
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import field_size
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 from tripleo_baremetal.provisioning import created_ports
@@ -51,7 +52,7 @@ def _errors_as_result(run):
     @functools.wraps(run)
     def wrapper(self, context):
         try:
-            return run(self, context)
+            result = run(self, context)
         except exceptions.BaremetalError as exc:
             LOG.error('%s failed: %s', type(self).__name__, exc)
             return actions.Result(error=str(exc))
@@ -65,6 +66,13 @@ def _errors_as_result(run):
             LOG.exception('%s failed unexpectedly', type(self).__name__)
             return actions.Result(error='%s failed: %s: %s' % (
                 type(self).__name__, type(exc).__name__, exc))
+        if isinstance(result, (dict, list)):
+            too_big = field_size.over_limit(
+                '%s result' % type(self).__name__, result)
+            if too_big:
+                LOG.error('%s', too_big)
+                return actions.Result(error=too_big)
+        return result
     return wrapper
 
 

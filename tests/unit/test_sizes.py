@@ -14,6 +14,7 @@ import json
 import unittest
 
 from tripleo_baremetal import actions
+from tripleo_baremetal import field_size
 
 #: Mistral's default ``[engine] execution_field_size_limit_kb``, in bytes.
 LIMIT = 1024 * 1024
@@ -41,7 +42,9 @@ def size(value):
 class ExpandRolesSizeTest(unittest.TestCase):
 
     def expand(self, count):
-        result = actions.ExpandRoles(roles(count)).run(None)
+        # Past the size check (which refuses N = 5,000: 1.7 MB).
+        action = actions.ExpandRoles(roles(count))
+        result = type(action).run.__wrapped__(action, None)
         self.assertIsInstance(result, dict, result)
         return result
 
@@ -97,3 +100,37 @@ class DriveOfTest(unittest.TestCase):
         self.assertEqual({'meta_data': {}}, actions.drive_of(
             {'h0': {'meta_data': {}}}, 'h0'))
         self.assertIsNone(actions.drive_of(None, 'h0'))
+
+
+class FieldSizeTest(unittest.TestCase):
+
+    def conf(self, limit):
+        from oslo_config import cfg
+        conf = cfg.ConfigOpts()
+        conf.register_opts([cfg.IntOpt('execution_field_size_limit_kb',
+                                       default=limit)], group='engine')
+        conf([])
+        return conf
+
+    def test_default_without_mistral_options(self):
+        from oslo_config import cfg
+        self.assertEqual(1024, field_size.limit_kb(cfg.ConfigOpts()))
+
+    def test_under_and_over(self):
+        conf = self.conf(1)
+        self.assertIsNone(field_size.over_limit('x', 'a' * 500, conf))
+        message = field_size.over_limit('expand_roles result',
+                                        'a' * 3000, conf)
+        self.assertIn('[engine] execution_field_size_limit_kb = 1 KB by '
+                      '2 KB', message)
+        self.assertNotIn('\n', message)
+        self.assertIsNone(field_size.over_limit('x', 'a' * 3000,
+                                                self.conf(-1)))
+
+    def test_expand_roles_fails_with_one_line(self):
+        # 3,000 instances of a 1 KB network_config each: over 1 MiB.
+        many = [{'name': 'Compute', 'count': 3000, 'defaults': {
+            'network_config': {'template': 'x' * 1024}}}]
+        result = actions.ExpandRoles(many).run(None)
+        self.assertIn('ExpandRoles result is', result.error)
+        self.assertIn('execution_field_size_limit_kb', result.error)
