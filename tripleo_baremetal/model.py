@@ -229,12 +229,15 @@ class Instance:
             data.get('hostname') if isinstance(data, dict) else '?')
         _reject_unknown(cls, data, where)
         data = dict(data)
-        if data.get('ctlplane_port') is not None:
-            data['ctlplane_port'] = Port.from_dict(
-                data['ctlplane_port'], where + ' ctlplane_port')
         if data.get('ports') is not None:
             data['ports'] = [Port.from_dict(port, where + ' ports')
                              for port in data['ports']]
+        if isinstance(data.get('ctlplane_port'), str):
+            data['ctlplane_port'] = _port_by_id(
+                data.get('ports'), data['ctlplane_port'], where)
+        elif data.get('ctlplane_port') is not None:
+            data['ctlplane_port'] = Port.from_dict(
+                data['ctlplane_port'], where + ' ctlplane_port')
         data['networks'] = [Network.from_dict(net, where + ' networks')
                             for net in data.get('networks') or ()]
         for key in ('capabilities', 'image', 'network_ports',
@@ -250,7 +253,8 @@ class Instance:
         instances travel through Mistral's context, whose every value is
         bounded by ``[engine] execution_field_size_limit_kb``, and the
         default fields are most of a full record (see doc/scale.md).
-        ``hostname``, ``role`` and ``index`` are always given.
+        ``hostname``, ``role`` and ``index`` are always given. A
+        ``ctlplane_port`` that is one of ``ports`` is given as its id.
         """
         result = {}
         for field in dataclasses.fields(self):
@@ -258,7 +262,19 @@ class Instance:
             if field.name not in _ALWAYS and _is_default(field, value):
                 continue
             result[field.name] = _json(value)
+        if self.ctlplane_port is not None and self.ctlplane_port in (
+                self.ports or ()):
+            result['ctlplane_port'] = self.ctlplane_port.id
         return result
+
+
+def _port_by_id(ports, port_id, where):
+    """The port of ``ports`` whose id ``ctlplane_port`` gives."""
+    for port in ports or ():
+        if port.id == port_id:
+            return port
+    raise exceptions.InvalidInput(
+        '%s: ctlplane_port %s is none of its ports' % (where, port_id))
 
 
 #: Instance fields its JSON always gives, even at their default.

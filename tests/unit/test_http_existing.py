@@ -4,6 +4,7 @@ from tests.unit import http_base as base
 from tests.unit.http_base import ironic
 from tests.unit.http_base import neutron
 from tripleo_baremetal import actions
+from tripleo_baremetal import model
 
 HOSTS = ('compute-0', 'compute-1', 'compute-2')
 
@@ -82,8 +83,12 @@ class ConvergedRequestTest(base.HttpTestCase):
         self.assertEqual(3, len(result['instances']))
         self.assertEqual(
             '192.168.24.10',
-            result['instances'][0]['ctlplane_port']['fixed_ips'][0][
-                'ip_address'])
+            # ctlplane_port is one of ports: the JSON gives its id.
+            model.Deployment.from_dict(result["instances"][0]).instance
+            .ctlplane_port
+            .fixed_ips[0]['ip_address'])
+        self.assertEqual(result['instances'][0]['ports'][0]['id'],
+                         result['instances'][0]['ctlplane_port'])
         self.assert_calls(base.ironic_discovery() + [
             ironic('GET', 'allocations', fields=base.Fields('name')),
             ironic('GET', 'nodes', fields=base.Fields('uuid')),

@@ -134,3 +134,26 @@ class FieldSizeTest(unittest.TestCase):
         result = actions.ExpandRoles(many).run(None)
         self.assertIn('ExpandRoles result is', result.error)
         self.assertIn('execution_field_size_limit_kb', result.error)
+
+
+class CtlplanePortReferenceTest(unittest.TestCase):
+
+    def test_round_trip(self):
+        from tripleo_baremetal import model
+        port = {'id': 'p1', 'fixed_ips': [{'ip_address': '192.168.24.9'}]}
+        inst = model.Instance.from_dict({'hostname': 'h', 'ctlplane_port':
+                                         port, 'ports': [port]})
+        data = inst.to_dict()
+        self.assertEqual('p1', data['ctlplane_port'])
+        self.assertEqual(inst, model.Instance.from_dict(data))
+        # Not one of the ports (or ports unresolved): in full.
+        alone = model.Instance.from_dict({'hostname': 'h',
+                                          'ctlplane_port': port})
+        self.assertEqual(port, alone.to_dict()['ctlplane_port'])
+
+    def test_unknown_reference(self):
+        from tripleo_baremetal import exceptions
+        from tripleo_baremetal import model
+        self.assertRaises(exceptions.InvalidInput, model.Instance.from_dict,
+                          {'hostname': 'h', 'ctlplane_port': 'p9',
+                           'ports': []})
