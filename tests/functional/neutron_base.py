@@ -112,7 +112,10 @@ class NeutronIronicTestCase(base.IronicTestCase):
         return port
 
     def heat_port_entry(self, port):
-        """``RoleCtlplanePortMap`` entry of ``port`` (doc/instances.md)."""
+        """``RoleCtlplanePortMap`` entry of ``port``.
+
+        See doc/source/instances.md.
+        """
         network, subnet = self.ctlplane_network, self.ctlplane_subnet
         return {
             'id': port.id,
