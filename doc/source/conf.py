@@ -29,6 +29,8 @@ master_doc = 'index'
 exclude_patterns = ['_build']
 # Headings of Markdown pages become link targets (page.md#heading).
 myst_heading_anchors = 3
+# Markdown links name pages and headings, never oslo.config's objects.
+myst_ref_domains = ['std']
 
 html_theme = 'alabaster'
 html_static_path = []
