@@ -1,7 +1,7 @@
 """Provision TripleO bare metal nodes with Ironic, without Nova and Glance.
 
 The public Python API is the four steps of a run (see
-``doc/architecture.md``); they take and return the records of
+``doc/source/architecture.md``); they take and return the records of
 ``tripleo_baremetal.model``. Everything else is internal to its stage
 and may change. The Mistral actions (``tripleo_baremetal.actions``) are
 the same steps behind a JSON boundary.

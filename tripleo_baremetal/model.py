@@ -8,7 +8,7 @@ state, attached VIFs, error). Every record is a frozen dataclass whose
 constructor checks the types, so a record that exists is well formed.
 
 ``from_dict`` and ``to_dict`` are the JSON the Mistral actions, the
-workbook and the commands exchange (``doc/instances.md``); they are
+workbook and the commands exchange (``doc/source/instances.md``); they are
 called at those boundaries only, never inside the core. ``from_dict``
 rejects keys it does not know, naming them, so a typo in a workflow or a
 stale input does not pass silently.
@@ -55,7 +55,7 @@ class Port:
     """A Neutron port as the config drive and the VIF attachment need it.
 
     ``network`` is ``{'id', 'name'?, 'mtu'?, 'tags'?}`` and ``subnets``
-    the subnets of ``fixed_ips`` (``doc/instances.md``). Heat's port map
+    the subnets of ``fixed_ips`` (``doc/source/instances.md``). Heat's port map
     may lack any of them (None: not given); Neutron fills them in.
     """
 
@@ -131,7 +131,7 @@ class Network:
 
 @dataclasses.dataclass(frozen=True)
 class Instance:
-    """One server the request asks for (the table in doc/instances.md).
+    """One server the request asks for (the table in doc/source/instances.md).
 
     ``config_drive`` may hold secrets; it is None once split off (the
     actions hand it to ``deploy_node`` apart). ``ports`` is None until

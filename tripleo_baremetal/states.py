@@ -1,7 +1,7 @@
 """Ironic's provision and allocation state names, and the sets we act on.
 
 Every state the core compares against is named here, once, so that the
-convergence rule (``doc/convergence.md``) reads as sets of states rather
+convergence rule (``doc/source/convergence.md``) reads as sets of states rather
 than as strings scattered over the modules.
 """
 

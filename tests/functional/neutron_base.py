@@ -60,7 +60,9 @@ class NeutronIronicTestCase(base.IronicTestCase):
         if neutron_package is None or networking_generic_switch is None:
             raise unittest.SkipTest(
                 'neutron and networking-generic-switch are not installed '
-                'in this environment (functional-requirements.txt)')
+                'in this environment: run the functional tests with '
+                'python3 tools/tox -e functional, which installs '
+                'functional-requirements.txt')
         super().setUpClass()
         cls.conn = cls.neutron.connection(
             baremetal_endpoint_override=cls.ironic.url,
@@ -112,7 +114,10 @@ class NeutronIronicTestCase(base.IronicTestCase):
         return port
 
     def heat_port_entry(self, port):
-        """``RoleCtlplanePortMap`` entry of ``port`` (doc/instances.md)."""
+        """``RoleCtlplanePortMap`` entry of ``port``.
+
+        See doc/source/instances.md.
+        """
         network, subnet = self.ctlplane_network, self.ctlplane_subnet
         return {
             'id': port.id,

@@ -80,7 +80,10 @@ class ReadersTestCase(unittest.TestCase):
         super().setUpClass()
         reason = debian_tools.apt_available()
         if reason:
-            raise unittest.SkipTest('apt is unavailable: %s' % reason)
+            raise unittest.SkipTest(
+                'apt is unavailable: %s; these tests read config drives '
+                'with Debian\'s cloud-init and isoinfo: run them on Debian '
+                'or Ubuntu' % reason)
         try:
             cls.isoinfo = debian_tools.ensure_command('isoinfo',
                                                       'genisoimage')

@@ -64,8 +64,14 @@ class MigratedRolesFileTest(base.MistralTestCase):
         ports = {'Controller': [test_workflows.ctlplane_port(0),
                                 test_workflows.ctlplane_port(1)],
                  'Compute': [test_workflows.ctlplane_port(20)]}
+        # Heat made the internal_api ports (its RoleNetPortIdMap): with
+        # them given, no Neutron is needed (without them deploy_roles
+        # would make them, see test_created_ports).
+        internal_api = {'Controller': {'internal_api': [
+            '1a7e0000-0000-4000-8000-00000000000%d' % i for i in (0, 1)]}}
         execution = self.run_workflow(WB + 'deploy_roles', {
             'roles': self.roles_file(), 'role_ctlplane_port_map': ports,
+            'role_net_port_id_map': internal_api,
             'ssh_keys': ['ssh-ed25519 AAAA demo'], 'templates': TEMPLATES},
             timeout=120)
         self.assertExecutionSucceeded(execution)
@@ -86,6 +92,9 @@ class MigratedRolesFileTest(base.MistralTestCase):
         self.assertEqual([{'network': 'ctlplane', 'vif': True},
                           {'network': 'internal_api'}],
                          by_host['ctl-7']['networks'])
+
+        self.assertEqual('1a7e0000-0000-4000-8000-000000000001',
+                         output['ports']['ctl-7']['internal_api'])
 
         environment = output['environment']
         params = environment['parameter_defaults']

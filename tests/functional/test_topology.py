@@ -28,8 +28,9 @@ class RabbitTopologyTest(base.MistralTestCase):
     def setUpClass(cls):
         if not rabbitmq.available():
             raise unittest.SkipTest(
-                'RabbitMQ is not installed (apt-get install %s; .ci/run '
-                'installs it when it can)' % rabbitmq.PACKAGE)
+                'RabbitMQ is not installed (apt-get install %s; tools/tox '
+                'installs it when run as root with apt-get)'
+                % rabbitmq.PACKAGE)
         super().setUpClass()
 
     @classmethod

@@ -188,7 +188,7 @@ def ironic_error(message, status=400):
 
 
 def instance(hostname, **fields):
-    """An expanded instance (doc/instances.md) with a whole-disk image."""
+    """An expanded instance (doc/source/instances.md), whole-disk image."""
     result = {'hostname': hostname, 'role': 'Compute', 'index': 0,
               'provisioned': True, 'managed': True, 'name': None,
               'resource_class': 'baremetal', 'profile': None,

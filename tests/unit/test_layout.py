@@ -1,6 +1,6 @@
 """The architecture, pinned: what each part of the package may use.
 
-See doc/architecture.md. These checks read the source, so that a move
+See doc/source/architecture.md. These checks read the source, so that a move
 across a boundary fails here, with the file named, instead of in review.
 """
 

@@ -37,7 +37,10 @@ def validate(data):
 
 
 def build(ports, ironic_ports=None):
-    """build_network_data of port dicts (doc/instances.md) made Ports."""
+    """build_network_data of Ports made of port dicts.
+
+    The dicts are those of doc/source/instances.md.
+    """
     return network_data.build_network_data(
         [model.Port.from_dict(port) for port in ports], ironic_ports)
 

@@ -4,7 +4,7 @@ cloud-init, glean and cloudbase-init configure the network of a deployed
 node from ``network_data.json`` on the config drive. Nova normally writes
 it; without Nova we build the same document from the Neutron ports of the
 instance (:class:`~tripleo_baremetal.model.Port` records, see
-``doc/instances.md``), in the format of Nova's schema
+``doc/source/instances.md``), in the format of Nova's schema
 (``doc/api_schemas/network_data.json`` in openstack/nova):
 
 * ``links``: one ``phy`` link per MAC address. Readers match links to NICs

@@ -4,7 +4,7 @@ This is the first step of every run, and what makes runs converge: after
 any failure (a crash between reserving and deploying, a deploy that
 failed, a run killed while waiting) the next run with the same input
 finds each instance's state and carries on from there. The rule
-(``doc/convergence.md``), per managed, provisioned instance, decided by
+(``doc/source/convergence.md``), per managed, provisioned instance, decided by
 the allocation named after its hostname (or, for nodes deployed before
 allocations, e.g. by Nova, a node whose ``instance_info`` carries the
 hostname as ``display_name``):

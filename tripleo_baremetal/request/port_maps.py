@@ -8,9 +8,9 @@ layout of Heat's ``RoleNetIpMap``):
     ``{Role: {network_name: [port_id, ...]}}``
 ``RoleCtlplanePortMap``
     ``{Role: [port, ...]}``, each the Neutron representation of the
-    server's ctlplane port (see ``doc/instances.md``). Keys we do not use
-    are ignored; ``network`` and ``subnets`` may be missing and are then
-    read from Neutron at deploy time.
+    server's ctlplane port (see ``doc/source/instances.md``). Keys we do
+    not use are ignored; ``network`` and ``subnets`` may be missing and are
+    then read from Neutron at deploy time.
 
 Once assigned, ``instance_port_problems`` checks the ports of all
 instances together: a Neutron port belongs to one server and one

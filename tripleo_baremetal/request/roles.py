@@ -15,7 +15,7 @@ A roles file (``baremetal_deployment.yaml``) is a YAML list of roles::
 
 ``expand_roles`` validates the whole file first (every problem is reported
 at once, with the role, instance, key path and value) and only then builds
-the instances (see ``doc/instances.md``) and the environment for the
+the instances (see ``doc/source/instances.md``) and the environment for the
 deployed-server stage. It makes no API call, so it is safe to run on any
 input, and the same input always gives the same output.
 
