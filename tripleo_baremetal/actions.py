@@ -121,7 +121,7 @@ def _split_secrets(instances):
     index into drives}}``: each distinct drive once (a role's
     ``cloud_config`` is usually every one of its hosts'), so that the
     result stays bounded by Mistral's field size limit however many
-    hosts share it (doc/scale.md). Hosts whose ``config_drive`` is empty
+    hosts share it (doc/source/scale.md). Hosts whose ``config_drive`` is empty
     are left out.
     """
     drives, index, hosts = [], {}, {}

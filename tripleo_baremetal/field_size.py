@@ -4,7 +4,7 @@ Mistral refuses any action result over ``[engine]
 execution_field_size_limit_kb`` (1,024 KB by default) with a raw
 traceback in the execution's ``state_info``. An action that checks its
 own result first can fail with one line instead, naming the option and by
-how much it would have to grow (doc/scale.md).
+how much it would have to grow (doc/source/scale.md).
 """
 
 import json

@@ -252,7 +252,7 @@ class Instance:
         A field at its default is left out (``from_dict`` restores it):
         instances travel through Mistral's context, whose every value is
         bounded by ``[engine] execution_field_size_limit_kb``, and the
-        default fields are most of a full record (see doc/scale.md).
+        default fields are most of a full record (see doc/source/scale.md).
         ``hostname``, ``role`` and ``index`` are always given. A
         ``ctlplane_port`` that is one of ``ports`` is given as its id.
         """

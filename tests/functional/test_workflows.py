@@ -108,7 +108,7 @@ class WorkflowTest(base.MistralTestCase):
         # Scale up: one more compute.
         execution = self.deploy_roles(self.roles_file(computes=4))
         self.assertExecutionSucceeded(execution)
-        # new_instances: hostnames (doc/scale.md).
+        # new_instances: hostnames (doc/source/scale.md).
         self.assertEqual(['overcloud-novacompute-3'],
                          execution.output['new_instances'])
 
@@ -180,7 +180,7 @@ class WorkflowTest(base.MistralTestCase):
         # Mistral's default execution_field_size_limit_kb (1,024 KB).
         # Each host's copy of its role's 64 KB cloud_config made the
         # expand_roles result 20 x 64 KB = 1,280 KB before the drives were
-        # shared (doc/scale.md): over the limit at N = 20, which deploys
+        # shared (doc/source/scale.md): over the limit at N = 20, which deploys
         # in seconds, where a 2 KB cloud_config needs N = 300.
         self.enrol_nodes(
             [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}

@@ -7,7 +7,7 @@ before the deploy: here it is computed for N = 200, 1,000 and 5,000
 instances in two roles with a 2 KB ``cloud_config`` each, and shown to
 grow by a small constant per instance (config drives shared, instances
 as compact records), well under the default limit at N = 1,000
-(doc/scale.md).
+(doc/source/scale.md).
 """
 
 import json
