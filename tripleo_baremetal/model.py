@@ -218,6 +218,21 @@ class Instance:
         """A copy with ``changes`` (records are never changed in place)."""
         return dataclasses.replace(self, **changes)
 
+    def brief(self):
+        """This instance with what a deployed host still needs.
+
+        The request's fields that only picking and deploying read
+        (image, placement, networks, users, root device...) are dropped,
+        and ``ports`` with them (``ctlplane_port`` is kept in full): the
+        record that travels after the deploy, through Mistral's context,
+        where every value is bounded by its field size limit (see
+        doc/source/scale.md). What is kept: the identity, the ctlplane
+        port and ``network_ports`` (the environment's), and what the wait
+        checks (``deploy_steps``, ``raid_config``).
+        """
+        return self.replace(config_drive=None, ports=None, **{
+            name: _default_of(name) for name in _REQUEST_ONLY})
+
     def without_secrets(self):
         """This instance without its config drive (which may hold any)."""
         return self if self.config_drive is None else self.replace(
@@ -266,6 +281,21 @@ class Instance:
                 self.ports or ()):
             result['ctlplane_port'] = self.ctlplane_port.id
         return result
+
+
+#: Instance fields that only picking and deploying read (see ``brief``).
+_REQUEST_ONLY = (
+    'image', 'resource_class', 'profile', 'capabilities', 'traits',
+    'forbidden_traits', 'conductor_group', 'root_size_gb', 'swap_size_mb',
+    'networks', 'ssh_public_keys', 'user_name', 'passwordless_sudo',
+    'root_device', 'network_config', 'management_ip')
+
+
+def _default_of(name):
+    field = Instance.__dataclass_fields__[name]
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
 
 
 def _port_by_id(ports, port_id, where):
@@ -394,9 +424,31 @@ class Deployment:
         return cls(instance=Instance.from_dict(data, where),
                    reservation=reservation, **own)
 
-    def to_dict(self):
-        """The flat JSON form: the instance's keys and the node's."""
-        result = self.instance.without_secrets().to_dict()
+    def summary(self):
+        """The few keys an operator reads: host, role, node and state.
+
+        What workflow outputs list per host (``instances``), so that they
+        stay small at a thousand hosts (doc/source/scale.md).
+        """
+        result = {'hostname': self.hostname, 'role': self.instance.role,
+                  'index': self.instance.index}
+        if self.reservation is not None:
+            result.update(node=self.reservation.node,
+                          node_name=self.reservation.node_name)
+        if self.provision_state is not None:
+            result['provision_state'] = self.provision_state
+        if self.error is not None:
+            result['error'] = self.error
+        return result
+
+    def to_dict(self, brief=False):
+        """The flat JSON form: the instance's keys and the node's.
+
+        ``brief``: the instance as ``Instance.brief`` gives it, for the
+        records that travel after the deploy.
+        """
+        instance = self.instance.brief() if brief else self.instance
+        result = instance.without_secrets().to_dict()
         if self.reservation is not None:
             result.update(node=self.reservation.node,
                           node_name=self.reservation.node_name,

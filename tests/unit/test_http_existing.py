@@ -83,12 +83,13 @@ class ConvergedRequestTest(base.HttpTestCase):
         self.assertEqual(3, len(result['instances']))
         self.assertEqual(
             '192.168.24.10',
-            # ctlplane_port is one of ports: the JSON gives its id.
             model.Deployment.from_dict(result["instances"][0]).instance
             .ctlplane_port
             .fixed_ips[0]['ip_address'])
-        self.assertEqual(result['instances'][0]['ports'][0]['id'],
-                         result['instances'][0]['ctlplane_port'])
+        # A brief record: the ctlplane port in full, not the port list.
+        self.assertNotIn('ports', result['instances'][0])
+        self.assertEqual('192.168.24.0/24', result['instances'][0][
+            'ctlplane_port']['subnets'][0]['cidr'])
         self.assert_calls(base.ironic_discovery() + [
             ironic('GET', 'allocations', fields=base.Fields('name')),
             ironic('GET', 'nodes', fields=base.Fields('uuid')),

@@ -171,6 +171,27 @@ def build_environment(roles, instances, unprovisioned, templates=None,
     return environment
 
 
+def without_port_entries(environment, hostnames):
+    """A copy of ``environment`` without the ctlplane ports of ``hostnames``.
+
+    ``expand_roles`` leaves out the ``DeployedServerPortMap`` entries of
+    the hosts it deploys: ``populate_environment`` adds them from the
+    deployed ports, and the same port twice in the workflow's context is
+    what limits how many hosts a run can have (doc/source/scale.md). The
+    registry entry stays (the entries come back).
+    """
+    result = copy.deepcopy(environment or {})
+    params = result.get('parameter_defaults') or {}
+    port_map = params.get('DeployedServerPortMap')
+    if not port_map:
+        return result
+    for hostname in hostnames:
+        port_map.pop('%s-ctlplane' % hostname, None)
+    if not port_map:
+        del params['DeployedServerPortMap']
+    return result
+
+
 def populate_environment(environment, instances, failed=(), templates=None,
                          node_port_map=None):
     """Return a copy of ``environment`` for the hosts that are deployed.
