@@ -133,3 +133,39 @@ class EnsureServersTest(unittest.TestCase):
         left, run, err = self.ensure(present=set(), which=lambda name: None)
         run.assert_not_called()
         self.assertIn('apt-get is not available', err)
+
+
+class FailureLinesTest(unittest.TestCase):
+    REPORT = '\n'.join([
+        '=' * 70,
+        'FAIL: tests.functional.test_a.ATest.test_one',
+        'tags: worker-0',
+        '-' * 70,
+        'Traceback (most recent call last):',
+        '  File "x.py", line 1, in test_one',
+        '    self.assertIn(text, info)',
+        "AssertionError: 'a' not found in 'b'",
+        '--- last lines of /tmp/x/ironic/ironic.log ---',
+        'ERROR: not an exception line, a log line',
+        '=' * 70,
+        'ERROR: tests.unit.test_b.BTest.test_two',
+        '-' * 70,
+        'Traceback (most recent call last):',
+        'ValueError: ' + 'x' * 900,
+        '',
+        'FAILED (id=7, failures=2)',
+    ])
+
+    def test_one_line_per_failed_test_without_the_log_tails(self):
+        lines = tools_tox.failure_lines(self.REPORT)
+        self.assertEqual(2, len(lines), lines)
+        self.assertEqual("tests.functional.test_a.ATest.test_one: "
+                         "AssertionError: 'a' not found in 'b'", lines[0])
+        self.assertTrue(lines[1].startswith(
+            'tests.unit.test_b.BTest.test_two: ValueError: xxx'))
+        self.assertLessEqual(len(lines[1]), len(
+            'tests.unit.test_b.BTest.test_two: ') +
+            tools_tox.FAILURE_LINE_LIMIT)
+
+    def test_nothing_failed(self):
+        self.assertEqual([], tools_tox.failure_lines(''))

@@ -94,8 +94,9 @@ class Networks:
 
 
 def _names(subnets):
-    return ', '.join(subnet.get('name') or subnet['id']
-                     for subnet in subnets) or 'none'
+    """The subnets' names, sorted: Neutron lists them in no set order."""
+    return ', '.join(sorted(subnet.get('name') or subnet['id']
+                            for subnet in subnets)) or 'none'
 
 
 def _subnet_of_ip(wanted, subnets):
