@@ -50,6 +50,11 @@ def _check(where, name, value, types, optional=False):
         ' or null' if optional else '', type(value).__name__))
 
 
+#: The keys of a subnet that the deployed-server stage reads
+#: (``DeployedServerPortMap``, ``NodePortMap``).
+SUBNET_KEYS = ('cidr', 'gateway_ip', 'host_routes', 'dns_nameservers')
+
+
 @dataclasses.dataclass(frozen=True)
 class Port:
     """A Neutron port as the config drive and the VIF attachment need it.
@@ -96,6 +101,29 @@ class Port:
         return {field.name: _json(getattr(self, field.name))
                 for field in dataclasses.fields(self)
                 if getattr(self, field.name) is not None}
+
+    def brief(self):
+        """This port with only what the environment reads of it.
+
+        The addresses, the network's ``name``/``mtu``/``tags`` and the
+        subnets' ``SUBNET_KEYS``: what a deployed host's record keeps
+        (``Instance.brief``), a third of a complete port.
+        """
+        return Port(
+            id=self.id,
+            fixed_ips=_only(self.fixed_ips, ('ip_address', 'subnet_id')),
+            network=None if self.network is None else {
+                key: copy.deepcopy(self.network[key])
+                for key in ('name', 'mtu', 'tags') if key in self.network},
+            subnets=_only(self.subnets, SUBNET_KEYS))
+
+
+def _only(items, keys):
+    """``items`` (mappings, or None) reduced to ``keys``."""
+    if items is None:
+        return None
+    return tuple({key: copy.deepcopy(item[key]) for key in keys
+                  if key in item} for item in items)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,8 +258,10 @@ class Instance:
         port and ``network_ports`` (the environment's), and what the wait
         checks (``deploy_steps``, ``raid_config``).
         """
-        return self.replace(config_drive=None, ports=None, **{
-            name: _default_of(name) for name in _REQUEST_ONLY})
+        return self.replace(
+            config_drive=None, ports=None,
+            ctlplane_port=self.ctlplane_port and self.ctlplane_port.brief(),
+            **{name: _default_of(name) for name in _REQUEST_ONLY})
 
     def without_secrets(self):
         """This instance without its config drive (which may hold any)."""

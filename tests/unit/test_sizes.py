@@ -157,3 +157,94 @@ class CtlplanePortReferenceTest(unittest.TestCase):
         self.assertRaises(exceptions.InvalidInput, model.Instance.from_dict,
                           {'hostname': 'h', 'ctlplane_port': 'p9',
                            'ports': []})
+
+
+def ctlplane_port(index):
+    """A ctlplane port as Neutron completes it (what the brief keeps)."""
+    return {'id': '%08d-1111-2222-3333-444444444444' % index,
+            'mac_address': '52:54:00:%02x:%02x:%02x' % (
+                index >> 16, (index >> 8) & 255, index & 255),
+            'fixed_ips': [{'ip_address': '192.168.%d.%d' % (
+                24 + index // 250, 2 + index % 250),
+                'subnet_id': 'aaaaaaaa-1111-2222-3333-444444444444'}],
+            'network': {'id': 'bbbbbbbb-1111-2222-3333-444444444444',
+                        'name': 'ctlplane', 'mtu': 1500,
+                        'tags': ['192.168.24.0/21']},
+            'subnets': [{'id': 'aaaaaaaa-1111-2222-3333-444444444444',
+                         'name': 'ctlplane-subnet',
+                         'cidr': '192.168.24.0/21',
+                         'gateway_ip': '192.168.24.1', 'host_routes': [],
+                         'dns_nameservers': ['192.168.24.1']}]}
+
+
+class DeployValuesSizeTest(unittest.TestCase):
+    """What travels after the pick, per host, is a bounded constant.
+
+    The values of ``deploy_instances``' and ``deploy_roles``' context
+    after ``pick_nodes``: reservations, the deployed records (briefs,
+    ``deploy_instances``' output and ``finish_deploy``'s input) and
+    ``finish_deploy``'s output (the environment, per-host summaries and
+    port ids), for N instances with one Heat ctlplane port each.
+    """
+
+    def values(self, count):
+        from tripleo_baremetal import model
+        expanded = ExpandRolesSizeTest.expand(self, count)
+        deployments = []
+        for index, data in enumerate(expanded['instances']):
+            inst = model.Instance.from_dict(data).replace(
+                ctlplane_port=model.Port.from_dict(ctlplane_port(index)))
+            reservation = model.Reservation(
+                hostname=inst.hostname,
+                node='%08d-aaaa-bbbb-cccc-dddddddddddd' % index,
+                node_name='node-%04d' % index,
+                allocation='%08d-eeee-ffff-0000-111111111111' % index)
+            deployments.append(model.Deployment(
+                instance=inst, reservation=reservation,
+                provision_state='active', attached_vifs=[
+                    inst.ctlplane_port.id]))
+        briefs = [item.to_dict(brief=True) for item in deployments]
+        finish = actions.FinishDeploy(expanded['environment'], briefs)
+        output = type(finish).run.__wrapped__(finish, None)
+        return {
+            'reservations': [item.reservation.to_dict()
+                             for item in deployments],
+            'deployed (briefs)': briefs,
+            'finish_deploy input': {'environment': expanded['environment'],
+                                    'instances': briefs},
+            'finish_deploy output': output,
+        }
+
+    def test_per_host_constant_and_under_the_limit_at_1000(self):
+        small = {key: size(value) for key, value in self.values(200).items()}
+        large = {key: size(value) for key, value in
+                 self.values(1000).items()}
+        for key in large:
+            per_host = (large[key] - small[key]) / 800
+            # Under 800 bytes a host each (a complete record with its
+            # port was 1.3 KB), so that N = 1,000 stays under 80% of
+            # Mistral's default 1,024 KB (doc/source/scale.md).
+            self.assertLess(per_host, 800, (key, small, large))
+            self.assertLess(large[key], LIMIT * 0.8, (key, large))
+
+    def test_brief_port_keeps_what_the_environment_reads(self):
+        from tripleo_baremetal import model
+        port = model.Port.from_dict(ctlplane_port(7))
+        brief = port.brief()
+        self.assertEqual((port.id, port.fixed_ips), (brief.id,
+                                                     brief.fixed_ips))
+        self.assertIsNone(brief.mac_address)
+        self.assertEqual({'name', 'mtu', 'tags'}, set(brief.network))
+        self.assertEqual(set(model.SUBNET_KEYS), set(brief.subnets[0]))
+        from tripleo_baremetal.request import environment
+        self.assertEqual(environment.deployed_port_entry(port),
+                         environment.deployed_port_entry(brief))
+
+    def test_finish_deploy_output(self):
+        output = self.values(200)['finish_deploy output']
+        self.assertEqual(200, len(output['instances']))
+        self.assertEqual({'hostname', 'role', 'index', 'node', 'node_name',
+                          'provision_state'}, set(output['instances'][0]))
+        self.assertEqual(200, len(output['environment']['parameter_defaults']
+                                  ['DeployedServerPortMap']))
+        self.assertNotIn('secret', json.dumps(output))

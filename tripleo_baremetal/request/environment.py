@@ -35,6 +35,7 @@ import ipaddress
 import posixpath
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 
 CTLPLANE_PORT_RESOURCE = 'OS::TripleO::DeployedServer::ControlPlanePort'
 DEPLOYED_PORT_TEMPLATE = 'deployed-server/deployed-neutron-port.yaml'
@@ -43,7 +44,7 @@ DEPLOYED_PORT_TEMPLATE = 'deployed-server/deployed-neutron-port.yaml'
 #: tripleoclient's default ``--templates``).
 DEFAULT_TEMPLATES = '/usr/share/openstack-tripleo-heat-templates'
 
-_SUBNET_KEYS = ('cidr', 'gateway_ip', 'host_routes', 'dns_nameservers')
+_SUBNET_KEYS = model.SUBNET_KEYS
 
 
 def deployed_port_entry(port):
