@@ -467,6 +467,13 @@ def report(count, runs):
                                      for item in run.cpu.items()),
                  ironic_cpu / run.deployed if run.deployed else 0.0,
                  100.0 * ironic_cpu / run.wall if run.wall else 0.0))
+        # Issue 22's two ratios: the wall time against its floor on one
+        # Ironic process, and the client side's (Mistral's) CPU.
+        print('  %-10s wall / Ironic CPU %.2f; client CPU %.0f%% of '
+              "Ironic's" % (
+                  run.name, run.wall / ironic_cpu if ironic_cpu else 0.0,
+                  100.0 * run.cpu.get('mistral', 0.0) / ironic_cpu
+                  if ironic_cpu else 0.0))
     for run in runs:
         if run.tail:
             print('  %s after the last node became active: %s' % (

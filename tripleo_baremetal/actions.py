@@ -23,6 +23,7 @@ never sees a dict of ours.
 """
 
 import functools
+import json
 import logging
 
 from mistral_lib import actions
@@ -31,6 +32,7 @@ from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import connection
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import field_size
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
 from tripleo_baremetal.provisioning import created_ports
@@ -50,7 +52,7 @@ def _errors_as_result(run):
     @functools.wraps(run)
     def wrapper(self, context):
         try:
-            return run(self, context)
+            result = run(self, context)
         except exceptions.BaremetalError as exc:
             LOG.error('%s failed: %s', type(self).__name__, exc)
             return actions.Result(error=str(exc))
@@ -64,12 +66,24 @@ def _errors_as_result(run):
             LOG.exception('%s failed unexpectedly', type(self).__name__)
             return actions.Result(error='%s failed: %s: %s' % (
                 type(self).__name__, type(exc).__name__, exc))
+        if isinstance(result, (dict, list)):
+            too_big = field_size.over_limit(
+                '%s result' % type(self).__name__, result)
+            if too_big:
+                LOG.error('%s', too_big)
+                return actions.Result(error=too_big)
+        return result
     return wrapper
 
 
 def _instances(items, with_drives=None):
-    """``model.Instance`` list from JSON, with their drives when given."""
+    """``model.Instance`` list from JSON, with their drives when given.
+
+    ``items`` is a list, or a mapping ``{hostname: instance}`` (its values).
+    """
     drives = with_drives or {}
+    if isinstance(items, dict):
+        items = list(items.values())
     return [model.Instance.from_dict(_with_drive(item, drives.get(
         item.get('hostname') if isinstance(item, dict) else None)))
         for item in items or ()]
@@ -106,17 +120,59 @@ def _public(instances):
 
 
 def _split_secrets(instances):
-    """``(public instances, {hostname: config_drive})``.
+    """``(public instances, shared config drives)``.
 
-    Hosts whose ``config_drive`` is empty are left out of the mapping.
+    The drives are ``{'drives': [config_drive, ...], 'hosts': {hostname:
+    index into drives}}``: each distinct drive once (a role's
+    ``cloud_config`` is usually every one of its hosts'), so that the
+    result stays bounded by Mistral's field size limit however many
+    hosts share it (doc/source/scale.md). Hosts whose ``config_drive`` is empty
+    are left out.
     """
-    drives = {inst.hostname: inst.config_drive for inst in instances
-              if any((inst.config_drive or {}).values())}
-    return _public(instances), drives
+    drives, index, hosts = [], {}, {}
+    for inst in instances:
+        if not any((inst.config_drive or {}).values()):
+            continue
+        key = json.dumps(inst.config_drive, sort_keys=True)
+        if key not in index:
+            index[key] = len(drives)
+            drives.append(inst.config_drive)
+        hosts[inst.hostname] = index[key]
+    return _public(instances), {'drives': drives, 'hosts': hosts}
+
+
+def drive_of(config_drives, hostname):
+    """``hostname``'s config drive in ``config_drives``, or None.
+
+    ``config_drives`` is as ``expand_roles`` returns it (shared drives)
+    or a plain ``{hostname: config_drive}``.
+    """
+    config_drives = config_drives or {}
+    if isinstance(config_drives.get('hosts'), dict) and isinstance(
+            config_drives.get('drives'), list):
+        at = config_drives['hosts'].get(hostname)
+        return None if at is None else config_drives['drives'][at]
+    return config_drives.get(hostname)
 
 
 def _dicts(records):
     return [record.to_dict() for record in records]
+
+
+def _briefs(deployments):
+    """Deployments as the records that travel after the deploy.
+
+    ``Deployment.to_dict(brief=True)``: without the request's fields, so
+    that a list of a thousand stays well under Mistral's field size
+    limit (doc/source/scale.md).
+    """
+    return [item.to_dict(brief=True) for item in deployments]
+
+
+def _by_host(instances):
+    """``{hostname: public instance JSON}``: looked up by hostname."""
+    return {inst.hostname: inst.without_secrets().to_dict()
+            for inst in instances}
 
 
 class ExpandRoles(actions.Action):
@@ -144,17 +200,28 @@ class ExpandRoles(actions.Action):
             file_url_allowed_paths=baremetal_conf.get_conf(
             ).file_url_allowed_paths)
         chosen = result['instances' if self.provisioned else 'unprovisioned']
-        instances, drives = _split_secrets([inst for inst in chosen
-                                            if inst.managed])
+        managed = [inst for inst in chosen if inst.managed]
+        instances, drives = _split_secrets(managed)
         return {'instances': instances,
-                'config_drives': drives if self.provisioned else {},
-                'environment': result['environment'],
+                'config_drives': drives if self.provisioned else {
+                    'drives': [], 'hosts': {}},
+                # The deployed hosts' ctlplane ports are added once they
+                # are deployed (finish_deploy): not carried twice.
+                'environment': environment.without_port_entries(
+                    result['environment'],
+                    [inst.hostname for inst in managed]),
                 'warnings': result['warnings'],
                 'ansible_playbooks': result['ansible_playbooks']}
 
 
 class CheckExistingInstances(actions.Action):
-    """Split instances into existing ones and ones that need a node."""
+    """Split instances into existing ones and ones that need a node.
+
+    Existing and deploying hosts come back as brief records; the ones
+    still to deploy (reserved by an earlier run or not found) once, in
+    ``to_deploy`` (``{hostname: instance}``, which ``deploy_node`` looks
+    up), with ``not_found`` their hostnames (doc/source/scale.md).
+    """
 
     def __init__(self, instances):
         super().__init__()
@@ -164,32 +231,45 @@ class CheckExistingInstances(actions.Action):
     def run(self, context):
         result = existing.check_existing_instances(
             connection.get_connection(context), _instances(self.instances))
-        return {'instances': _dicts(result['instances']),
-                'deploying': _dicts(result['deploying']),
-                'reserved': [dict(item.reservation.to_dict(),
-                                  instance=item.instance.without_secrets()
-                                  .to_dict())
+        return {'instances': _briefs(result['instances']),
+                'deploying': _briefs(result['deploying']),
+                'reserved': [item.reservation.to_dict()
                              for item in result['reserved']],
-                'not_found': _public(result['not_found']),
+                'not_found': [inst.hostname for inst in result['not_found']],
+                'to_deploy': _by_host(
+                    [item.instance for item in result['reserved']]
+                    + list(result['not_found'])),
                 'repaired': result['repaired'],
-                'failed': _dicts(result['failed']),
+                'failed': _briefs(result['failed']),
                 'ctlplane_ips': _ctlplane_ips(result['instances'])}
 
 
 class PickNodes(actions.Action):
-    """Plan and reserve nodes for all instances at once."""
+    """Plan and reserve nodes for all instances at once.
+
+    :param instances: a list, or ``{hostname: instance}``.
+    :param hostnames: only these of ``instances`` (all when None).
+
+    The reservations do not repeat the instance: ``deploy_node`` looks it
+    up by hostname (doc/source/scale.md).
+    """
 
     def __init__(self, instances, concurrency=20, dry_run=False,
-                 timeout=None):
+                 timeout=None, hostnames=None):
         super().__init__()
         self.instances = instances
         self.concurrency = concurrency
         self.dry_run = dry_run
         self.timeout = timeout
+        self.hostnames = hostnames
 
     @_errors_as_result
     def run(self, context):
         instances = _instances(self.instances)
+        if self.hostnames is not None:
+            wanted = set(self.hostnames)
+            instances = [inst for inst in instances
+                         if inst.hostname in wanted]
         conn = connection.get_connection(context)
         result = reservation.pick_nodes(
             conn, instances,
@@ -207,7 +287,6 @@ class PickNodes(actions.Action):
         # reserved, the NICs of all reserved nodes (two listings).
         reservations = [
             dict(item.to_dict(),
-                 instance=by_host[item.hostname].without_secrets().to_dict(),
                  node_snapshot=snapshots.get(item.hostname),
                  nics=nics.get(item.node))
             for item in result['reservations']]
@@ -278,7 +357,7 @@ class DeployNode(actions.Action):
 
     def run(self, context):
         try:
-            return self._deploy(context).to_dict()
+            return self._deploy(context).to_dict(brief=True)
         except Exception as exc:
             if not isinstance(exc, exceptions.BaremetalError):
                 LOG.exception('deploy_node failed unexpectedly')
@@ -288,10 +367,7 @@ class DeployNode(actions.Action):
                 exc, exceptions.BaremetalError) else '%s: %s: %s' % (
                     hostname, type(exc).__name__, exc)
             LOG.error('%s', message)
-            public = ({key: value for key, value in self.instance.items()
-                       if key != 'config_drive'}
-                      if isinstance(self.instance, dict) else {})
-            return dict(public, error=message)
+            return dict(_brief_of(self.instance), error=message)
 
     def _deploy(self, context):
         instance = model.Instance.from_dict(self.instance)
@@ -304,6 +380,15 @@ class DeployNode(actions.Action):
             node=self.node_snapshot, nics=self.nics)
 
 
+def _brief_of(instance):
+    """The brief JSON of an instance given as JSON (maybe a bad one)."""
+    try:
+        return model.Instance.from_dict(instance).brief().to_dict()
+    except Exception:
+        return ({key: instance[key] for key in ('hostname', 'role', 'index')
+                 if key in instance} if isinstance(instance, dict) else {})
+
+
 class DeployNodes(actions.Action):
     """``deploy_node`` for a batch of reservations, one after the other.
 
@@ -313,13 +398,17 @@ class DeployNodes(actions.Action):
 
     :param reservations: reservations as ``pick_nodes`` returns them
         (with ``instance``, ``node_snapshot`` and ``nics``).
-    :param config_drives: ``{hostname: config_drive}`` of the batch.
+    :param config_drives: the batch's drives, shared as ``expand_roles``
+        returns them or ``{hostname: config_drive}``.
+    :param instances: ``{hostname: instance}`` of the batch, for the
+        reservations without ``instance``.
     """
 
     def __init__(self, reservations, config_drives=None, ssh_keys=None,
-                 user_name=None, stackname=None):
+                 user_name=None, stackname=None, instances=None):
         super().__init__()
         self.reservations = reservations or []
+        self.instances = instances or {}
         self.config_drives = config_drives or {}
         self.ssh_keys = ssh_keys
         self.user_name = user_name
@@ -327,10 +416,11 @@ class DeployNodes(actions.Action):
 
     def run(self, context):
         return [DeployNode(
-            item.get('instance'), item.get('node'),
+            item.get('instance') or self.instances.get(item.get('hostname')),
+            item.get('node'),
             allocation=item.get('allocation'), ssh_keys=self.ssh_keys,
             user_name=self.user_name, stackname=self.stackname,
-            config_drive=self.config_drives.get(item.get('hostname')),
+            config_drive=drive_of(self.config_drives, item.get('hostname')),
             node_snapshot=item.get('node_snapshot'),
             nics=item.get('nics')).run(context)
             for item in self.reservations]
@@ -356,8 +446,8 @@ class WaitForDeploy(actions.Action):
             max_fail_percentage=self.max_fail_percentage,
             not_started=_deployments(self.not_started),
             existing_count=self.existing_count)
-        return {'instances': _dicts(result['instances']),
-                'failed': _dicts(result['failed']),
+        return {'instances': _briefs(result['instances']),
+                'failed': _briefs(result['failed']),
                 'ctlplane_ips': _ctlplane_ips(result['instances'])}
 
 
@@ -422,6 +512,37 @@ class PopulateEnvironment(actions.Action):
             templates=self.templates, node_port_map=self.node_port_map)
 
 
+class FinishDeploy(actions.Action):
+    """The last step of ``deploy_roles``: environment and what it lists.
+
+    ``populate_environment``'s work, and the output's per-host values
+    made small: ``instances`` as summaries (host, role, node, state) and
+    ``ports`` (``{hostname: {network: port id}}``) of the deployed hosts.
+    """
+
+    def __init__(self, environment, instances, failed=None, templates=None,
+                 node_port_map=None):
+        super().__init__()
+        self.environment = environment
+        self.instances = instances
+        self.failed = failed or []
+        self.templates = templates
+        self.node_port_map = node_port_map
+
+    @_errors_as_result
+    def run(self, context):
+        deployed = _deployments(self.instances)
+        env = environment.populate_environment(
+            self.environment, [item.instance for item in deployed],
+            failed=[item.instance for item in _deployments(self.failed)],
+            templates=self.templates, node_port_map=self.node_port_map)
+        return {'environment': env,
+                'instances': [item.summary() for item in deployed],
+                'ports': {item.hostname: dict(item.instance.network_ports)
+                          for item in deployed
+                          if item.instance.network_ports}}
+
+
 class EnsurePorts(actions.Action):
     """Create or find the Neutron ports no port map gives (before Ironic)."""
 
@@ -435,11 +556,10 @@ class EnsurePorts(actions.Action):
         result = created_ports.ensure_ports(
             connection.get_connection(context), _instances(self.instances),
             self.stackname)
+        # The ports per host are the instances' network_ports: not
+        # repeated (finish_deploy lists the deployed hosts').
         return {'instances': _public(result.instances),
                 'node_port_map': result.node_port_map,
-                'ports': {inst.hostname: dict(inst.network_ports)
-                          for inst in result.instances
-                          if inst.network_ports},
                 'created': result.created, 'writes': result.writes}
 
 

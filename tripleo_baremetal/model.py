@@ -50,6 +50,11 @@ def _check(where, name, value, types, optional=False):
         ' or null' if optional else '', type(value).__name__))
 
 
+#: The keys of a subnet that the deployed-server stage reads
+#: (``DeployedServerPortMap``, ``NodePortMap``).
+SUBNET_KEYS = ('cidr', 'gateway_ip', 'host_routes', 'dns_nameservers')
+
+
 @dataclasses.dataclass(frozen=True)
 class Port:
     """A Neutron port as the config drive and the VIF attachment need it.
@@ -96,6 +101,29 @@ class Port:
         return {field.name: _json(getattr(self, field.name))
                 for field in dataclasses.fields(self)
                 if getattr(self, field.name) is not None}
+
+    def brief(self):
+        """This port with only what the environment reads of it.
+
+        The addresses, the network's ``name``/``mtu``/``tags`` and the
+        subnets' ``SUBNET_KEYS``: what a deployed host's record keeps
+        (``Instance.brief``), a third of a complete port.
+        """
+        return Port(
+            id=self.id,
+            fixed_ips=_only(self.fixed_ips, ('ip_address', 'subnet_id')),
+            network=None if self.network is None else {
+                key: copy.deepcopy(self.network[key])
+                for key in ('name', 'mtu', 'tags') if key in self.network},
+            subnets=_only(self.subnets, SUBNET_KEYS))
+
+
+def _only(items, keys):
+    """``items`` (mappings, or None) reduced to ``keys``."""
+    if items is None:
+        return None
+    return tuple({key: copy.deepcopy(item[key]) for key in keys
+                  if key in item} for item in items)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,6 +246,23 @@ class Instance:
         """A copy with ``changes`` (records are never changed in place)."""
         return dataclasses.replace(self, **changes)
 
+    def brief(self):
+        """This instance with what a deployed host still needs.
+
+        The request's fields that only picking and deploying read
+        (image, placement, networks, users, root device...) are dropped,
+        and ``ports`` with them (``ctlplane_port`` is kept in full): the
+        record that travels after the deploy, through Mistral's context,
+        where every value is bounded by its field size limit (see
+        doc/source/scale.md). What is kept: the identity, the ctlplane
+        port and ``network_ports`` (the environment's), and what the wait
+        checks (``deploy_steps``, ``raid_config``).
+        """
+        return self.replace(
+            config_drive=None, ports=None,
+            ctlplane_port=self.ctlplane_port and self.ctlplane_port.brief(),
+            **{name: _default_of(name) for name in _REQUEST_ONLY})
+
     def without_secrets(self):
         """This instance without its config drive (which may hold any)."""
         return self if self.config_drive is None else self.replace(
@@ -229,12 +274,15 @@ class Instance:
             data.get('hostname') if isinstance(data, dict) else '?')
         _reject_unknown(cls, data, where)
         data = dict(data)
-        if data.get('ctlplane_port') is not None:
-            data['ctlplane_port'] = Port.from_dict(
-                data['ctlplane_port'], where + ' ctlplane_port')
         if data.get('ports') is not None:
             data['ports'] = [Port.from_dict(port, where + ' ports')
                              for port in data['ports']]
+        if isinstance(data.get('ctlplane_port'), str):
+            data['ctlplane_port'] = _port_by_id(
+                data.get('ports'), data['ctlplane_port'], where)
+        elif data.get('ctlplane_port') is not None:
+            data['ctlplane_port'] = Port.from_dict(
+                data['ctlplane_port'], where + ' ctlplane_port')
         data['networks'] = [Network.from_dict(net, where + ' networks')
                             for net in data.get('networks') or ()]
         for key in ('capabilities', 'image', 'network_ports',
@@ -244,13 +292,62 @@ class Instance:
         return cls(**copy.deepcopy(data))
 
     def to_dict(self):
+        """The JSON of this instance: a compact record.
+
+        A field at its default is left out (``from_dict`` restores it):
+        instances travel through Mistral's context, whose every value is
+        bounded by ``[engine] execution_field_size_limit_kb``, and the
+        default fields are most of a full record (see doc/source/scale.md).
+        ``hostname``, ``role`` and ``index`` are always given. A
+        ``ctlplane_port`` that is one of ``ports`` is given as its id.
+        """
         result = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name in ('config_drive', 'ports') and value is None:
+            if field.name not in _ALWAYS and _is_default(field, value):
                 continue
             result[field.name] = _json(value)
+        if self.ctlplane_port is not None and self.ctlplane_port in (
+                self.ports or ()):
+            result['ctlplane_port'] = self.ctlplane_port.id
         return result
+
+
+#: Instance fields that only picking and deploying read (see ``brief``).
+_REQUEST_ONLY = (
+    'image', 'resource_class', 'profile', 'capabilities', 'traits',
+    'forbidden_traits', 'conductor_group', 'root_size_gb', 'swap_size_mb',
+    'networks', 'ssh_public_keys', 'user_name', 'passwordless_sudo',
+    'root_device', 'network_config', 'management_ip')
+
+
+def _default_of(name):
+    field = Instance.__dataclass_fields__[name]
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
+def _port_by_id(ports, port_id, where):
+    """The port of ``ports`` whose id ``ctlplane_port`` gives."""
+    for port in ports or ():
+        if port.id == port_id:
+            return port
+    raise exceptions.InvalidInput(
+        '%s: ctlplane_port %s is none of its ports' % (where, port_id))
+
+
+#: Instance fields its JSON always gives, even at their default.
+_ALWAYS = ('hostname', 'role', 'index')
+
+
+def _is_default(field, value):
+    """Whether ``value`` is the dataclass ``field``'s default."""
+    if field.default is not dataclasses.MISSING:
+        return value == field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return value == field.default_factory()
+    return False
 
 
 def _json(value):
@@ -357,9 +454,31 @@ class Deployment:
         return cls(instance=Instance.from_dict(data, where),
                    reservation=reservation, **own)
 
-    def to_dict(self):
-        """The flat JSON form: the instance's keys and the node's."""
-        result = self.instance.without_secrets().to_dict()
+    def summary(self):
+        """The few keys an operator reads: host, role, node and state.
+
+        What workflow outputs list per host (``instances``), so that they
+        stay small at a thousand hosts (doc/source/scale.md).
+        """
+        result = {'hostname': self.hostname, 'role': self.instance.role,
+                  'index': self.instance.index}
+        if self.reservation is not None:
+            result.update(node=self.reservation.node,
+                          node_name=self.reservation.node_name)
+        if self.provision_state is not None:
+            result['provision_state'] = self.provision_state
+        if self.error is not None:
+            result['error'] = self.error
+        return result
+
+    def to_dict(self, brief=False):
+        """The flat JSON form: the instance's keys and the node's.
+
+        ``brief``: the instance as ``Instance.brief`` gives it, for the
+        records that travel after the deploy.
+        """
+        instance = self.instance.brief() if brief else self.instance
+        result = instance.without_secrets().to_dict()
         if self.reservation is not None:
             result.update(node=self.reservation.node,
                           node_name=self.reservation.node_name,

@@ -83,16 +83,15 @@ class MigratedRolesFileTest(base.MistralTestCase):
         self.assertEqual('ctl-7', by_host['ctl-7']['node_name'])
         nodes = {node.name: node for node in self.conn.baremetal.nodes()}
         self.assertEqual('active', nodes['ctl-7'].provision_state)
-        # The instance's ctlplane entry replaced the role's; the role's
-        # internal_api was kept.
-        self.assertEqual([{'network': 'ctlplane', 'vif': True,
-                           'fixed_ip': '192.168.24.10'},
-                          {'network': 'internal_api'}],
-                         by_host['overcloud-controller-0']['networks'])
-        self.assertEqual([{'network': 'ctlplane', 'vif': True},
-                          {'network': 'internal_api'}],
-                         by_host['ctl-7']['networks'])
-
+        # The instance's ctlplane entry replaced the role's (its fixed_ip
+        # was checked against Heat's port); the role's internal_api was
+        # kept: both hosts have both ports (the summaries in
+        # ``instances`` do not repeat the request's networks).
+        self.assertEqual('192.168.24.10',
+                         output['ctlplane_ips']['overcloud-controller-0'])
+        for host in ('overcloud-controller-0', 'ctl-7'):
+            self.assertEqual({'ctlplane', 'internal_api'},
+                             set(output['ports'][host]), host)
         self.assertEqual('1a7e0000-0000-4000-8000-000000000001',
                          output['ports']['ctl-7']['internal_api'])
 

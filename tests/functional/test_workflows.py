@@ -108,9 +108,9 @@ class WorkflowTest(base.MistralTestCase):
         # Scale up: one more compute.
         execution = self.deploy_roles(self.roles_file(computes=4))
         self.assertExecutionSucceeded(execution)
+        # new_instances: hostnames (doc/source/scale.md).
         self.assertEqual(['overcloud-novacompute-3'],
-                         [i['hostname']
-                          for i in execution.output['new_instances']])
+                         execution.output['new_instances'])
 
         # Scale down exactly one named host.
         victim = [i for i in execution.output['instances']
@@ -175,6 +175,32 @@ class WorkflowTest(base.MistralTestCase):
             workflow_execution_id=child.id)}
         self.assertIn('deploy_batches', names)
         self.assertNotIn('deploy_node', names)
+
+    def test_shared_config_drives_stay_under_the_default_limit(self):
+        # Mistral's default execution_field_size_limit_kb (1,024 KB).
+        # Each host's copy of its role's 64 KB cloud_config made the
+        # expand_roles result 20 x 64 KB = 1,280 KB before the drives were
+        # shared (doc/source/scale.md): over the limit at N = 20, which deploys
+        # in seconds, where a 2 KB cloud_config needs N = 300.
+        self.enrol_nodes(
+            [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}
+             for i in range(10)]
+            + [{'name': 'cmp-%d' % i, 'capabilities': {'profile': 'compute'}}
+               for i in range(10)])
+        roles_file = self.roles_file(computes=10)
+        roles_file[0]['count'] = 10
+        for role in roles_file:
+            role['defaults']['config_drive'] = {'cloud_config': {
+                'write_files': [{'path': '/etc/%s' % role['name'],
+                                 'content': 'x' * 64 * 1024}]}}
+        execution = self.deploy_roles(roles_file, concurrency=10)
+        self.assertExecutionSucceeded(execution)
+        self.assertEqual(20, len(execution.output['instances']))
+        self.assertEqual(
+            {'active'},
+            {n.provision_state for n in self.conn.baremetal.nodes()})
+        # No cloud_config in the outputs.
+        self.assertNotIn('xxxxxxxx', str(execution.output))
 
     def test_impossible_request_reports_and_reserves_nothing(self):
         self.enrol_nodes(

@@ -47,6 +47,12 @@ SUBNETS = [
 NETS = [{'network': 'ctlplane', 'vif': True}, {'network': 'internal_api'}]
 
 
+def ports_of(result):
+    """``{hostname: {network: port id}}`` of ensure_ports' instances."""
+    return {inst['hostname']: inst['network_ports']
+            for inst in result['instances'] if inst.get('network_ports')}
+
+
 class FakeNeutron:
     """Ports, networks and subnets, answered as Neutron's API does."""
 
@@ -182,7 +188,7 @@ class EnsurePortsTest(NeutronTestCase):
                       by_name['c-0-ctlplane']['tags'])
         self.assertEqual({'ctlplane': by_name['c-1-ctlplane']['id'],
                           'internal_api': by_name['c-1_InternalApi']['id']},
-                         result['ports']['c-1'])
+                         ports_of(result)['c-1'])
         inst = result['instances'][0]
         self.assertEqual(by_name['c-0-ctlplane']['id'],
                          inst['ctlplane_port']['id'])
@@ -198,7 +204,7 @@ class EnsurePortsTest(NeutronTestCase):
         self.assertEqual([], self.writes())
         self.assertEqual([('GET', '/v2.0/networks'), ('GET', '/v2.0/subnets'),
                           ('GET', '/v2.0/ports')], self.reads())
-        self.assertEqual(result['ports'], again['ports'])
+        self.assertEqual(ports_of(result), ports_of(again))
 
     def test_network_named_with_underscores_is_found_again(self):
         networks = [{'network': 'storage_mgmt'}]
@@ -208,7 +214,7 @@ class EnsurePortsTest(NeutronTestCase):
         self.adapter.reset()
         again = self.run_action(self.ensure('c-0', networks=networks))
         self.assertEqual([], self.writes())
-        self.assertEqual(first['ports'], again['ports'])
+        self.assertEqual(ports_of(first), ports_of(again))
         deleted = self.run_action(actions.DeletePorts(
             hostnames=['c-0'], stackname='overcloud'))
         self.assertEqual(1, len(deleted['deleted']['c-0']))
@@ -222,7 +228,7 @@ class EnsurePortsTest(NeutronTestCase):
                               if call.host == 'neutron.test'])
         self.assertEqual({'c-0': {'ctlplane': 'heat-1',
                                   'internal_api': 'heat-2'}},
-                         result['ports'])
+                         ports_of(result))
 
     def test_without_tags_in_a_create_each_port_is_tagged(self):
         self.neutron.bulk_tags = False
@@ -244,7 +250,7 @@ class EnsurePortsTest(NeutronTestCase):
         result = self.run_action(self.ensure('c-0'))
         self.assertEqual([], self.writes())
         self.assertEqual({'ctlplane': ctl['id'], 'internal_api': api['id']},
-                         result['ports']['c-0'])
+                         ports_of(result)['c-0'])
 
     def test_duplicates_keep_the_oldest_and_delete_the_other(self):
         old = self.neutron.add('c-0_InternalApi', 'net-api', '172.16.2.9',
@@ -258,7 +264,7 @@ class EnsurePortsTest(NeutronTestCase):
                                'tripleo_ironic_vif_port=true',
                                'tripleo_default_route=true'])
         result = self.run_action(self.ensure('c-0'))
-        self.assertEqual(old['id'], result['ports']['c-0']['internal_api'])
+        self.assertEqual(old['id'], ports_of(result)['c-0']['internal_api'])
         self.assertNotIn(new['id'], self.neutron.ports)
         self.assertEqual([('DELETE', '/v2.0/ports/%s' % new['id'])],
                          [(call.method, call.path) for call in self.writes()])
@@ -269,7 +275,7 @@ class EnsurePortsTest(NeutronTestCase):
         self.assertEqual(['POST'], [call.method for call in self.writes()])
         self.assertEqual(2, len(self.neutron.ports))
         self.assertEqual(sorted(self.neutron.ports),
-                         sorted(result['ports']['c-0'].values()))
+                         sorted(ports_of(result)['c-0'].values()))
 
     def test_refused_create_names_host_and_leaves_no_port(self):
         self.neutron.refuse_after = 3

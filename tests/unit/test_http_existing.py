@@ -4,6 +4,7 @@ from tests.unit import http_base as base
 from tests.unit.http_base import ironic
 from tests.unit.http_base import neutron
 from tripleo_baremetal import actions
+from tripleo_baremetal import model
 
 HOSTS = ('compute-0', 'compute-1', 'compute-2')
 
@@ -82,8 +83,13 @@ class ConvergedRequestTest(base.HttpTestCase):
         self.assertEqual(3, len(result['instances']))
         self.assertEqual(
             '192.168.24.10',
-            result['instances'][0]['ctlplane_port']['fixed_ips'][0][
-                'ip_address'])
+            model.Deployment.from_dict(result["instances"][0]).instance
+            .ctlplane_port
+            .fixed_ips[0]['ip_address'])
+        # A brief record: the ctlplane port in full, not the port list.
+        self.assertNotIn('ports', result['instances'][0])
+        self.assertEqual('192.168.24.0/24', result['instances'][0][
+            'ctlplane_port']['subnets'][0]['cidr'])
         self.assert_calls(base.ironic_discovery() + [
             ironic('GET', 'allocations', fields=base.Fields('name')),
             ironic('GET', 'nodes', fields=base.Fields('uuid')),

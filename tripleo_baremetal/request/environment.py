@@ -35,6 +35,7 @@ import ipaddress
 import posixpath
 
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import model
 
 CTLPLANE_PORT_RESOURCE = 'OS::TripleO::DeployedServer::ControlPlanePort'
 DEPLOYED_PORT_TEMPLATE = 'deployed-server/deployed-neutron-port.yaml'
@@ -43,7 +44,7 @@ DEPLOYED_PORT_TEMPLATE = 'deployed-server/deployed-neutron-port.yaml'
 #: tripleoclient's default ``--templates``).
 DEFAULT_TEMPLATES = '/usr/share/openstack-tripleo-heat-templates'
 
-_SUBNET_KEYS = ('cidr', 'gateway_ip', 'host_routes', 'dns_nameservers')
+_SUBNET_KEYS = model.SUBNET_KEYS
 
 
 def deployed_port_entry(port):
@@ -169,6 +170,27 @@ def build_environment(roles, instances, unprovisioned, templates=None,
     environment = {'parameter_defaults': params}
     _add_ports(environment, instances, templates or DEFAULT_TEMPLATES)
     return environment
+
+
+def without_port_entries(environment, hostnames):
+    """A copy of ``environment`` without the ctlplane ports of ``hostnames``.
+
+    ``expand_roles`` leaves out the ``DeployedServerPortMap`` entries of
+    the hosts it deploys: ``populate_environment`` adds them from the
+    deployed ports, and the same port twice in the workflow's context is
+    what limits how many hosts a run can have (doc/source/scale.md). The
+    registry entry stays (the entries come back).
+    """
+    result = copy.deepcopy(environment or {})
+    params = result.get('parameter_defaults') or {}
+    port_map = params.get('DeployedServerPortMap')
+    if not port_map:
+        return result
+    for hostname in hostnames:
+        port_map.pop('%s-ctlplane' % hostname, None)
+    if not port_map:
+        del params['DeployedServerPortMap']
+    return result
 
 
 def populate_environment(environment, instances, failed=(), templates=None,

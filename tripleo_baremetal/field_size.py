@@ -1,0 +1,48 @@
+"""Mistral's field size limit, checked before Mistral checks it.
+
+Mistral refuses any action result over ``[engine]
+execution_field_size_limit_kb`` (1,024 KB by default) with a raw
+traceback in the execution's ``state_info``. An action that checks its
+own result first can fail with one line instead, naming the option and by
+how much it would have to grow (doc/source/scale.md).
+"""
+
+import json
+
+from oslo_config import cfg
+
+#: Mistral's default ``execution_field_size_limit_kb``.
+DEFAULT_LIMIT_KB = 1024
+OPTION = '[engine] execution_field_size_limit_kb'
+
+
+def limit_kb(conf=None):
+    """The limit this process's Mistral configuration sets, in KB.
+
+    The default when Mistral's options are not registered (outside an
+    executor); -1 (or any number under 1) means no limit, as in Mistral.
+    """
+    conf = conf if conf is not None else cfg.CONF
+    try:
+        return int(conf.engine.execution_field_size_limit_kb)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError,
+            TypeError, ValueError):
+        return DEFAULT_LIMIT_KB
+
+
+def size_kb(value):
+    """``value``'s size in KB as Mistral counts it (its JSON), rounded up."""
+    return -(-len(json.dumps(value, default=str)) // 1024)
+
+
+def over_limit(what, value, conf=None):
+    """A one-line message if ``value`` is over the limit, else None."""
+    limit = limit_kb(conf)
+    if limit < 1:
+        return None
+    size = size_kb(value)
+    if size <= limit:
+        return None
+    return ('%s is %d KB, over %s = %d KB by %d KB: raise the option on '
+            'the Mistral engine and executors, or split the request' % (
+                what, size, OPTION, limit, size - limit))
