@@ -503,40 +503,30 @@ class PopulateEnvironment(actions.Action):
         self.templates = templates
         self.node_port_map = node_port_map
 
-    @_errors_as_result
-    def run(self, context):
+    def _populate(self, deployed):
         return environment.populate_environment(
-            self.environment,
-            [item.instance for item in _deployments(self.instances)],
+            self.environment, [item.instance for item in deployed],
             failed=[item.instance for item in _deployments(self.failed)],
             templates=self.templates, node_port_map=self.node_port_map)
 
+    @_errors_as_result
+    def run(self, context):
+        return self._populate(_deployments(self.instances))
 
-class FinishDeploy(actions.Action):
+
+class FinishDeploy(PopulateEnvironment):
     """The last step of ``deploy_roles``: environment and what it lists.
 
-    ``populate_environment``'s work, and the output's per-host values
-    made small: ``instances`` as summaries (host, role, node, state) and
-    ``ports`` (``{hostname: {network: port id}}``) of the deployed hosts.
+    ``populate_environment``'s work (same inputs), and the output's
+    per-host values made small: ``instances`` as summaries (host, role,
+    node, state) and ``ports`` (``{hostname: {network: port id}}``) of
+    the deployed hosts.
     """
-
-    def __init__(self, environment, instances, failed=None, templates=None,
-                 node_port_map=None):
-        super().__init__()
-        self.environment = environment
-        self.instances = instances
-        self.failed = failed or []
-        self.templates = templates
-        self.node_port_map = node_port_map
 
     @_errors_as_result
     def run(self, context):
         deployed = _deployments(self.instances)
-        env = environment.populate_environment(
-            self.environment, [item.instance for item in deployed],
-            failed=[item.instance for item in _deployments(self.failed)],
-            templates=self.templates, node_port_map=self.node_port_map)
-        return {'environment': env,
+        return {'environment': self._populate(deployed),
                 'instances': [item.summary() for item in deployed],
                 'ports': {item.hostname: dict(item.instance.network_ports)
                           for item in deployed
