@@ -171,8 +171,7 @@ def _briefs(deployments):
 
 def _by_host(instances):
     """``{hostname: public instance JSON}``: looked up by hostname."""
-    return {inst.hostname: inst.without_secrets().to_dict()
-            for inst in instances}
+    return {item['hostname']: item for item in _public(instances)}
 
 
 class ExpandRoles(actions.Action):

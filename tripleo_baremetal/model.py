@@ -251,7 +251,7 @@ class Instance:
 
         The request's fields that only picking and deploying read
         (image, placement, networks, users, root device...) are dropped,
-        and ``ports`` with them (``ctlplane_port`` is kept in full): the
+        and ``ports`` with them (``ctlplane_port`` as ``Port.brief``): the
         record that travels after the deploy, through Mistral's context,
         where every value is bounded by its field size limit (see
         doc/source/scale.md). What is kept: the identity, the ctlplane

@@ -44,7 +44,10 @@ DEPLOYED_PORT_TEMPLATE = 'deployed-server/deployed-neutron-port.yaml'
 #: tripleoclient's default ``--templates``).
 DEFAULT_TEMPLATES = '/usr/share/openstack-tripleo-heat-templates'
 
-_SUBNET_KEYS = model.SUBNET_KEYS
+
+def _port_key(hostname):
+    """A host's ``DeployedServerPortMap`` key (its ctlplane port)."""
+    return '%s-ctlplane' % hostname
 
 
 def deployed_port_entry(port):
@@ -58,7 +61,7 @@ def deployed_port_entry(port):
     if not port or not port.fixed_ips or not port.subnets:
         return None
     subnets = [{key: copy.deepcopy(subnet[key])
-                for key in _SUBNET_KEYS if key in subnet}
+                for key in model.SUBNET_KEYS if key in subnet}
                for subnet in port.subnets]
     network = port.network or {}
     network_entry = {'tags': list(network.get('tags')
@@ -119,7 +122,7 @@ def _add_ports(environment, instances, templates=None):
     for instance in instances:
         entry = deployed_port_entry(instance.ctlplane_port)
         if entry:
-            port_map['%s-ctlplane' % instance.hostname] = entry
+            port_map[_port_key(instance.hostname)] = entry
     if port_map:
         registry = environment.setdefault('resource_registry', {})
         if templates or not registry.get(CTLPLANE_PORT_RESOURCE):
@@ -187,7 +190,7 @@ def without_port_entries(environment, hostnames):
     if not port_map:
         return result
     for hostname in hostnames:
-        port_map.pop('%s-ctlplane' % hostname, None)
+        port_map.pop(_port_key(hostname), None)
     if not port_map:
         del params['DeployedServerPortMap']
     return result
@@ -283,4 +286,4 @@ def _drop_host(params, instance):
     if params.get(count):
         params[count] -= 1
     (params.get('DeployedServerPortMap') or {}).pop(
-        '%s-ctlplane' % instance.hostname, None)
+        _port_key(instance.hostname), None)
