@@ -49,6 +49,15 @@ class MistralService(service.ApiService):
                          start_timeout=start_timeout)
         self.config_file = os.path.join(self.dir, 'mistral.conf')
 
+    @property
+    def database_url(self):
+        """The SQLAlchemy URL of Mistral's SQLite database."""
+        return 'sqlite:///%s' % os.path.join(self.dir, 'mistral.sqlite')
+
+    def component_pids(self):
+        """``{'mistral': pids}``: API, engine and executor are one."""
+        return {'mistral': self.pids()}
+
     def config(self):
         """The configuration written to mistral.conf, as nested dicts."""
         config = {
@@ -58,10 +67,8 @@ class MistralService(service.ApiService):
                         'debug': False},
             'api': {'host': process.LOOPBACK, 'port': self.port},
             'pecan': {'auth_enable': False},
-            'database': {
-                'connection': 'sqlite:///%s' % os.path.join(
-                    self.dir, 'mistral.sqlite'),
-                'sqlite_synchronous': False},
+            'database': {'connection': self.database_url,
+                         'sqlite_synchronous': False},
             'executor': {'type': 'remote'},
             'notifier': {'type': 'local'},
             'legacy_action_provider': {'load_action_plugins': True},

@@ -11,6 +11,7 @@ Each process writes its own log, so ``executor_counts`` can tell how many
 of our actions each executor ran.
 """
 
+import collections
 import logging
 import os
 
@@ -167,6 +168,13 @@ class MistralCluster:
         """PIDs of every component's processes (for CPU accounting)."""
         return sorted(pid for service in self._services.values()
                       for pid in service.pids())
+
+    def component_pids(self):
+        """``{component: pids}``, in ``components()`` order."""
+        return collections.OrderedDict(
+            (component, self._services[component].pids())
+            for component, _kind in self.components()
+            if component in self._services)
 
     def stop(self):
         """Stop the executors, the API, then the engine; idempotent."""

@@ -2,52 +2,63 @@
 """Deploy N nodes three ways on one real Ironic and compare the costs.
 
 Starts a private PostgreSQL, a fake-hardware Ironic and a Mistral (one
-process, or with ``--rabbit`` separate API, engine and two executors over
-a private RabbitMQ) on 127.0.0.1, enrols one pool per run (its own
-resource class, so runs never share nodes), then for each ``--nodes`` N:
+process with its default options, or with ``--rabbit`` separate API,
+engine and two executors over a private RabbitMQ) on 127.0.0.1, enrols
+one pool per run (its own resource class, so runs never share nodes),
+then for each ``--nodes`` N deploys the request of issue 22: N instances
+in two roles (Controller and Compute, half each), a ``cloud_config`` of
+``--cloud-config-kb`` per role, one ctlplane port each with ``--ports``:
 
+* ``plan``: ``overcloud node plan`` (the command, end to end, through
+  Mistral) of the N instances on the workbook's pool of 1.2 N nodes;
 * ``metalsmith``: as tripleo-ansible's ``metalsmith_instances`` module
   drives it (reserve one by one, provision in a thread pool of
   ``concurrency``, each job waiting for its node), only for N up to
   ``--metalsmith-max`` (it is slow);
 * ``workbook``: our ``deploy_roles`` workflow on the real Mistral;
-* ``core``: the same steps in Python (``sequence``), timed per phase;
+* ``core``: the same steps in Python (``sequence``), timed per phase,
+  for N up to ``--core-max``;
 * ``rerun``: ``deploy_roles`` again on the deployed workbook run.
 
 It prints Ironic requests per deployed node split by method (from
 Ironic's access log), wall time, time in each phase, the time between the
-last node reaching ``active`` and the end, and the ratios; then the
-planning time of 2,000 instances on a 10,000-node pool (pure Python) and
-the cost of listing a 1,000-node pool from the real Ironic. Numbers to
-read, not to assert. metalsmith is a benchmark-only dependency
-(``bench-requirements.txt``).
+last node reaching ``active`` and the end (and which step ended when),
+wall time over Ironic's CPU time and Mistral's CPU as a share of
+Ironic's, Mistral's resident memory and database size before and after
+each workflow run, and the largest values Mistral stored against its
+field size limit; then the planning time of 2,000 instances on a
+10,000-node pool (pure Python) and the cost of listing a 1,000-node pool
+from the real Ironic. Numbers to read, not to assert. metalsmith is a
+benchmark-only dependency (``bench-requirements.txt``).
 
-    nice -n 10 python tools/bench_workflow.py [--nodes 40 200] [--ports]
+    nice -n 10 python tools/bench_workflow.py [--nodes 200 1000] [--ports]
         [--rabbit] [--skip-metalsmith]
 """
 
 import argparse
 import collections
 import datetime
-import functools
-import http.server
+import json
 import os
-import re
-import resource
 import shutil
+import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+import yaml
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, TOP)
 sys.path.insert(0, os.path.join(TOP, 'tools'))
 
+import bench_meters  # noqa: E402
+import bench_report  # noqa: E402
+import bench_request  # noqa: E402
 from localcloud import ironic  # noqa: E402
 from localcloud import mistral  # noqa: E402
-from localcloud import nodes  # noqa: E402
 from localcloud import postgres  # noqa: E402
+from localcloud import process  # noqa: E402
 from tripleo_baremetal import conf as baremetal_conf  # noqa: E402
 from tripleo_baremetal.picking import placement  # noqa: E402
 from tripleo_baremetal.picking import reservation  # noqa: E402
@@ -58,204 +69,7 @@ from tripleo_baremetal.request import roles  # noqa: E402
 from tripleo_baremetal import workbooks  # noqa: E402
 
 WB = 'tripleo.baremetal_deploy.v1.'
-CHECKSUM = 'a' * 64
-#: Its ``href`` is set by ``serve_image`` once the image server runs.
-IMAGE = {'href': None, 'checksum': CHECKSUM}
-WRITES = ('POST', 'PATCH', 'PUT', 'DELETE')
 CONCURRENCY = 20
-
-#: Ironic's conductor log line of a node reaching a state.
-_MOVED = re.compile(r'^(?P<ts>\S+ \S+) .*Node (?P<node>\S+) moved to '
-                    r'provision state "(?P<state>[^"]+)"')
-_STAMP = '%Y-%m-%d %H:%M:%S.%f'
-#: Mistral's trace line of a task or workflow that succeeded.
-_ENDED = re.compile(r"^(?P<ts>\S+ \S+) .* workflow_trace .*?"
-                    r"(?P<kind>Task|Workflow) '(?P<name>[^']+)' "
-                    r"(?:\(\S+\) )?"
-                    r"\[RUNNING -> SUCCESS")
-
-
-def serve_image(work):
-    """Serve a small image file on 127.0.0.1, as the undercloud does.
-
-    The conductor sends the image URL a HEAD request while it handles a
-    provision request that does not say ``image_type``; an unreachable
-    URL would make every such request wait for a connect timeout.
-
-    :returns: the server (``shutdown()`` stops it) and the image's URL.
-    """
-    root = os.path.join(work, 'images')
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, 'overcloud-full.raw'), 'wb') as image:
-        image.write(b'\0' * 4096)
-    handler = functools.partial(_QuietHandler, directory=root)
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, 'http://127.0.0.1:%d/overcloud-full.raw' % (
-        server.server_address[1])
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-
-    def log_message(self, *args):
-        pass
-
-
-def roles_file(tag, count):
-    return [{'name': 'Compute', 'count': count,
-             'hostname_format': '%s-%%index%%' % tag,
-             'defaults': {'image': dict(IMAGE), 'resource_class': tag}}]
-
-
-def port_maps(count, ports):
-    if not ports:
-        return {}
-    return {'role_ctlplane_port_map': {
-        'Compute': [nodes.ctlplane_port(i) for i in range(count)]}}
-
-
-def enrol(conn, tag, count):
-    """``count`` available nodes of resource class ``tag``."""
-    start = time.monotonic()
-    nodes.enrol_nodes(conn, [{'name': '%s-n%03d' % (tag, i),
-                              'resource_class': tag}
-                             for i in range(count)], timeout=900)
-    return time.monotonic() - start
-
-
-def classify(method, path):
-    """The phase a request belongs to, from what it asks."""
-    if path in ('/', '/v1', '/v1/'):
-        return 'discovery'
-    base = ironic.path_prefix(path)
-    if '/allocations' in base and method == 'GET' and 'fields' not in path:
-        return 'picking'
-    if base == '/v1/nodes' and method == 'GET':
-        if 'reservation' in path:
-            return 'existing'
-        if 'conductor_group' in path:
-            return 'picking'
-        return 'wait'
-    if base == '/v1/allocations' or base == '/v1/allocations/*':
-        return 'allocations'
-    return 'deploy'
-
-
-def phases(requests):
-    """``(phase, request)`` of each request, in order.
-
-    Allocation requests are ``existing``'s until the existence check's
-    node listing, ``picking``'s after it (or when they write).
-    """
-    seen_existing = False
-    for req in requests:
-        phase = classify(req.method, req.path)
-        if phase == 'allocations':
-            phase = ('picking' if seen_existing or req.method != 'GET'
-                     else 'existing')
-        if phase == 'existing' and ironic.path_prefix(
-                req.path) == '/v1/nodes':
-            seen_existing = True
-        yield phase, req
-
-
-def split_allocations(requests):
-    """Request counts by phase and method (``phases``)."""
-    counts = collections.defaultdict(collections.Counter)
-    for phase, req in phases(requests):
-        counts[phase][req.method] += 1
-    return counts
-
-
-def last_active(service, node_prefix, since):
-    """Wall-clock time of the last node of a pool reaching ``active``."""
-    latest = None
-    names = _node_ids(service, node_prefix)
-    with open(service.log_file, errors='replace') as stream:
-        for line in stream:
-            match = _MOVED.search(line)
-            if not match or match.group('state') != 'active' or \
-                    match.group('node') not in names:
-                continue
-            stamp = datetime.datetime.strptime(match.group('ts'),
-                                               _STAMP).timestamp()
-            if stamp >= since and (latest is None or stamp > latest):
-                latest = stamp
-    return latest
-
-
-def tail_steps(log_files, since, until):
-    """``[(step, seconds after since)]``: what Mistral ended after ``since``.
-
-    Read from Mistral's ``workflow_trace`` lines (the engine's log), for
-    the end latency's breakdown: which step closed when after the last
-    node reached ``active``.
-    """
-    steps = []
-    for path in log_files:
-        with open(path, errors='replace') as stream:
-            for line in stream:
-                match = _ENDED.search(line)
-                if not match:
-                    continue
-                stamp = datetime.datetime.strptime(match.group('ts'),
-                                                   _STAMP).timestamp()
-                if since <= stamp <= until + 1:
-                    steps.append((stamp - since, '%s %s' % (
-                        match.group('kind').lower(),
-                        match.group('name').rsplit('.', 1)[-1])))
-    return [(name, offset) for offset, name in sorted(steps)]
-
-
-def mistral_logs(mistral_service):
-    """The log files holding the engine's trace lines."""
-    if hasattr(mistral_service, 'components'):
-        return [mistral_service.log_file('engine')]
-    return [mistral_service.log_file]
-
-
-def _node_ids(service, prefix):
-    conn = service.connection()
-    return {node.id for node in conn.baremetal.nodes(fields=['uuid', 'name'])
-            if (node.name or '').startswith(prefix)}
-
-
-def _cpu_of(pids):
-    """CPU seconds (user + system) the live processes ``pids`` used."""
-    tick = os.sysconf('SC_CLK_TCK')
-    total = 0.0
-    for pid in pids:
-        try:
-            with open('/proc/%d/stat' % pid) as stream:
-                fields = stream.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue        # exited since it was listed
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-class CpuMeter:
-    """CPU seconds each service (and this process) used during a run.
-
-    The wall time of a path cannot go below the CPU time the one Ironic
-    process needs for its requests (Python: one core at most), so the
-    benchmark prints it next to the wall time.
-    """
-
-    def __init__(self, services):
-        self.services = services    # {name: object with pids()}
-
-    def snapshot(self):
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        result = {'bench': usage.ru_utime + usage.ru_stime}
-        for name, service in self.services.items():
-            result[name] = _cpu_of(service.pids())
-        return result
-
-    @staticmethod
-    def since(before, after):
-        return collections.OrderedDict(
-            (name, after[name] - before.get(name, 0.0)) for name in after)
 
 
 class Run:
@@ -272,6 +86,11 @@ class Run:
         self.note = ''
         self.cpu = {}
         self.tail = []
+        # Mistral, before and after a workflow run: {component: RSS MiB},
+        # database bytes; the largest values it stored.
+        self.memory = ()
+        self.database = ()
+        self.fields = []
 
     def per_node(self, method=None):
         if not self.deployed:
@@ -281,7 +100,7 @@ class Run:
         return self.requests.get(method, 0) / self.deployed
 
 
-def run_metalsmith(service, count, ports):
+def run_metalsmith(service, count, request):
     """Deploy as tripleo-ansible's metalsmith_instances module does."""
     from concurrent import futures
 
@@ -291,12 +110,12 @@ def run_metalsmith(service, count, ports):
 
     tag = 'ms%d' % count
     run = Run('metalsmith', count)
-    if ports:
+    if request.ports:
         run.note = 'no ports (metalsmith would create them in Neutron)'
     provisioner = metalsmith.Provisioner(
         cloud_region=service.connection().config)
     instances = [{'hostname': '%s-%d' % (tag, i), 'resource_class': tag,
-                  'image': dict(IMAGE),
+                  'image': dict(bench_request.IMAGE),
                   'ssh_public_keys': 'ssh-ed25519 AAAA bench'}
                  for i in range(count)]
     service.reset_request_counts()
@@ -327,7 +146,7 @@ def run_metalsmith(service, count, ports):
     run.phases['deploy+wait'] = end - reserved
     run.deployed = len(done)
     _count(run, service)
-    active = last_active(service, tag + '-', start)
+    active = bench_meters.last_active(service, tag + '-', start)
     run.end_latency = end - active if active else None
     return run
 
@@ -335,37 +154,79 @@ def run_metalsmith(service, count, ports):
 def _count(run, service):
     requests = service.requests()
     run.requests = collections.Counter(req.method for req in requests)
-    run.by_phase = split_allocations(requests)
+    run.by_phase = bench_meters.split_allocations(requests)
 
 
-def run_workbook(service, mistral_client, count, ports, tag=None,
-                 batch_size=1, logs=()):
+def run_plan(service, mistral_service, count, request, tag, work):
+    """``overcloud node plan`` of the request on pool ``tag``.
+
+    The operator's command, end to end: it expands the roles file, then
+    runs ``expand_roles`` and ``pick_nodes`` (dry run) on Mistral.
+    """
+    path = os.path.join(work, '%s-roles.yaml' % tag)
+    with open(path, 'w') as stream:
+        yaml.safe_dump(bench_request.roles_file(
+            tag, count, request.cloud_config_kib), stream)
+    command = [os.path.join(os.path.dirname(sys.executable),
+                            'tripleo-baremetal'),
+               'overcloud', 'node', 'plan', path,
+               '--mistral-url', mistral_service.url,
+               '--ironic-url', service.url]
+    run = Run('plan', count)
+    service.reset_request_counts()
+    start = time.time()
+    done = subprocess.run(command, capture_output=True, text=True,
+                          timeout=900, cwd=work,
+                          env=process.importable_env())
+    run.wall = time.time() - start
+    if done.returncode:
+        raise SystemExit('plan failed: %s' % done.stderr[-2000:])
+    planned = sum(1 for line in done.stdout.splitlines()
+                  if line.rstrip().endswith(' planned'))
+    run.deployed = count    # per-node figures are per planned instance
+    run.note = '%d of %d planned, nothing written' % (planned, count)
+    _count(run, service)
+    return run
+
+
+def run_workbook(service, mistral_service, count, request, tag=None,
+                 batch_size=1):
     """``deploy_roles`` on the real Mistral; phases from Ironic's log."""
     tag = tag or 'wb%d' % count
     run = Run('workbook' if batch_size == 1 else 'wb-batch%d' % batch_size,
               count)
-    inputs = dict(port_maps(count, ports), roles=roles_file(tag, count),
+    client = mistral_service.client()
+    inputs = dict(bench_request.port_maps(count, request.ports),
+                  roles=bench_request.roles_file(tag, count,
+                                                 request.cloud_config_kib),
                   ssh_keys=['ssh-ed25519 AAAA bench'],
                   concurrency=CONCURRENCY, batch_size=batch_size)
+    memory = bench_meters.mistral_memory(mistral_service)
+    database = bench_meters.database_size(mistral_service.database_url)
     service.reset_request_counts()
     start = time.time()
-    execution = mistral_client.executions.create(WB + 'deploy_roles',
-                                                 workflow_input=inputs)
-    execution = _wait_execution(mistral_client, execution.id, 1800)
+    execution = client.executions.create(WB + 'deploy_roles',
+                                         workflow_input=inputs)
+    execution = _wait_execution(client, execution.id, 3600)
     end = time.time()
     run.wall = end - start
     if execution.state != 'SUCCESS':
         raise SystemExit('deploy_roles failed: %s' % execution.state_info)
-    output = mistral_client.executions.get(execution.id).output
-    import json
+    run.memory = (memory, bench_meters.mistral_memory(mistral_service))
+    run.database = (database, bench_meters.database_size(
+        mistral_service.database_url))
+    run.fields = bench_meters.largest_fields(mistral_service.database_url,
+                                             start)
+    output = client.executions.get(execution.id).output
     output = json.loads(output) if isinstance(output, str) else output
     run.deployed = len(output['new_instances']) or len(output['instances'])
     _count(run, service)
     run.phases = _phase_times(service.requests_with_times(), start, end)
-    active = last_active(service, tag + '-', start)
+    active = bench_meters.last_active(service, tag + '-', start)
     run.end_latency = end - active if active else None
-    if active and logs:
-        run.tail = tail_steps(logs, active, end)
+    if active:
+        run.tail = bench_meters.tail_steps(
+            bench_meters.mistral_logs(mistral_service), active, end)
     run.execution = execution.id
     return run
 
@@ -388,7 +249,7 @@ def _phase_times(requests, start, end):
     """
     last = collections.OrderedDict()
     stamps = [stamp for stamp, _req in requests]
-    for stamp, (phase, _req) in zip(stamps, phases(
+    for stamp, (phase, _req) in zip(stamps, bench_meters.phases(
             req for _stamp, req in requests)):
         if phase != 'discovery':
             last[phase] = stamp
@@ -401,13 +262,14 @@ def _phase_times(requests, start, end):
     return result
 
 
-def run_core(service, count, ports, conf):
+def run_core(service, count, request, conf):
     """The same steps as the workflow, in Python, timed per phase."""
     tag = 'core%d' % count
     run = Run('core', count)
     conn = service.connection()
-    instances = roles.expand_roles(roles_file(tag, count),
-                                   **port_maps(count, ports))['instances']
+    instances = roles.expand_roles(
+        bench_request.roles_file(tag, count, request.cloud_config_kib),
+        **bench_request.port_maps(count, request.ports))['instances']
     service.reset_request_counts()
     start = time.time()
     found = existing.check_existing_instances(conn, instances, conf=conf)
@@ -428,72 +290,19 @@ def run_core(service, count, ports, conf):
                        ('deploy', t3 - t2), ('wait', end - t3)])
     run.deployed = len(result['instances'])
     _count(run, service)
-    active = last_active(service, tag + '-', start)
+    active = bench_meters.last_active(service, tag + '-', start)
     run.end_latency = end - active if active else None
     return run
 
 
-def run_rerun(service, mistral_client, count, ports):
+def run_rerun(service, mistral_service, count, request):
     """``deploy_roles`` again on what the workbook run deployed."""
-    run = run_workbook(service, mistral_client, count, ports,
+    run = run_workbook(service, mistral_service, count, request,
                        tag='wb%d' % count)
     run.name = 'rerun'
     run.deployed = count
     run.end_latency = None
     return run
-
-
-def report(count, runs):
-    methods = ('GET', 'POST', 'PATCH', 'PUT', 'DELETE')
-    print('\n== N = %d, concurrency %d ==' % (count, CONCURRENCY))
-    print('%-10s %8s %8s %s  %7s %8s  %s' % (
-        'run', 'wall s', 'req/node', ' '.join('%6s' % m for m in methods),
-        'writes', 'end lat', 'phases (s)'))
-    for run in runs:
-        writes = sum(run.requests.get(m, 0) for m in WRITES)
-        print('%-10s %8.1f %8.2f %s  %7d %8s  %s%s' % (
-            run.name, run.wall, run.per_node(),
-            ' '.join('%6.2f' % run.per_node(m) for m in methods), writes,
-            '%.2f' % run.end_latency if run.end_latency is not None
-            else '-', ', '.join('%s %.2f' % item
-                                for item in run.phases.items()),
-            ' [%s]' % run.note if run.note else ''))
-    print('  CPU seconds per run (Ironic is one Python process: its CPU '
-          'time bounds the wall time from below):')
-    for run in runs:
-        ironic_cpu = run.cpu.get('ironic', 0.0)
-        print('  %-10s %s; Ironic %.3f s per node, %.0f%% of the wall time'
-              % (run.name, ', '.join('%s %.1f' % item
-                                     for item in run.cpu.items()),
-                 ironic_cpu / run.deployed if run.deployed else 0.0,
-                 100.0 * ironic_cpu / run.wall if run.wall else 0.0))
-        # Issue 22's two ratios: the wall time against its floor on one
-        # Ironic process, and the client side's (Mistral's) CPU.
-        print('  %-10s wall / Ironic CPU %.2f; client CPU %.0f%% of '
-              "Ironic's" % (
-                  run.name, run.wall / ironic_cpu if ironic_cpu else 0.0,
-                  100.0 * run.cpu.get('mistral', 0.0) / ironic_cpu
-                  if ironic_cpu else 0.0))
-    for run in runs:
-        if run.tail:
-            print('  %s after the last node became active: %s' % (
-                run.name, ', '.join('%s +%.2f s' % step
-                                    for step in run.tail)))
-    for run in runs:
-        print('  %s requests by phase: %s (total %d)' % (
-            run.name, '; '.join(
-                '%s %s' % (phase, dict(counter)) for phase, counter in
-                sorted(run.by_phase.items())),
-            sum(run.requests.values())))
-    named = {run.name: run for run in runs}
-    if 'workbook' in named:
-        wb = named['workbook']
-        for other in ('metalsmith', 'core'):
-            if other in named:
-                print('  %s / workbook: wall %.1fx, requests per node %.2fx'
-                      % (other, named[other].wall / wb.wall,
-                         named[other].per_node() / wb.per_node()))
-        print('  workbook per-node wall: %.3f s' % (wb.wall / count))
 
 
 def bench_planning(count=2000, pool=10000):
@@ -529,11 +338,17 @@ def bench_listing(service, count=1000):
           % (len(listed), elapsed, sum(service.request_counts().values())))
 
 
-def main():
+#: The request of one run: ports or not, KiB of cloud_config per role.
+Request = collections.namedtuple('Request', ['ports', 'cloud_config_kib'])
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--nodes', type=int, nargs='+', default=[40, 200])
+    parser.add_argument('--nodes', type=int, nargs='+', default=[200, 1000])
     parser.add_argument('--ports', action='store_true',
                         help='one ctlplane port per instance')
+    parser.add_argument('--cloud-config-kb', type=int, default=2,
+                        help='KiB of cloud_config per role (0: none)')
     parser.add_argument('--rabbit', action='store_true',
                         help='Mistral as API, engine and two executors '
                         'over a private RabbitMQ')
@@ -542,15 +357,24 @@ def main():
                         'values (nodes per deploy action)')
     parser.add_argument('--metalsmith-max', type=int, default=40)
     parser.add_argument('--skip-metalsmith', action='store_true')
+    parser.add_argument('--core-max', type=int, default=200,
+                        help='run the core for N up to this')
     parser.add_argument('--skip-core', action='store_true')
+    parser.add_argument('--skip-plan', action='store_true')
     parser.add_argument('--listing', type=int, default=1000)
-    args = parser.parse_args()
-    print('bench_workflow %s, %s' % (datetime.date.today().isoformat(),
-                                     ' '.join(sys.argv[1:]) or 'defaults'))
+    return parser.parse_args(argv)
+
+
+def main():
+    args = parse_args()
+    print('bench_workflow %s, %s' % (
+        datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
+        ' '.join(sys.argv[1:]) or 'defaults'))
     bench_planning()
     work = tempfile.mkdtemp(prefix='tripleo-baremetal-bench-')
     started = []
-    image_server, IMAGE['href'] = serve_image(work)
+    image_server, href = bench_request.serve_image(work)
+    bench_request.IMAGE['href'] = href
     try:
         cluster = postgres.PostgresCluster(work)
         cluster.start()
@@ -563,45 +387,16 @@ def main():
         started.append(service)
         mistral_service, broker = _start_mistral(work, cluster, service,
                                                  args, started)
-        client = mistral_service.client()
-        client.workbooks.create(workbooks.read())
-        conf = baremetal_conf.standalone_conf(check_local_images=False)
-        conn = service.connection()
+        mistral_service.client().workbooks.create(workbooks.read())
         metered = [('ironic', service), ('mistral', mistral_service),
                    ('postgres', cluster)]
         if broker is not None:
             metered.append(('rabbitmq', broker))
-        meter = CpuMeter(collections.OrderedDict(metered))
-
-        def measured(function, *fargs, **kwargs):
-            before = meter.snapshot()
-            run = function(*fargs, **kwargs)
-            run.cpu = meter.since(before, meter.snapshot())
-            return run
-
+        meter = bench_meters.CpuMeter(collections.OrderedDict(metered))
         for count in args.nodes:
-            runs = []
-            if not args.skip_metalsmith and count <= args.metalsmith_max:
-                enrol(conn, 'ms%d' % count, count)
-                runs.append(measured(run_metalsmith, service, count,
-                                     args.ports))
-            enrol(conn, 'wb%d' % count, count)
-            logs = mistral_logs(mistral_service)
-            runs.append(measured(run_workbook, service, client, count,
-                                 args.ports, logs=logs))
-            for size in args.batch_sizes:
-                tag = 'wb%db%d' % (count, size)
-                enrol(conn, tag, count)
-                runs.append(measured(run_workbook, service, client, count,
-                                     args.ports, tag=tag, batch_size=size,
-                                     logs=logs))
-            if not args.skip_core:
-                enrol(conn, 'core%d' % count, count)
-                runs.append(measured(run_core, service, count, args.ports,
-                                     conf))
-            runs.append(measured(run_rerun, service, client, count,
-                                 args.ports))
-            report(count, runs)
+            runs = bench_count(args, count, service, mistral_service,
+                               meter, work)
+            bench_report.report(count, runs, CONCURRENCY)
         if hasattr(mistral_service, 'executor_counts'):
             print('\nactions per executor: %s'
                   % mistral_service.executor_counts())
@@ -612,6 +407,42 @@ def main():
             item.stop()
         image_server.shutdown()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_count(args, count, service, mistral_service, meter, work):
+    """Every run of one N, measured: ``[Run]``."""
+    request = Request(args.ports, args.cloud_config_kb)
+    conn = service.connection()
+
+    def measured(function, *fargs, **kwargs):
+        before = meter.snapshot()
+        run = function(*fargs, **kwargs)
+        run.cpu = meter.since(before, meter.snapshot())
+        return run
+
+    runs = []
+    if not args.skip_metalsmith and count <= args.metalsmith_max:
+        bench_request.enrol(conn, 'ms%d' % count, count)
+        runs.append(measured(run_metalsmith, service, count, request))
+    tag = 'wb%d' % count
+    bench_request.enrol(conn, tag, int(count * bench_request.POOL_FACTOR))
+    if not args.skip_plan:
+        runs.append(measured(run_plan, service, mistral_service, count,
+                             request, tag, work))
+    runs.append(measured(run_workbook, service, mistral_service, count,
+                         request))
+    for size in args.batch_sizes:
+        tag = 'wb%db%d' % (count, size)
+        bench_request.enrol(conn, tag, count)
+        runs.append(measured(run_workbook, service, mistral_service, count,
+                             request, tag=tag, batch_size=size))
+    if not args.skip_core and count <= args.core_max:
+        bench_request.enrol(conn, 'core%d' % count, count)
+        conf = baremetal_conf.standalone_conf(check_local_images=False)
+        runs.append(measured(run_core, service, count, request, conf))
+    runs.append(measured(run_rerun, service, mistral_service, count,
+                         request))
+    return runs
 
 
 def _mistral_options(service):

@@ -425,8 +425,28 @@ class DeployNodes(actions.Action):
             for item in self.reservations]
 
 
+def _split_started(items):
+    """``(started, not started)``: deploy results split by ``error``.
+
+    A deploy step's results are passed as they are (the workbook reads
+    its with-items result once, which costs Mistral one pass over every
+    action execution); those whose deploy could not start carry an
+    ``error`` message.
+    """
+    started, not_started = [], []
+    for item in items:
+        failed = isinstance(item, dict) and isinstance(item.get('error'),
+                                                       str)
+        (not_started if failed else started).append(item)
+    return started, not_started
+
+
 class WaitForDeploy(actions.Action):
-    """Wait for deploying instances with one node listing per poll."""
+    """Wait for deploying instances with one node listing per poll.
+
+    ``instances`` may hold deploy results whose deploy could not start
+    (with ``error``): they count as ``not_started``.
+    """
 
     def __init__(self, instances, timeout=None, max_fail_percentage=0,
                  not_started=None, existing_count=0):
@@ -439,11 +459,12 @@ class WaitForDeploy(actions.Action):
 
     @_errors_as_result
     def run(self, context):
+        started, not_started = _split_started(self.instances)
         result = wait.wait_for_deploy(
             connection.get_connection(context),
-            _deployments(self.instances), timeout=self.timeout,
+            _deployments(started), timeout=self.timeout,
             max_fail_percentage=self.max_fail_percentage,
-            not_started=_deployments(self.not_started),
+            not_started=_deployments(not_started + list(self.not_started)),
             existing_count=self.existing_count)
         return {'instances': _briefs(result['instances']),
                 'failed': _briefs(result['failed']),

@@ -268,6 +268,24 @@ class WaitForDeployTest(base.HttpTestCase):
             'uuid', 'provision_state', 'last_error'))
         self.assert_calls(base.ironic_discovery() + [poll] * 3)
 
+    def test_deploy_results_that_did_not_start_count_as_failed(self):
+        # The workbook passes deploy_node's results as they are: one with
+        # "error" (its deploy could not start, its node was released) is
+        # a failure the wait neither polls nor undeploys.
+        instances = self.instances()
+        instances[1]['error'] = 'compute-1: deploy refused'
+        self.register_nodes(deploying(self.K, ['active'] * self.K))
+
+        result = self.run_action(actions.WaitForDeploy(
+            instances, timeout=30, max_fail_percentage=50))
+
+        self.assertEqual(['compute-0', 'compute-2'],
+                         [inst['hostname'] for inst in result['instances']])
+        self.assertEqual(['compute-1'],
+                         [inst['hostname'] for inst in result['failed']])
+        self.assert_calls(base.ironic_discovery() + [
+            ironic('GET', 'nodes', fields=base.Fields('provision_state'))])
+
     def test_tolerated_failure_is_undeployed_with_one_request(self):
         # wait.py: "Failed nodes are undeployed (which also releases their
         # allocations)": one provision request, no read-back.
