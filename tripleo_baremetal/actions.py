@@ -425,22 +425,6 @@ class DeployNodes(actions.Action):
             for item in self.reservations]
 
 
-def _split_started(items):
-    """``(started, not started)``: deploy results split by ``error``.
-
-    A deploy step's results are passed as they are (the workbook reads
-    its with-items result once, which costs Mistral one pass over every
-    action execution); those whose deploy could not start carry an
-    ``error`` message.
-    """
-    started, not_started = [], []
-    for item in items:
-        failed = isinstance(item, dict) and isinstance(item.get('error'),
-                                                       str)
-        (not_started if failed else started).append(item)
-    return started, not_started
-
-
 class WaitForDeploy(actions.Action):
     """Wait for deploying instances with one node listing per poll.
 
@@ -459,12 +443,18 @@ class WaitForDeploy(actions.Action):
 
     @_errors_as_result
     def run(self, context):
-        started, not_started = _split_started(self.instances)
+        # The workbook passes the deploy step's result as it is (read
+        # once: each task() call costs Mistral a query per item); a
+        # deploy that could not start carries its error.
+        results = _deployments(self.instances)
         result = wait.wait_for_deploy(
             connection.get_connection(context),
-            _deployments(started), timeout=self.timeout,
+            [item for item in results if not isinstance(item.error, str)],
+            timeout=self.timeout,
             max_fail_percentage=self.max_fail_percentage,
-            not_started=_deployments(not_started + list(self.not_started)),
+            not_started=[item for item in results
+                         if isinstance(item.error, str)]
+            + _deployments(self.not_started),
             existing_count=self.existing_count)
         return {'instances': _briefs(result['instances']),
                 'failed': _briefs(result['failed']),
