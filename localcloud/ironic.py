@@ -88,6 +88,14 @@ def path_prefix(path):
     return '/'.join(parts) or '/'
 
 
+def topology(api_workers=None):
+    """What runs for ``api_workers`` (see IronicService), for reports."""
+    if api_workers is None:
+        return 'one ironic process'
+    return 'ironic-conductor + ironic-api with %d workers (JSON-RPC)' % (
+        api_workers)
+
+
 def _check_topology(database_url, api_workers):
     """Refuse api_workers Ironic cannot run with (see IronicService)."""
     if api_workers is None:
@@ -152,10 +160,7 @@ class IronicService(service.ApiService):
     @property
     def topology(self):
         """What runs, for reports: one process, or conductor and API."""
-        if not self.split:
-            return 'one ironic process'
-        return 'ironic-conductor + ironic-api with %d workers (JSON-RPC)' % (
-            self.api_workers)
+        return topology(self.api_workers)
 
     @property
     def access_log(self):
