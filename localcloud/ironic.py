@@ -1,10 +1,17 @@
-"""A real Ironic (API and conductor in one process) with fake hardware.
+"""A real Ironic with fake hardware: one process, or conductor and API.
 
-No Keystone (``noauth``), no message queue (``rpc_transport = none``), no
-DHCP; every hardware interface is ``fake``, so deploys, cleaning and power
-actions succeed in a fraction of a second (or take ``[fake]`` delays).
-The database is the caller's: PostgreSQL when clients write concurrently
-(see postgres.py), SQLite otherwise.
+No Keystone (``noauth``), no message queue, no DHCP; every hardware
+interface is ``fake``, so deploys, cleaning and power actions succeed in
+a fraction of a second (or take ``[fake]`` delays). The database is the
+caller's: PostgreSQL when clients write concurrently (see postgres.py),
+SQLite otherwise.
+
+By default API and conductor share one process (the ``ironic`` command,
+``rpc_transport = none``). With ``api_workers`` Ironic runs as an
+undercloud runs it: an ``ironic-conductor`` process and an
+``ironic-api`` process with that many WSGI workers (all sharing one
+listening socket, see ironic_api_launcher), talking JSON-RPC over
+127.0.0.1. Several processes then write the database: PostgreSQL only.
 
 The API's access log (one ``ironic.api`` line per request) lets a test
 count requests, e.g. to prove that a re-run writes nothing.
@@ -15,6 +22,7 @@ import datetime
 import logging
 import os
 import re
+import sys
 import time
 
 import openstack
@@ -59,6 +67,13 @@ _CHILD_EXITED = re.compile(r'Child \d+ exited with status [1-9]')
 
 Request = collections.namedtuple('Request', ['method', 'path', 'status'])
 
+#: The conductor's ``[DEFAULT] host`` with api_workers: JSON-RPC clients
+#: connect to the host name it registers (with the JSON-RPC port).
+CONDUCTOR_HOST = process.LOOPBACK
+
+#: The module ``ironic-api`` runs through with api_workers.
+API_LAUNCHER = 'localcloud.ironic_api_launcher'
+
 
 def path_prefix(path):
     """A request path reduced to its collection and sub-resource.
@@ -71,6 +86,29 @@ def path_prefix(path):
     if len(parts) > 3:
         parts[3] = '*'
     return '/'.join(parts) or '/'
+
+
+def topology(api_workers=None):
+    """What runs for ``api_workers`` (see IronicService), for reports."""
+    if api_workers is None:
+        return 'one ironic process'
+    return 'ironic-conductor + ironic-api with %d workers (JSON-RPC)' % (
+        api_workers)
+
+
+def _check_topology(database_url, api_workers):
+    """Refuse api_workers Ironic cannot run with (see IronicService)."""
+    if api_workers is None:
+        return
+    if api_workers < 1:
+        raise exceptions.ServiceError(
+            'api_workers must be at least 1, not %s' % api_workers)
+    if database_url.startswith('sqlite'):
+        raise exceptions.ServiceError(
+            'Ironic with api_workers (separate conductor and API '
+            'processes) needs PostgreSQL: several processes must not '
+            'write one SQLite file (see localcloud.postgres), got %s'
+            % database_url)
 
 
 class IronicService(service.ApiService):
@@ -87,6 +125,12 @@ class IronicService(service.ApiService):
     :param port: API port; a free one by default.
     :param start_timeout: seconds allowed for each start step; a crash
         is reported at once, this only bounds a hang or a very busy host.
+    :param api_workers: None for one ``ironic`` process; a number for an
+        ``ironic-conductor`` process and an ``ironic-api`` one with that
+        many workers (``log_file`` is then the conductor's log,
+        ``api_log_file`` the API's, and ``rpc_port`` the conductor's
+        JSON-RPC port once started).
+    :raises: ServiceError with api_workers on SQLite.
     """
 
     name = 'ironic'
@@ -94,20 +138,41 @@ class IronicService(service.ApiService):
     ready_what = 'Ironic to list fake-hardware'
 
     def __init__(self, base_dir, database_url, fake_deploy_delay=None,
-                 config=None, port=None, start_timeout=120):
+                 config=None, port=None, start_timeout=120,
+                 api_workers=None):
         super().__init__(base_dir, config=config, port=port,
                          start_timeout=start_timeout)
+        _check_topology(database_url, api_workers)
         self.database_url = database_url
         self.fake_deploy_delay = fake_deploy_delay
+        self.api_workers = api_workers
+        self.rpc_port = None
         self.config_file = os.path.join(self.dir, 'ironic.conf')
+        self.api_log_file = os.path.join(self.dir, 'ironic-api.log')
+        self.api_console_log = os.path.join(self.dir, 'api-console.log')
         self._log_offset = 0
+
+    @property
+    def split(self):
+        """Whether conductor and API run as processes of their own."""
+        return self.api_workers is not None
+
+    @property
+    def topology(self):
+        """What runs, for reports: one process, or conductor and API."""
+        return topology(self.api_workers)
+
+    @property
+    def access_log(self):
+        """The log holding the API's access lines (the API process's)."""
+        return self.api_log_file if self.split else self.log_file
 
     def config(self):
         """The configuration written to ironic.conf, as nested dicts."""
         default = dict(FAKE_INTERFACES,
                        auth_strategy='noauth',
-                       rpc_transport='none',
-                       host='test-conductor',
+                       rpc_transport='json-rpc' if self.split else 'none',
+                       host=CONDUCTOR_HOST if self.split else 'test-conductor',
                        my_ip=process.LOOPBACK,
                        log_file=self.log_file,
                        use_stderr=False,
@@ -128,6 +193,11 @@ class IronicService(service.ApiService):
         }
         if self.fake_deploy_delay is not None:
             config['fake'] = {'deploy_delay': self.fake_deploy_delay}
+        if self.split:
+            config['api']['api_workers'] = self.api_workers
+            config['json_rpc'] = {'auth_strategy': 'noauth',
+                                  'host_ip': process.LOOPBACK,
+                                  'port': self.rpc_port}
         return inifile.merge(config, self.extra_config)
 
     def prepare(self):
@@ -136,6 +206,8 @@ class IronicService(service.ApiService):
         :raises: ServiceError (with the command's output) when the schema
             cannot be created.
         """
+        if self.split:
+            self.rpc_port = self.rpc_port or process.free_port()
         inifile.write(self.config_file, self.config())
         process.run([process.find_executable('ironic-dbsync'),
                      '--config-file', self.config_file, 'create_schema'],
@@ -147,14 +219,48 @@ class IronicService(service.ApiService):
         return [process.find_executable('ironic'), '--config-file',
                 self.config_file]
 
+    def processes(self):
+        """One ``ironic``, or the conductor then the API (api_workers).
+
+        Both read ironic.conf; the API logs to ``api_log_file`` instead
+        of the conductor's ``log_file``.
+        """
+        if not self.split:
+            return super().processes()
+        conductor = [process.find_executable('ironic-conductor'),
+                     '--config-file', self.config_file]
+        api = [sys.executable, '-m', API_LAUNCHER,
+               '--config-file', self.config_file,
+               '--log-file', self.api_log_file]
+        return [
+            service.Process('ironic-conductor', conductor, self.console_log,
+                            self.log_file),
+            service.Process('ironic-api', api, self.api_console_log,
+                            self.api_log_file),
+        ]
+
+    def log_files(self):
+        return [self.log_file, self.api_log_file] if self.split \
+            else [self.log_file]
+
+    def console_logs(self):
+        return [self.console_log, self.api_console_log] if self.split \
+            else [self.console_log]
+
     def is_ready(self):
-        """``GET /v1/drivers`` lists fake-hardware."""
-        log = service.read_complete_lines(self.log_file, 0).decode(
-            'utf-8', 'replace')
-        if _CHILD_EXITED.search(log):
-            raise exceptions.ServiceError(
-                'Ironic\'s service process exited during start\n%s'
-                % self.log_tail())
+        """``GET /v1/drivers`` lists fake-hardware.
+
+        Only a registered conductor's hardware types are listed, so with
+        api_workers this also says the API reaches the database the
+        conductor registered in.
+        """
+        for path in self.log_files():
+            log = service.read_complete_lines(path, 0).decode(
+                'utf-8', 'replace')
+            if _CHILD_EXITED.search(log):
+                raise exceptions.ServiceError(
+                    'An Ironic service process exited during start\n%s'
+                    % self.log_tail())
         body = http.get_json(self.url + '/v1/drivers')
         return bool(body) and any(driver.get('name') == 'fake-hardware'
                                   for driver in body.get('drivers', ()))
@@ -183,7 +289,8 @@ class IronicService(service.ApiService):
             first; ``path`` includes the query string.
         """
         found = []
-        text = service.read_complete_lines(self.log_file, self._log_offset)
+        text = service.read_complete_lines(self.access_log,
+                                           self._log_offset)
         for line in text.decode('utf-8', 'replace').splitlines():
             match = _ACCESS_LOG.search(line)
             if match:
@@ -198,7 +305,8 @@ class IronicService(service.ApiService):
         The time is the access log line's (when Ironic answered).
         """
         found = []
-        text = service.read_complete_lines(self.log_file, self._log_offset)
+        text = service.read_complete_lines(self.access_log,
+                                           self._log_offset)
         for line in text.decode('utf-8', 'replace').splitlines():
             match = _ACCESS_LOG.search(line)
             if match:
@@ -225,4 +333,4 @@ class IronicService(service.ApiService):
     def reset_request_counts(self):
         """Count requests from now on only."""
         self._log_offset += len(service.read_complete_lines(
-            self.log_file, self._log_offset))
+            self.access_log, self._log_offset))

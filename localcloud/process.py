@@ -196,21 +196,37 @@ def process_tree(pid, also=()):
     return sorted(found)
 
 
-def stop_all(services):
-    """Stop several services side by side; log (not raise) failures.
+def _processes_of(item):
+    """The Service objects of a stop_all() entry."""
+    if item is None or isinstance(item, Service):
+        return [item] if item is not None else []
+    if hasattr(item, 'services'):
+        return item.services
+    single = getattr(item, 'service', item)
+    return [single] if single is not None else []
 
-    :param services: Service objects, or objects with a ``service``
-        attribute holding one (IronicService...); None entries are skipped.
+
+def stop_all(services, raise_errors=False):
+    """Stop several services side by side; log failures.
+
+    :param services: Service objects, or objects with a ``services``
+        attribute listing them or a ``service`` attribute holding one
+        (IronicService, PostgresCluster...); None entries are skipped.
+    :param raise_errors: raise the first failure once every service has
+        been stopped (or tried), rather than only log it.
     """
-    services = [getattr(item, 'service', item) for item in services]
-    services = [service for service in services if service is not None]
+    services = [one for item in services for one in _processes_of(item)]
     for service in services:
         service.terminate()
+    failure = None
     for service in services:
         try:
             service.stop()
-        except Exception:
+        except Exception as exc:
             LOG.exception('Could not stop %s', service.name)
+            failure = failure or exc
+    if failure is not None and raise_errors:
+        raise failure
 
 
 def _stop_all():

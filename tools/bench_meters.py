@@ -143,7 +143,9 @@ class CpuMeter:
 
     The wall time of a path cannot go below the CPU time the one Ironic
     process needs for its requests (Python: one core at most), so the
-    benchmark prints it next to the wall time.
+    benchmark prints it next to the wall time. A service's ``pids()``
+    cover all its processes and their workers: a split Ironic's CPU is
+    its conductor's and every API worker's.
     """
 
     def __init__(self, services):

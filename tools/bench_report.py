@@ -15,10 +15,18 @@ FIELD_LIMIT = 1024 * 1024
 #: runs, this process's for those it drives itself.
 _CLIENT = {'metalsmith': 'bench', 'core': 'bench'}
 
+#: The CPU meter of a split Ironic's conductor (bench_workflow).
+CONDUCTOR = 'ironic-conductor'
 
-def report(count, runs, concurrency):
-    """Print what the runs of one N measured."""
-    print('\n== N = %d, concurrency %d ==' % (count, concurrency))
+
+def report(count, runs, concurrency, topology=None):
+    """Print what the runs of one N measured.
+
+    :param topology: how Ironic ran (``localcloud.ironic.topology``),
+        for the header.
+    """
+    print('\n== N = %d, concurrency %d%s ==' % (
+        count, concurrency, ', Ironic: %s' % topology if topology else ''))
     _report_requests(runs)
     _report_cpu(runs)
     _report_mistral(runs)
@@ -64,10 +72,18 @@ def _report_cpu(runs):
     """CPU seconds and issue 22's two ratios.
 
     The wall time against its floor on one Ironic process, and the
-    client side's CPU against Ironic's.
+    client side's CPU against Ironic's. A split Ironic's ``ironic`` is
+    the sum of its processes; the conductor, one process, bounds the
+    wall time from below instead.
     """
-    print('  CPU seconds per run (Ironic is one Python process: its CPU '
-          'time bounds the wall time from below):')
+    split = any(CONDUCTOR in run.cpu for run in runs)
+    if split:
+        print('  CPU seconds per run (ironic: all its processes; the '
+              'conductor is one Python process, its CPU time bounds the '
+              'wall time from below):')
+    else:
+        print('  CPU seconds per run (Ironic is one Python process: its '
+              'CPU time bounds the wall time from below):')
     for run in runs:
         ironic_cpu = run.cpu.get('ironic', 0.0)
         print('  %-10s %s; Ironic %.3f s per node, %.0f%% of the wall time'
@@ -81,6 +97,9 @@ def _report_cpu(runs):
                   run.name, run.wall / ironic_cpu if ironic_cpu else 0.0,
                   client, 100.0 * run.cpu.get(client, 0.0) / ironic_cpu
                   if ironic_cpu else 0.0))
+        if split and run.cpu.get(CONDUCTOR):
+            print('  %-10s wall / conductor CPU %.2f' % (
+                run.name, run.wall / run.cpu[CONDUCTOR]))
 
 
 def _report_mistral(runs):

@@ -23,16 +23,21 @@ in two roles (Controller and Compute, half each), a ``cloud_config`` of
 It prints Ironic requests per deployed node split by method (from
 Ironic's access log), wall time, time in each phase, the time between the
 last node reaching ``active`` and the end (and which step ended when),
-wall time over Ironic's CPU time and Mistral's CPU as a share of
-Ironic's, Mistral's resident memory and database size before and after
-each workflow run, and the largest values Mistral stored against its
-field size limit; then the planning time of 2,000 instances on a
-10,000-node pool (pure Python) and the cost of listing a 1,000-node pool
-from the real Ironic. Numbers to read, not to assert. metalsmith is a
-benchmark-only dependency (``bench-requirements.txt``).
+wall time over Ironic's CPU time (all its processes') and Mistral's CPU
+as a share of Ironic's, Mistral's resident memory and database size
+before and after each workflow run, and the largest values Mistral
+stored against its field size limit; then the planning time of 2,000
+instances on a 10,000-node pool (pure Python) and the cost of listing a
+1,000-node pool from the real Ironic. Numbers to read, not to assert.
+metalsmith is a benchmark-only dependency (``bench-requirements.txt``).
+
+Ironic is one process (API and conductor) unless ``--split-ironic N``
+runs it as an undercloud does: ``ironic-conductor`` and ``ironic-api``
+with N workers over JSON-RPC; its CPU is then metered in total and per
+process.
 
     nice -n 10 python tools/bench_workflow.py [--nodes 200 1000] [--ports]
-        [--rabbit] [--skip-metalsmith]
+        [--rabbit] [--split-ironic N] [--skip-metalsmith]
 """
 
 import argparse
@@ -352,6 +357,9 @@ def parse_args(argv=None):
     parser.add_argument('--rabbit', action='store_true',
                         help='Mistral as API, engine and two executors '
                         'over a private RabbitMQ')
+    parser.add_argument('--split-ironic', type=int, metavar='N',
+                        help='Ironic as ironic-conductor and ironic-api '
+                        'with N workers (default: one ironic process)')
     parser.add_argument('--batch-sizes', type=int, nargs='*', default=[],
                         help='also run the workbook with these batch_size '
                         'values (nodes per deploy action)')
@@ -370,6 +378,7 @@ def main():
     print('bench_workflow %s, %s' % (
         datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
         ' '.join(sys.argv[1:]) or 'defaults'))
+    print('Ironic: %s' % ironic.topology(args.split_ironic))
     bench_planning()
     work = tempfile.mkdtemp(prefix='tripleo-baremetal-bench-')
     started = []
@@ -382,21 +391,23 @@ def main():
         # No automated cleaning: enrolling hundreds of nodes is quicker.
         service = ironic.IronicService(
             work, cluster.create_database('ironic'),
-            config={'conductor': {'automated_clean': False}})
+            config={'conductor': {'automated_clean': False}},
+            api_workers=args.split_ironic)
         service.start()
         started.append(service)
         mistral_service, broker = _start_mistral(work, cluster, service,
                                                  args, started)
         mistral_service.client().workbooks.create(workbooks.read())
-        metered = [('ironic', service), ('mistral', mistral_service),
-                   ('postgres', cluster)]
+        metered = _ironic_meters(service) + [('mistral', mistral_service),
+                                             ('postgres', cluster)]
         if broker is not None:
             metered.append(('rabbitmq', broker))
         meter = bench_meters.CpuMeter(collections.OrderedDict(metered))
         for count in args.nodes:
             runs = bench_count(args, count, service, mistral_service,
                                meter, work)
-            bench_report.report(count, runs, CONCURRENCY)
+            bench_report.report(count, runs, CONCURRENCY,
+                                service.topology)
         if hasattr(mistral_service, 'executor_counts'):
             print('\nactions per executor: %s'
                   % mistral_service.executor_counts())
@@ -443,6 +454,19 @@ def bench_count(args, count, service, mistral_service, meter, work):
     runs.append(measured(run_rerun, service, mistral_service, count,
                          request))
     return runs
+
+
+def _ironic_meters(service):
+    """``[(name, pids() holder)]``: Ironic, and each process when split.
+
+    ``ironic`` always covers every Ironic process and its workers (what
+    the ratios use); ``ironic-conductor`` and ``ironic-api`` show how
+    the split Ironic's CPU divides.
+    """
+    meters = [('ironic', service)]
+    if service.split:
+        meters += [(proc.name, proc) for proc in service.services]
+    return meters
 
 
 def _mistral_options(service):

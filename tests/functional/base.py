@@ -86,6 +86,8 @@ class IronicTestCase(unittest.TestCase):
 
     #: Extra ironic.conf options, e.g. ``{'fake': {'deploy_delay': 1}}``.
     IRONIC_OPTIONS = {}
+    #: None: one Ironic process; N: conductor and API with N workers.
+    IRONIC_API_WORKERS = None
     #: Seconds allowed to enrol nodes (None: depends on the count).
     ENROL_TIMEOUT = None
     #: Seconds allowed to delete every node and allocation after a test.
@@ -108,7 +110,8 @@ class IronicTestCase(unittest.TestCase):
         cls.addClassCleanup(process.stop_all, cls._services)
         cls.ironic = ironic.IronicService(
             cls.base_dir, cls.postgres.url('ironic'),
-            config=cls.IRONIC_OPTIONS, port=process.free_port())
+            config=cls.IRONIC_OPTIONS, port=process.free_port(),
+            api_workers=cls.IRONIC_API_WORKERS)
         started = time.monotonic()
         cls._start_services()
         LOG.info('Services of %s started in %.1f s', cls.__name__,

@@ -55,6 +55,16 @@ def wait_for(predicate, timeout=10):
                               what=getattr(predicate, '__name__', 'it'))
 
 
+def parent(pid):
+    """The parent PID of a process (None once it is gone)."""
+    try:
+        with open('/proc/%d/stat' % pid) as stream:
+            stat = stream.read()
+    except FileNotFoundError:
+        return None
+    return int(stat[stat.rfind(')') + 2:].split()[1])
+
+
 class ProcessTest(unittest.TestCase):
     """The process helpers, without any real service."""
 
@@ -209,6 +219,65 @@ class IronicSmokeTest(base.IronicTestCase):
         cleanup.delete_all_nodes(self.conn, timeout=30)
         self.assertEqual([], list(self.conn.baremetal.nodes()))
         self.assertEqual([], list(self.conn.baremetal.allocations()))
+
+
+class SplitIronicTest(base.IronicTestCase):
+    """Ironic as an undercloud runs it: conductor, API with 2 workers.
+
+    The two processes talk JSON-RPC; the API workers share one
+    listening socket (localcloud.ironic_api_launcher).
+    """
+
+    IRONIC_API_WORKERS = 2
+
+    def test_deploy_over_json_rpc_counted_from_the_api_log(self):
+        # manage and provide (enrol_nodes) already go through JSON-RPC.
+        node, = self.enrol_nodes([{'name': 'split-0'}])
+        self.assertEqual('available', node.provision_state)
+
+        self.ironic.reset_request_counts()
+        self.conn.baremetal.set_node_provision_state(node, 'active')
+        wait_for(lambda: self.conn.baremetal.get_node(
+            node.id).provision_state == 'active', timeout=60)
+
+        by_path = self.ironic.request_counts(by_path=True)
+        self.assertEqual(1, by_path['PUT /v1/nodes/*/states/provision'],
+                         by_path)
+        self.assertGreaterEqual(by_path['GET /v1/nodes/*'], 1, by_path)
+        self.assertEqual([], [req for req in self.ironic.requests()
+                              if req.status.startswith('5')])
+        with open(self.ironic.log_file, errors='replace') as stream:
+            conductor_log = stream.read()
+        # The conductor deployed; the API, not it, logged the requests.
+        self.assertIn('Node %s moved to provision state "active"' % node.id,
+                      conductor_log)
+        self.assertNotIn(' ironic.api [', conductor_log)
+
+    def test_processes_and_stop(self):
+        # An Ironic of its own (on the class's PostgreSQL), to stop.
+        base_dir = os.path.join(self.base_dir, 'stopped')
+        os.mkdir(base_dir)
+        split = ironic.IronicService(
+            base_dir, self.postgres.create_database('ironic_stopped'),
+            api_workers=2)
+        self.addCleanup(split.stop)
+        split.start()
+        self.assertIsNotNone(split.rpc_port)
+
+        conductor, api = split.services
+        self.assertEqual(['ironic-conductor', 'ironic-api'],
+                         [conductor.name, api.name])
+        pids = split.pids()
+        # Conductor (and its service process), API and its workers.
+        self.assertGreaterEqual(len(pids), 3, pids)
+        self.assertIn(conductor.pid, pids)
+        workers = [pid for pid in pids if parent(pid) == api.pid]
+        self.assertEqual(2, len(workers), pids)
+        self.assertTrue(set(conductor.pids()).isdisjoint(api.pids()))
+
+        split.stop()
+        self.assertEqual([], [pid for pid in pids if alive(pid)])
+        self.assertEqual([], split.pids())
 
 
 class MistralSmokeTest(base.MistralTestCase):
