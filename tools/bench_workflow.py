@@ -195,17 +195,22 @@ def run_plan(service, mistral_service, count, request, tag, work):
 
 
 def run_workbook(service, mistral_service, count, request, tag=None,
-                 batch_size=1):
-    """``deploy_roles`` on the real Mistral; phases from Ironic's log."""
+                 batch_size=None, name='workbook'):
+    """``deploy_roles`` on the real Mistral; phases from Ironic's log.
+
+    :param batch_size: the workflow's ``batch_size``; None leaves the
+        workbook's default.
+    """
+    run = Run(name, count)
     tag = tag or 'wb%d' % count
-    run = Run('workbook' if batch_size == 1 else 'wb-batch%d' % batch_size,
-              count)
     client = mistral_service.client()
     inputs = dict(bench_request.port_maps(count, request.ports),
                   roles=bench_request.roles_file(tag, count,
                                                  request.cloud_config_kib),
                   ssh_keys=['ssh-ed25519 AAAA bench'],
-                  concurrency=CONCURRENCY, batch_size=batch_size)
+                  concurrency=CONCURRENCY)
+    if batch_size is not None:
+        inputs['batch_size'] = batch_size
     memory = bench_meters.mistral_memory(mistral_service)
     database = bench_meters.database_size(mistral_service.database_url)
     service.reset_request_counts()
@@ -360,6 +365,9 @@ def parse_args(argv=None):
     parser.add_argument('--split-ironic', type=int, metavar='N',
                         help='Ironic as ironic-conductor and ironic-api '
                         'with N workers (default: one ironic process)')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help="the workbook run's batch_size (the "
+                        "workbook's default if not given)")
     parser.add_argument('--batch-sizes', type=int, nargs='*', default=[],
                         help='also run the workbook with these batch_size '
                         'values (nodes per deploy action)')
@@ -441,12 +449,13 @@ def bench_count(args, count, service, mistral_service, meter, work):
         runs.append(measured(run_plan, service, mistral_service, count,
                              request, tag, work))
     runs.append(measured(run_workbook, service, mistral_service, count,
-                         request))
+                         request, batch_size=args.batch_size))
     for size in args.batch_sizes:
         tag = 'wb%db%d' % (count, size)
         bench_request.enrol(conn, tag, count)
         runs.append(measured(run_workbook, service, mistral_service, count,
-                             request, tag=tag, batch_size=size))
+                             request, tag=tag, batch_size=size,
+                             name='wb-batch%d' % size))
     if not args.skip_core and count <= args.core_max:
         bench_request.enrol(conn, 'core%d' % count, count)
         conf = baremetal_conf.standalone_conf(check_local_images=False)

@@ -176,6 +176,32 @@ class WorkflowTest(base.MistralTestCase):
         self.assertIn('deploy_batches', names)
         self.assertNotIn('deploy_node', names)
 
+    def test_more_nodes_than_concurrency_deploy_in_batches(self):
+        # batch_size 0 (the default): 5 nodes at concurrency 2 make 2
+        # deploy_nodes actions (of 3 and 2 nodes), not 5 items.
+        self.enrol_nodes(
+            [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}
+             for i in range(3)]
+            + [{'name': 'cmp-%d' % i, 'capabilities': {'profile': 'compute'}}
+               for i in range(2)])
+        execution = self.deploy_roles(self.roles_file(computes=2),
+                                      concurrency=2)
+        self.assertExecutionSucceeded(execution)
+        self.assertEqual(5, len(execution.output['new_instances']))
+        self.assertEqual(
+            {'active'},
+            {n.provision_state for n in self.conn.baremetal.nodes()})
+        client = self.mistral_client
+        parent = [task for task in client.tasks.list(
+            workflow_execution_id=execution.id)
+            if task.name == 'deploy_instances'][0]
+        child = client.executions.list(task=parent.id)[0]
+        tasks = {task.name: task for task in client.tasks.list(
+            workflow_execution_id=child.id)}
+        self.assertNotIn('deploy_node', tasks)
+        self.assertEqual(2, len(client.action_executions.list(
+            task_execution_id=tasks['deploy_batches'].id)))
+
     def test_shared_config_drives_stay_under_the_default_limit(self):
         # Mistral's default execution_field_size_limit_kb (1,024 KB).
         # Each host's copy of its role's 64 KB cloud_config made the

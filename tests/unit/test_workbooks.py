@@ -134,7 +134,7 @@ class WorkbookTest(unittest.TestCase):
              'ssh_user_name': 'tripleo-admin', 'timeout': 3600,
              'concurrency': 20, 'max_fail_percentage': 0,
              'templates': '/usr/share/openstack-tripleo-heat-templates',
-             'batch_size': 1}, inputs)
+             'batch_size': 0}, inputs)
         self.assertEqual({'environment', 'instances', 'new_instances',
                           'existing_instances', 'failed_instances',
                           'repaired', 'ctlplane_ips', 'ports',
