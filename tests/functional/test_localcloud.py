@@ -40,14 +40,24 @@ smoke_fail:
 """
 
 
-def alive(pid):
-    """Whether a process exists and is not a zombie."""
+def _stat_fields(pid):
+    """The fields of ``/proc/<pid>/stat`` after the command (None: gone).
+
+    The command, in parentheses, may hold spaces: the fields start after
+    its last parenthesis, with the state first, then the parent PID.
+    """
     try:
         with open('/proc/%d/stat' % pid) as stream:
             stat = stream.read()
     except FileNotFoundError:
-        return False
-    return stat[stat.rfind(')') + 2] not in 'ZX'
+        return None
+    return stat[stat.rfind(')') + 2:].split()
+
+
+def alive(pid):
+    """Whether a process exists and is not a zombie."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] not in 'ZX'
 
 
 def wait_for(predicate, timeout=10):
@@ -57,12 +67,8 @@ def wait_for(predicate, timeout=10):
 
 def parent(pid):
     """The parent PID of a process (None once it is gone)."""
-    try:
-        with open('/proc/%d/stat' % pid) as stream:
-            stat = stream.read()
-    except FileNotFoundError:
-        return None
-    return int(stat[stat.rfind(')') + 2:].split()[1])
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[1])
 
 
 class ProcessTest(unittest.TestCase):

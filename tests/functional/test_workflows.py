@@ -148,21 +148,20 @@ class WorkflowTest(base.MistralTestCase):
             {n.provision_state for n in self.conn.baremetal.nodes()})
         self.assertEqual([], list(self.conn.baremetal.allocations()))
 
-    def test_batches_deploy_every_node(self):
-        # deploy_instances' batch_size: deploy_nodes actions of 2 nodes,
-        # the last one of 1; each node still gets its own config drive.
+    def deploy_five(self, **inputs):
+        """Deploy 3 controllers and 2 computes; every node ends active.
+
+        :returns: ``(execution, {name: task})`` of deploy_instances'
+            tasks, to see how the deploy step ran.
+        """
         self.enrol_nodes(
             [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}
              for i in range(3)]
             + [{'name': 'cmp-%d' % i, 'capabilities': {'profile': 'compute'}}
                for i in range(2)])
-        execution = self.deploy_roles(self.roles_file(computes=2),
-                                      batch_size=2, concurrency=2)
+        execution = self.deploy_roles(self.roles_file(computes=2), **inputs)
         self.assertExecutionSucceeded(execution)
         self.assertEqual(5, len(execution.output['new_instances']))
-        self.assertEqual('192.168.24.31',
-                         execution.output['ctlplane_ips'][
-                             'overcloud-novacompute-1'])
         self.assertEqual(
             {'active'},
             {n.provision_state for n in self.conn.baremetal.nodes()})
@@ -171,35 +170,25 @@ class WorkflowTest(base.MistralTestCase):
             workflow_execution_id=execution.id)
             if task.name == 'deploy_instances'][0]
         child = client.executions.list(task=parent.id)[0]
-        names = {task.name for task in client.tasks.list(
+        return execution, {task.name: task for task in client.tasks.list(
             workflow_execution_id=child.id)}
-        self.assertIn('deploy_batches', names)
-        self.assertNotIn('deploy_node', names)
+
+    def test_batches_deploy_every_node(self):
+        # deploy_instances' batch_size: deploy_nodes actions of 2 nodes,
+        # the last one of 1; each node still gets its own config drive.
+        execution, tasks = self.deploy_five(batch_size=2, concurrency=2)
+        self.assertEqual('192.168.24.31',
+                         execution.output['ctlplane_ips'][
+                             'overcloud-novacompute-1'])
+        self.assertIn('deploy_batches', tasks)
+        self.assertNotIn('deploy_node', tasks)
 
     def test_more_nodes_than_concurrency_deploy_in_batches(self):
         # batch_size 0 (the default): 5 nodes at concurrency 2 make 2
         # deploy_nodes actions (of 3 and 2 nodes), not 5 items.
-        self.enrol_nodes(
-            [{'name': 'ctl-%d' % i, 'capabilities': {'profile': 'control'}}
-             for i in range(3)]
-            + [{'name': 'cmp-%d' % i, 'capabilities': {'profile': 'compute'}}
-               for i in range(2)])
-        execution = self.deploy_roles(self.roles_file(computes=2),
-                                      concurrency=2)
-        self.assertExecutionSucceeded(execution)
-        self.assertEqual(5, len(execution.output['new_instances']))
-        self.assertEqual(
-            {'active'},
-            {n.provision_state for n in self.conn.baremetal.nodes()})
-        client = self.mistral_client
-        parent = [task for task in client.tasks.list(
-            workflow_execution_id=execution.id)
-            if task.name == 'deploy_instances'][0]
-        child = client.executions.list(task=parent.id)[0]
-        tasks = {task.name: task for task in client.tasks.list(
-            workflow_execution_id=child.id)}
+        execution, tasks = self.deploy_five(concurrency=2)
         self.assertNotIn('deploy_node', tasks)
-        self.assertEqual(2, len(client.action_executions.list(
+        self.assertEqual(2, len(self.mistral_client.action_executions.list(
             task_execution_id=tasks['deploy_batches'].id)))
 
     def test_shared_config_drives_stay_under_the_default_limit(self):
