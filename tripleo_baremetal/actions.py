@@ -43,6 +43,7 @@ from tripleo_baremetal.provisioning import undeploy
 from tripleo_baremetal.provisioning import wait
 from tripleo_baremetal.request import environment
 from tripleo_baremetal.request import roles
+from tripleo_baremetal.request import run_options
 
 LOG = logging.getLogger(__name__)
 
@@ -175,12 +176,18 @@ def _by_host(instances):
 
 
 class ExpandRoles(actions.Action):
-    """Validate a roles file and expand it into instances + environment."""
+    """Validate a roles file and expand it into instances + environment.
+
+    :param options: the workflow's numeric options (``concurrency``,
+        ``batch_size``, ``timeout``, ``max_fail_percentage``), checked
+        here, before any API call (``run_options``).
+    """
 
     def __init__(self, roles, stackname='overcloud', provisioned=True,
                  role_net_port_id_map=None, role_ctlplane_port_map=None,
-                 default_image=None, templates=None):
+                 default_image=None, templates=None, options=None):
         super().__init__()
+        self.options = options
         self.roles = roles
         self.templates = templates
         self.stackname = stackname
@@ -191,6 +198,7 @@ class ExpandRoles(actions.Action):
 
     @_errors_as_result
     def run(self, context):
+        run_options.check_run_options(self.options)
         result = roles.expand_roles(
             self.roles, stackname=self.stackname,
             role_net_port_id_map=self.role_net_port_id_map,

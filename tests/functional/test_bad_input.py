@@ -100,6 +100,19 @@ class DeployRolesBadInputTest(base.MistralTestCase):
              ["role 'Compute': defaults.config_drive.cloud_config: <hidden "
               "dict of length 1> is larger than the maximum of 1048576 "
               "bytes"]),
+            # The workflow's options, as a caller of Mistral's API may
+            # type them.
+            ('concurrency a string', [{'name': 'Compute'}],
+             {'concurrency': 'abc'},
+             ["concurrency must be an integer 1 or more (deploys or "
+              "undeploys at once), got 'abc'"]),
+            ('negative batch_size', [{'name': 'Compute'}],
+             {'batch_size': -1},
+             ['batch_size must be an integer 0 or more', 'got -1']),
+            ('percentage over 100', [{'name': 'Compute'}],
+             {'max_fail_percentage': 150},
+             ['max_fail_percentage must be an integer from 0 to 100',
+              'got 150']),
         ]
         for label, roles_file, inputs, fragments in cases:
             with self.subTest(label):

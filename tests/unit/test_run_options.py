@@ -1,0 +1,51 @@
+"""The workflows' numeric options are refused, named, before any API call."""
+
+import unittest
+
+from tripleo_baremetal import actions
+from tripleo_baremetal import exceptions
+from tripleo_baremetal.request import run_options
+
+
+class RunOptionsTest(unittest.TestCase):
+
+    def test_valid_and_absent(self):
+        run_options.check_run_options({'concurrency': 20, 'batch_size': 0,
+                                       'timeout': 3600,
+                                       'max_fail_percentage': 100})
+        run_options.check_run_options({'concurrency': None})
+        run_options.check_run_options(None)
+
+    def test_each_bad_value_is_named(self):
+        with self.assertRaises(exceptions.InvalidInput) as caught:
+            run_options.check_run_options({
+                'concurrency': 0, 'batch_size': '2', 'timeout': True,
+                'max_fail_percentage': 101})
+        errors = caught.exception.errors
+        self.assertEqual(4, len(errors))
+        self.assertIn("batch_size must be an integer 0 or more (nodes per "
+                      "deploy action, 0: chosen), got '2'", errors)
+        self.assertIn('concurrency must be an integer 1 or more (deploys or '
+                      'undeploys at once), got 0', errors)
+        self.assertIn('max_fail_percentage must be an integer from 0 to 100 '
+                      '(a percentage of the request), got 101', errors)
+        self.assertIn('timeout must be an integer 1 or more (seconds), got '
+                      'True', errors)
+
+    def test_long_value_is_cut(self):
+        with self.assertRaises(exceptions.InvalidInput) as caught:
+            run_options.check_run_options({'timeout': 'x' * 100000})
+        self.assertLess(len(str(caught.exception)), 300)
+        self.assertIn('(100000 characters)', str(caught.exception))
+
+    def test_unknown_option(self):
+        self.assertRaisesRegex(exceptions.InvalidInput,
+                               'unknown run option.*: concurency',
+                               run_options.check_run_options,
+                               {'concurency': 2})
+
+    def test_expand_roles_refuses_before_expanding(self):
+        result = actions.ExpandRoles([{'name': 'Compute'}], options={
+            'concurrency': -3}).run(None)
+        self.assertIn('concurrency must be an integer 1 or more',
+                      result.error)
