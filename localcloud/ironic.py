@@ -282,40 +282,33 @@ class IronicService(service.ApiService):
             load_yaml_config=False, load_envvars=False),
             retries=3, delay=0.1)
 
+    def _access_lines(self):
+        """``(line, Request)`` of each access line since the last reset."""
+        text = service.read_complete_lines(self.access_log,
+                                           self._log_offset)
+        for line in text.decode('utf-8', 'replace').splitlines():
+            match = _ACCESS_LOG.search(line)
+            if match:
+                yield line, Request(match.group('method'),
+                                    match.group('path'),
+                                    match.group('status'))
+
     def requests(self):
         """API requests served since start or reset_request_counts().
 
         :returns: a list of ``Request(method, path, status)``, oldest
             first; ``path`` includes the query string.
         """
-        found = []
-        text = service.read_complete_lines(self.access_log,
-                                           self._log_offset)
-        for line in text.decode('utf-8', 'replace').splitlines():
-            match = _ACCESS_LOG.search(line)
-            if match:
-                found.append(Request(match.group('method'),
-                                     match.group('path'),
-                                     match.group('status')))
-        return found
+        return [request for _line, request in self._access_lines()]
 
     def requests_with_times(self):
         """``(epoch seconds, Request)`` of the requests requests() gives.
 
         The time is the access log line's (when Ironic answered).
         """
-        found = []
-        text = service.read_complete_lines(self.access_log,
-                                           self._log_offset)
-        for line in text.decode('utf-8', 'replace').splitlines():
-            match = _ACCESS_LOG.search(line)
-            if match:
-                stamp = datetime.datetime.strptime(
-                    line[:23], '%Y-%m-%d %H:%M:%S.%f').timestamp()
-                found.append((stamp, Request(match.group('method'),
-                                             match.group('path'),
-                                             match.group('status'))))
-        return found
+        return [(datetime.datetime.strptime(
+            line[:23], '%Y-%m-%d %H:%M:%S.%f').timestamp(), request)
+            for line, request in self._access_lines()]
 
     def request_counts(self, by_path=False):
         """A Counter of the requests served since the last reset.
