@@ -197,13 +197,15 @@ def process_tree(pid, also=()):
 
 
 def _processes_of(item):
-    """The Service objects of a stop_all() entry."""
-    if item is None or isinstance(item, Service):
-        return [item] if item is not None else []
+    """The Service objects of a stop_all() entry (none for None)."""
+    if item is None:
+        return []
+    if isinstance(item, Service):
+        return [item]
     if hasattr(item, 'services'):
         return item.services
     single = getattr(item, 'service', item)
-    return [single] if single is not None else []
+    return [] if single is None else [single]
 
 
 def stop_all(services, raise_errors=False):
