@@ -42,6 +42,7 @@ from tripleo_baremetal.provisioning import known
 from tripleo_baremetal.provisioning import undeploy
 from tripleo_baremetal.provisioning import wait
 from tripleo_baremetal.request import environment
+from tripleo_baremetal.request import footprint
 from tripleo_baremetal.request import roles
 from tripleo_baremetal.request import run_options
 
@@ -181,13 +182,18 @@ class ExpandRoles(actions.Action):
     :param options: the workflow's numeric options (``concurrency``,
         ``batch_size``, ``timeout``, ``max_fail_percentage``), checked
         here, before any API call (``run_options``).
+    :param check_fit: refuse, before any API call, a request whose
+        deployed hosts' records would not fit Mistral's field size limit
+        (``deploy_roles``: see ``footprint``).
     """
 
     def __init__(self, roles, stackname='overcloud', provisioned=True,
                  role_net_port_id_map=None, role_ctlplane_port_map=None,
-                 default_image=None, templates=None, options=None):
+                 default_image=None, templates=None, options=None,
+                 check_fit=False):
         super().__init__()
         self.options = options
+        self.check_fit = check_fit
         self.roles = roles
         self.templates = templates
         self.stackname = stackname
@@ -208,17 +214,43 @@ class ExpandRoles(actions.Action):
             ).file_url_allowed_paths)
         chosen = result['instances' if self.provisioned else 'unprovisioned']
         managed = [inst for inst in chosen if inst.managed]
+        # The deployed hosts' ctlplane ports are added once they are
+        # deployed (finish_deploy): not carried twice.
+        env = environment.without_port_entries(
+            result['environment'], [inst.hostname for inst in managed])
+        if self.check_fit and self.provisioned:
+            _check_fit(managed, env)
         instances, drives = _split_secrets(managed)
         return {'instances': instances,
                 'config_drives': drives if self.provisioned else {
                     'drives': [], 'hosts': {}},
-                # The deployed hosts' ctlplane ports are added once they
-                # are deployed (finish_deploy): not carried twice.
-                'environment': environment.without_port_entries(
-                    result['environment'],
-                    [inst.hostname for inst in managed]),
+                'environment': env,
                 'warnings': result['warnings'],
                 'ansible_playbooks': result['ansible_playbooks']}
+
+
+def _check_fit(instances, env):
+    """Refuse a deploy whose largest value would be over Mistral's limit.
+
+    The value is ``finish_deploy``'s input (``footprint``): Mistral would
+    refuse it only after every node is deployed, and on every re-run.
+    """
+    found = field_size.over(footprint.deployed_bytes(instances, env))
+    if found is None:
+        return
+    size, limit = found
+    raise exceptions.InvalidInput(
+        'roles: deploying %d instance(s) would pass at least %d KB from '
+        'one step to the next (finish_deploy\'s input: the deployed hosts\' '
+        'records and the environment), over %s = %d KB by %d KB: raise the '
+        'option on the Mistral engine and executors to %d or more'
+        % (len(instances), size, field_size.OPTION, limit, size - limit,
+           _headroom(size)))
+
+
+def _headroom(size_kb):
+    """A limit that holds ``size_kb`` and what the estimate leaves out."""
+    return -(-size_kb * 5 // 4 // 256) * 256
 
 
 class CheckExistingInstances(actions.Action):

@@ -35,14 +35,24 @@ def size_kb(value):
     return -(-len(json.dumps(value, default=str)) // 1024)
 
 
+def over(size, conf=None):
+    """``(size KB, limit KB)`` if ``size`` bytes are over the limit, else None.
+
+    A size of exactly the limit is not over it, as in Mistral.
+    """
+    limit = limit_kb(conf)
+    size = -(-size // 1024)
+    if limit < 1 or size <= limit:
+        return None
+    return size, limit
+
+
 def over_limit(what, value, conf=None):
     """A one-line message if ``value`` is over the limit, else None."""
-    limit = limit_kb(conf)
-    if limit < 1:
+    found = over(len(json.dumps(value, default=str)), conf)
+    if found is None:
         return None
-    size = size_kb(value)
-    if size <= limit:
-        return None
+    size, limit = found
     return ('%s is %d KB, over %s = %d KB by %d KB: raise the option on '
             'the Mistral engine and executors, or split the request' % (
                 what, size, OPTION, limit, size - limit))

@@ -104,15 +104,14 @@ class DeployRolesBadInputTest(base.MistralTestCase):
             # type them.
             ('concurrency a string', [{'name': 'Compute'}],
              {'concurrency': 'abc'},
-             ["concurrency must be an integer 1 or more (deploys or "
-              "undeploys at once), got 'abc'"]),
+             ["concurrency: 'abc' must be an integer"]),
             ('negative batch_size', [{'name': 'Compute'}],
              {'batch_size': -1},
-             ['batch_size must be an integer 0 or more', 'got -1']),
+             ['batch_size: -1 must be at least 0']),
             ('percentage over 100', [{'name': 'Compute'}],
              {'max_fail_percentage': 150},
-             ['max_fail_percentage must be an integer from 0 to 100',
-              'got 150']),
+             ['max_fail_percentage: 150 is more than the maximum of 100 '
+              'percent']),
         ]
         for label, roles_file, inputs, fragments in cases:
             with self.subTest(label):

@@ -226,6 +226,26 @@ class CommandLineTest(CommandLineMixin, base.MistralTestCase):
         self.assertNotIn('Traceback', invalid.stderr)
         self.assertEqual(started, len(self.mistral_client.executions.list()))
 
+        # More hosts than Mistral's default field size limit can carry
+        # to the end of a deploy: refused at deploy_roles' first step,
+        # not after every node is deployed. 3,500 instances: the
+        # expansion itself fits the limit, their deployed records do
+        # not (tests/unit/test_sizes.py).
+        self.ironic.reset_request_counts()
+        huge = self.write('huge.yaml', [{'name': 'Compute', 'count': 3500}])
+        for argv in (['provision', huge, '-o', 'env.yaml'], ['plan', huge]):
+            too_big = self.run_cli('openstack', 'overcloud', 'node', *argv)
+            self.assertEqual(1, too_big.returncode, too_big.stdout)
+            self.assertIn('roles: deploying 3500 instance(s) would pass at '
+                          'least', too_big.stderr)
+            self.assertIn('over [engine] execution_field_size_limit_kb = '
+                          '1024 KB by', too_big.stderr)
+            self.assertNotIn('Traceback', too_big.stderr)
+        # The commands' own reads only (what exists, for their report).
+        self.assertEqual({}, self.writes())
+        self.assertEqual([], self.allocations())
+        self.assertFalse(os.path.exists(os.path.join(self.work, 'env.yaml')))
+
         closed = 'http://127.0.0.1:9'
         unreachable = self.run_cli(
             'tripleo-baremetal', 'overcloud', 'node', 'provision', ok,

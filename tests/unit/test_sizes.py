@@ -248,3 +248,61 @@ class DeployValuesSizeTest(unittest.TestCase):
         self.assertEqual(200, len(output['environment']['parameter_defaults']
                                   ['DeployedServerPortMap']))
         self.assertNotIn('secret', json.dumps(output))
+
+
+class FitCheckTest(unittest.TestCase):
+    """``expand_roles`` with ``check_fit`` refuses what Mistral would.
+
+    ``footprint.deployed_bytes`` is a lower bound of ``finish_deploy``'s
+    input: never over the real one (so no request that would fit is
+    refused), and close to it (so the check is worth its while).
+    """
+
+    def test_lower_bound_and_close(self):
+        from tripleo_baremetal import model
+        from tripleo_baremetal.request import environment
+        from tripleo_baremetal.request import footprint
+        values = DeployValuesSizeTest.values(self, 200)
+        expanded = ExpandRolesSizeTest.expand(self, 200)
+        instances = [model.Instance.from_dict(data).replace(
+            ctlplane_port=model.Port.from_dict(ctlplane_port(index)).brief())
+            for index, data in enumerate(expanded['instances'])]
+        estimate = footprint.deployed_bytes(instances,
+                                            expanded['environment'])
+        # What ensure_ports and the wait add to the input: the port map
+        # of Heat's ports, no failed host.
+        real = size(dict(values['finish_deploy input'], failed=[],
+                         node_port_map={
+                             inst.hostname: environment.known_port_entries(
+                                 inst) for inst in instances}))
+        self.assertLessEqual(estimate, real)
+        self.assertGreater(estimate, real * 0.9, (estimate, real))
+
+    def test_refused_at_the_start_with_one_line(self):
+        # 3,500 instances without ports: the expansion itself fits
+        # (about 260 bytes each), their deployed records (about 340
+        # bytes each) do not.
+        many = [{'name': 'Compute', 'count': 3500}]
+        ok = actions.ExpandRoles(many).run(None)
+        self.assertIsInstance(ok, dict)
+        self.assertLess(size(ok), LIMIT * 0.9)
+        result = actions.ExpandRoles(many, check_fit=True).run(None)
+        self.assertRegex(result.error, (
+            r"^roles: deploying 3500 instance\(s\) would pass at least "
+            r"\d+ KB from one step to the next \(finish_deploy's input"))
+        self.assertIn('over [engine] execution_field_size_limit_kb = 1024 '
+                      'KB by', result.error)
+        self.assertRegex(result.error, r'to \d+ or more$')
+        self.assertNotIn('\n', result.error)
+
+    def test_not_refused_when_it_fits_or_undeploying(self):
+        fits = [{'name': 'Compute', 'count': 1000}]
+        self.assertIsInstance(
+            actions.ExpandRoles(fits, check_fit=True).run(None), dict)
+        many = [{'name': 'Compute', 'count': 3500}]
+        self.assertIsInstance(actions.ExpandRoles(
+            many, provisioned=False, check_fit=True).run(None), dict)
+
+    def test_suggested_limit(self):
+        self.assertEqual(1536, actions._headroom(1100))
+        self.assertEqual(1280, actions._headroom(1000))

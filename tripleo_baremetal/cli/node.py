@@ -311,7 +311,9 @@ def _plan(cmd, args, expanded):
     client = clients.mistral(cmd.app, args)
     instances = _run_action(client, args, 'expand_roles', {
         'roles': roles.load_roles_file(args.roles_file),
-        'stackname': args.stack})['instances']
+        'stackname': args.stack,
+        # The plan of a deploy that would be refused is refused too.
+        'check_fit': True})['instances']
     picked = _run_action(client, args, 'pick_nodes', {
         'instances': instances, 'dry_run': True})
     rows = [(host, node, 'planned') for host, node

@@ -352,16 +352,6 @@ def _with_found(instance, ports):
                             ctlplane_port=ctlplane)
 
 
-def _heat_entries(instance):
-    """``NodePortMap`` entries of Heat's ports known with their IPs."""
-    port = instance.ctlplane_port
-    if port is None or not port.fixed_ips:
-        return {}
-    subnet = (port.subnets or [None])[0]
-    entry = environment.node_port_entry(port, subnet)
-    return {'ctlplane': entry} if entry else {}
-
-
 class Ensured:
     """What ``ensure_ports`` returns.
 
@@ -406,7 +396,8 @@ def ensure_ports(conn, instances, stackname):
     """
     wanted, problems = port_names.wanted_ports(instances)
     _check_request(conn, wanted, problems, stackname)
-    heat = {inst.hostname: _heat_entries(inst) for inst in instances}
+    heat = {inst.hostname: environment.known_port_entries(inst)
+            for inst in instances}
     if not wanted:
         return Ensured(list(instances),
                        {host: entries for host, entries in heat.items()

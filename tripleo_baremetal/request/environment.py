@@ -254,6 +254,19 @@ def _add_node_ports(params, instances, failed, node_port_map):
         params.pop('NodePortMap', None)
 
 
+def known_port_entries(instance):
+    """``NodePortMap`` entries of ``instance``'s ctlplane port, if known.
+
+    ``{'ctlplane': entry}`` when its port (Heat's) already has its
+    addresses, else ``{}``.
+    """
+    port = instance.ctlplane_port
+    if port is None or not port.fixed_ips:
+        return {}
+    entry = node_port_entry(port, (port.subnets or [None])[0])
+    return {'ctlplane': entry} if entry else {}
+
+
 def node_port_entry(port, subnet):
     """``{ip_address, ip_subnet, ip_address_uri}`` of a port's first IP.
 
