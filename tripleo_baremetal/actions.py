@@ -232,7 +232,7 @@ class ExpandRoles(actions.Action):
 def _check_fit(instances, env):
     """Refuse a deploy whose largest value would be over Mistral's limit.
 
-    The value is ``finish_deploy``'s input (``footprint``): Mistral would
+    The value is ``wait_for_deploy``'s input (``footprint``): Mistral would
     refuse it only after every node is deployed, and on every re-run.
     """
     found = field_size.over(footprint.deployed_bytes(instances, env))
@@ -241,9 +241,9 @@ def _check_fit(instances, env):
     size, limit = found
     raise exceptions.InvalidInput(
         'roles: deploying %d instance(s) would pass at least %d KB from '
-        'one step to the next (finish_deploy\'s input: the deployed hosts\' '
-        'records and the environment), over %s = %d KB by %d KB: raise the '
-        'option on the Mistral engine and executors to %d or more'
+        'one step to the next (wait_for_deploy\'s input: the deployed '
+        'hosts\' records and the environment), over %s = %d KB by %d KB: '
+        'raise the option on the Mistral engine and executors to %d or more'
         % (len(instances), size, field_size.OPTION, limit, size - limit,
            _headroom(size)))
 
@@ -470,16 +470,27 @@ class WaitForDeploy(actions.Action):
 
     ``instances`` may hold deploy results whose deploy could not start
     (with ``error``): they count as ``not_started``.
+
+    Given ``environment`` (``deploy_roles``), the wait is also the run's
+    last step: it returns ``finished``, what ``finish_deploy`` would
+    return for ``existing`` and the newly active hosts together, and its
+    own ``instances`` as ``{hostname}`` records, so that no later step
+    carries the deployed records again (doc/source/scale.md).
     """
 
     def __init__(self, instances, timeout=None, max_fail_percentage=0,
-                 not_started=None, existing_count=0):
+                 not_started=None, existing_count=0, existing=None,
+                 environment=None, templates=None, node_port_map=None):
         super().__init__()
-        self.instances = instances
+        self.instances = instances or []
         self.timeout = timeout
         self.max_fail_percentage = max_fail_percentage
         self.not_started = not_started or []
         self.existing_count = existing_count or 0
+        self.existing = existing or []
+        self.environment = environment
+        self.templates = templates
+        self.node_port_map = node_port_map
 
     @_errors_as_result
     def run(self, context):
@@ -496,9 +507,18 @@ class WaitForDeploy(actions.Action):
                          if isinstance(item.error, str)]
             + _deployments(self.not_started),
             existing_count=self.existing_count)
-        return {'instances': _briefs(result['instances']),
+        active = result['instances']
+        if self.environment is None:
+            return {'instances': _briefs(active),
+                    'failed': _briefs(result['failed']),
+                    'ctlplane_ips': _ctlplane_ips(active)}
+        # The hosts' summaries are in finished: instances only name them.
+        return {'instances': [{'hostname': item.hostname} for item in active],
                 'failed': _briefs(result['failed']),
-                'ctlplane_ips': _ctlplane_ips(result['instances'])}
+                'ctlplane_ips': _ctlplane_ips(active),
+                'finished': _finish(
+                    _deployments(self.existing) + active, result['failed'],
+                    self.environment, self.templates, self.node_port_map)}
 
 
 class UndeployInstance(actions.Action):
@@ -541,6 +561,27 @@ class ReleaseNodes(actions.Action):
                 'left': [item.hostname for item in result['left']]}
 
 
+def _populate(env, deployed, failed, templates, node_port_map):
+    return environment.populate_environment(
+        env, [item.instance for item in deployed],
+        failed=[item.instance for item in failed], templates=templates,
+        node_port_map=node_port_map)
+
+
+def _finish(deployed, failed, env, templates, node_port_map):
+    """The environment of ``deployed``, their summaries and port ids.
+
+    ``deploy_roles``' per-host outputs made small: ``instances`` as
+    summaries (host, role, node, state) and ``ports`` (``{hostname:
+    {network: port id}}``) of the deployed hosts.
+    """
+    return {'environment': _populate(env, deployed, failed, templates,
+                                     node_port_map),
+            'instances': [item.summary() for item in deployed],
+            'ports': {item.hostname: dict(item.instance.network_ports)
+                      for item in deployed if item.instance.network_ports}}
+
+
 class PopulateEnvironment(actions.Action):
     """Make the environment list exactly the deployed instances."""
 
@@ -553,34 +594,26 @@ class PopulateEnvironment(actions.Action):
         self.templates = templates
         self.node_port_map = node_port_map
 
-    def _populate(self, deployed):
-        return environment.populate_environment(
-            self.environment, [item.instance for item in deployed],
-            failed=[item.instance for item in _deployments(self.failed)],
-            templates=self.templates, node_port_map=self.node_port_map)
-
     @_errors_as_result
     def run(self, context):
-        return self._populate(_deployments(self.instances))
+        return _populate(self.environment, _deployments(self.instances),
+                         _deployments(self.failed), self.templates,
+                         self.node_port_map)
 
 
 class FinishDeploy(PopulateEnvironment):
-    """The last step of ``deploy_roles``: environment and what it lists.
+    """``populate_environment``'s work, with summaries and port ids.
 
-    ``populate_environment``'s work (same inputs), and the output's
-    per-host values made small: ``instances`` as summaries (host, role,
-    node, state) and ``ports`` (``{hostname: {network: port id}}``) of
-    the deployed hosts.
+    What ``wait_for_deploy`` returns as ``finished`` when it ends a
+    ``deploy_roles`` run (see ``_finish``), for the deployed records
+    given.
     """
 
     @_errors_as_result
     def run(self, context):
-        deployed = _deployments(self.instances)
-        return {'environment': self._populate(deployed),
-                'instances': [item.summary() for item in deployed],
-                'ports': {item.hostname: dict(item.instance.network_ports)
-                          for item in deployed
-                          if item.instance.network_ports}}
+        return _finish(_deployments(self.instances),
+                       _deployments(self.failed), self.environment,
+                       self.templates, self.node_port_map)
 
 
 class EnsurePorts(actions.Action):

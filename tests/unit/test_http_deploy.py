@@ -304,3 +304,43 @@ class WaitForDeployTest(base.HttpTestCase):
         ])
         self.assertEqual({'target': 'deleted'}, self.requests_to(
             'PUT', 'nodes/node-1/states/provision')[0].json())
+
+    def test_with_environment_it_is_the_last_step(self):
+        # Given deploy_roles' environment, the wait also returns what
+        # finish_deploy did (finished), for the hosts already active and
+        # those it saw become active; its own instances only name them.
+        self.register_nodes(deploying(self.K, ['active'] * self.K))
+        existing = [{'hostname': 'compute-9', 'role': 'Compute', 'index': 9,
+                     'node': 'node-9', 'provision_state': 'active'}]
+        environment = {'parameter_defaults': {'ComputeCount': 4}}
+
+        result = self.run_action(actions.WaitForDeploy(
+            self.instances(), timeout=30, existing=existing,
+            existing_count=1, environment=environment))
+
+        self.assertEqual([{'hostname': 'compute-0'}], result['instances'][:1])
+        finished = result['finished']
+        self.assertEqual({'hostname', 'role', 'index', 'node', 'node_name',
+                          'provision_state'}, set(finished['instances'][1]))
+        self.assertEqual(['compute-9', 'compute-0', 'compute-1',
+                          'compute-2'],
+                         [inst['hostname'] for inst in finished['instances']])
+        self.assertEqual(4, finished['environment']['parameter_defaults'][
+            'ComputeCount'])
+        self.assertEqual({}, finished['ports'])
+        self.assert_calls(base.ironic_discovery() + [
+            ironic('GET', 'nodes', fields=base.Fields('provision_state'))])
+
+    def test_with_environment_and_nothing_to_wait_for(self):
+        # A converged re-run: no node to poll, no request; the
+        # environment is still built.
+        existing = [{'hostname': 'compute-9', 'role': 'Compute', 'index': 9,
+                     'node': 'node-9', 'provision_state': 'active'}]
+
+        result = self.run_action(actions.WaitForDeploy(
+            [], existing=existing, existing_count=1, environment={}))
+
+        self.assertEqual([], result['instances'])
+        self.assertEqual(['compute-9'], [
+            inst['hostname'] for inst in result['finished']['instances']])
+        self.assert_calls([])

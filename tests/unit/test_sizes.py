@@ -289,7 +289,7 @@ class FitCheckTest(unittest.TestCase):
         result = actions.ExpandRoles(many, check_fit=True).run(None)
         self.assertRegex(result.error, (
             r"^roles: deploying 3500 instance\(s\) would pass at least "
-            r"\d+ KB from one step to the next \(finish_deploy's input"))
+            r"\d+ KB from one step to the next \(wait_for_deploy's input"))
         self.assertIn('over [engine] execution_field_size_limit_kb = 1024 '
                       'KB by', result.error)
         self.assertRegex(result.error, r'to \d+ or more$')

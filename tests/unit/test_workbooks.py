@@ -111,9 +111,13 @@ class WorkbookTest(unittest.TestCase):
         workflows = {wf.get_name(): wf for wf in spec.get_workflows()}
         tasks = {task.get_name(): task
                  for task in workflows['deploy_roles'].get_tasks()}
-        for name in ('expand_roles', 'finish_deploy'):
+        for name in ('expand_roles', 'deploy_instances'):
             self.assertEqual('{{ _.templates }}',
                              tasks[name].get_input()['templates'], name)
+        waits = {task.get_name(): task
+                 for task in workflows['deploy_instances'].get_tasks()}
+        self.assertEqual('{{ _.templates }}',
+                         waits['wait_for_deploy'].get_input()['templates'])
         for name in ('provision_stack', 'undeploy_stack'):
             self.assertEqual('/usr/share/openstack-tripleo-heat-templates',
                              dict(workflows[name].get_input())['templates'])

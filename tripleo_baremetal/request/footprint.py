@@ -1,13 +1,13 @@
 """What a deploy of the expanded instances will carry, found beforehand.
 
 The largest value a ``deploy_roles`` run hands from one step to the next
-grows with its hosts: ``finish_deploy``'s input, the deployed hosts'
-records and the environment (doc/source/scale.md). A request with more
-hosts than that value holds under Mistral's field size limit would be
-refused by Mistral only then, after every node is deployed, and again on
-each re-run. ``deployed_bytes`` finds, from the expansion alone, a size
-that value is sure to reach, so that such a request can be refused at
-its start, before any API call.
+grows with its hosts: the last step's (``wait_for_deploy``'s) input, the
+deployed hosts' records and the environment (doc/source/scale.md). A
+request with more hosts than that value holds under Mistral's field size
+limit would be refused by Mistral only then, after every node is
+deployed, and again on each re-run. ``deployed_bytes`` finds, from the
+expansion alone, a size that value is sure to reach, so that such a
+request can be refused at its start, before any API call.
 """
 
 import json
@@ -39,7 +39,7 @@ def deployed_record(instance):
 
 
 def deployed_bytes(instances, env):
-    """At least how many bytes ``finish_deploy``'s input will take.
+    """At least how many bytes ``wait_for_deploy``'s input will take.
 
     :param instances: the ``model.Instance`` records to deploy, as
         ``expand_roles`` makes them (Heat's ports assigned).
