@@ -215,7 +215,7 @@ class ExpandRoles(actions.Action):
         chosen = result['instances' if self.provisioned else 'unprovisioned']
         managed = [inst for inst in chosen if inst.managed]
         # The deployed hosts' ctlplane ports are added once they are
-        # deployed (finish_deploy): not carried twice.
+        # deployed (by the last wait): not carried twice.
         env = environment.without_port_entries(
             result['environment'], [inst.hostname for inst in managed])
         if self.check_fit and self.provisioned:
@@ -630,7 +630,7 @@ class EnsurePorts(actions.Action):
             connection.get_connection(context), _instances(self.instances),
             self.stackname)
         # The ports per host are the instances' network_ports: not
-        # repeated (finish_deploy lists the deployed hosts').
+        # repeated (the last wait lists the deployed hosts').
         return {'instances': _public(result.instances),
                 'node_port_map': result.node_port_map,
                 'created': result.created, 'writes': result.writes}
