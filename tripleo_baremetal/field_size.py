@@ -30,11 +30,6 @@ def limit_kb(conf=None):
         return DEFAULT_LIMIT_KB
 
 
-def size_kb(value):
-    """``value``'s size in KB as Mistral counts it (its JSON), rounded up."""
-    return -(-len(json.dumps(value, default=str)) // 1024)
-
-
 def over(size, conf=None):
     """``(size KB, limit KB)`` if ``size`` bytes are over the limit, else None.
 
@@ -48,7 +43,7 @@ def over(size, conf=None):
 
 
 def over_limit(what, value, conf=None):
-    """A one-line message if ``value`` is over the limit, else None."""
+    """A one-line message if ``value``'s JSON is over the limit, else None."""
     found = over(len(json.dumps(value, default=str)), conf)
     if found is None:
         return None
