@@ -3,6 +3,7 @@
 import collections
 import threading
 import time
+import types
 import unittest
 from unittest import mock
 
@@ -71,6 +72,18 @@ class FakeBaremetal(object):
                     for node in self.nodes_by_id.values()]
 
     # Allocations
+    #: The version the allocation listings send (``listing``).
+    default_microversion = '1.52'
+
+    def get(self, path, params=None, microversion=None):
+        """``GET /allocations`` as ``listing`` reads it: Ironic's JSON."""
+        assert path == '/allocations', path
+        body = {'allocations': [
+            {'uuid': alloc.id, 'name': alloc.name, 'state': alloc.state,
+             'last_error': alloc.last_error, 'node_uuid': alloc.node_id}
+            for alloc in self.allocations(fields=params['fields'].split(','))]}
+        return types.SimpleNamespace(status_code=200, json=lambda: body)
+
     def allocations(self, fields=None, **filters):
         pending = any(a.state == 'allocating' for a in self.allocs.values())
         if pending and self.before_process is not None:

@@ -50,6 +50,7 @@ from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
+from tripleo_baremetal import listing
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import inventory
 from tripleo_baremetal.picking import node_filters
@@ -101,7 +102,8 @@ def list_nodes(conn):
 
 
 def _list_allocations(conn):
-    return list(conn.baremetal.allocations(fields=list(ALLOCATION_FIELDS)))
+    """Every allocation, read as JSON (the pick polls it; ``listing``)."""
+    return listing.allocations(conn, ALLOCATION_FIELDS)
 
 
 def _validate(instances):

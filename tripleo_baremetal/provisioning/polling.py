@@ -17,6 +17,7 @@ import time
 
 from tripleo_baremetal import api
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import listing
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)
@@ -106,8 +107,7 @@ def settled_allocations(conn, hostnames, timeout, clock=time.monotonic,
     deadline = clock() + timeout
     while True:
         allocations = {alloc.name: alloc for alloc in
-                       conn.baremetal.allocations(
-                           fields=list(ALLOCATION_FIELDS))
+                       listing.allocations(conn, ALLOCATION_FIELDS)
                        if alloc.name}
         busy = sorted(host for host, alloc in allocations.items()
                       if host in hostnames
