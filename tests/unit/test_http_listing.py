@@ -64,3 +64,23 @@ class AllocationListingTest(base.HttpTestCase):
                       json=base.ironic_error('down', 503))
 
         self.assertRaises(sdk_exc.HttpException, self.allocations)
+
+
+class NodeListingTest(base.HttpTestCase):
+
+    def test_records_carry_the_sdk_names(self):
+        self.register_nodes([base.node('node-0', 'n0',
+                                       provision_state='active')])
+
+        node, = listing.nodes(connection.get_connection(),
+                              ('uuid', 'name', 'provision_state',
+                               'maintenance', 'instance_uuid', 'protected'),
+                              provision_state='active')
+
+        self.assertEqual(('node-0', 'n0', 'active', False, False),
+                         (node.id, node.name, node.provision_state,
+                          node.is_maintenance, node.is_protected))
+        self.assert_calls(base.ironic_discovery() + [
+            ironic('GET', 'nodes', provision_state='active',
+                   fields='uuid,name,provision_state,maintenance,'
+                          'instance_uuid,protected')])

@@ -40,10 +40,14 @@ ALLOCATING_POLL = 0.5
 
 
 def list_nodes(conn, node_ids, fields=POLL_FIELDS, **filters):
-    """One node listing, narrowed to ``node_ids``: ``{uuid: node}``."""
+    """One node listing, narrowed to ``node_ids``: ``{uuid: node}``.
+
+    The nodes are ``listing.Record`` objects, read as SDK nodes are
+    (``id``, ``is_maintenance``, ``instance_id``, ``is_protected``).
+    """
     wanted = set(node_ids)
     found = {}
-    for node in conn.baremetal.nodes(fields=list(fields), **filters):
+    for node in listing.nodes(conn, fields, **filters):
         if node.id in wanted:
             found[node.id] = node
     return found
