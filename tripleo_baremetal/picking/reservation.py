@@ -95,10 +95,11 @@ def list_nodes(conn):
     node was not used (active, in maintenance, another resource class),
     so those nodes are needed too. Asking only for the fields planning
     uses keeps the response small (the detailed listing cannot be
-    narrowed with ``fields``).
+    narrowed with ``fields``). Read as JSON (``listing``): a pick of
+    1,000 hosts on 1,200 nodes lists them once per attempt.
     """
     return [node_filters.node_view(node) for node in
-            conn.baremetal.nodes(fields=list(node_filters.NODE_FIELDS))]
+            listing.nodes(conn, node_filters.NODE_FIELDS)]
 
 
 def _list_allocations(conn):
