@@ -33,6 +33,7 @@ from localcloud import mistral
 from localcloud import nodes
 from localcloud import postgres
 from localcloud import process
+from tripleo_baremetal.cli import follow
 from tripleo_baremetal.common import images
 
 LOG = logging.getLogger(__name__)
@@ -241,11 +242,11 @@ class MistralTestCase(IronicTestCase):
         """
         client = self.mistral_client
         execution = client.executions.create(name, workflow_input=inputs)
-        current = {'execution': execution}
 
         def finished():
-            current['execution'] = client.executions.get(execution.id)
-            return current['execution'].state in FINAL_STATES
+            # The state alone, as the commands poll (cli/follow.py).
+            return (follow.execution_state(client, execution.id)
+                    in FINAL_STATES)
 
         try:
             process.wait_until(
@@ -253,9 +254,10 @@ class MistralTestCase(IronicTestCase):
                 what='execution %s of %s to end' % (execution.id, name))
         except exceptions.WaitTimeout as exc:
             raise exceptions.WaitTimeout('%s\n%s\n%s' % (
-                exc, self.describe_execution(current['execution']),
+                exc, self.describe_execution(
+                    client.executions.get(execution.id)),
                 self.mistral.log_tail()))
-        execution = current['execution']
+        execution = client.executions.get(execution.id)
         if isinstance(execution.output, str):
             execution.output = json.loads(execution.output or '{}')
         return execution

@@ -69,23 +69,41 @@ class ProgressTest(unittest.TestCase):
 
 class FollowTest(unittest.TestCase):
 
-    def client(self, states):
+    def client(self, states, status=200):
         executions = iter(states)
+        self.urls, self.full_reads = [], 0
 
-        def get(_id):
+        def state_get(url):
+            self.urls.append(url)
             state = next(executions)
             if state is KeyboardInterrupt:
                 raise KeyboardInterrupt()
-            return types.SimpleNamespace(id='ex-1', state=state)
+            return types.SimpleNamespace(status_code=status,
+                                         json=lambda: {'id': 'ex-1',
+                                                       'state': state})
 
-        return types.SimpleNamespace(
-            executions=types.SimpleNamespace(get=get))
+        def get(_id):
+            self.full_reads += 1
+            return types.SimpleNamespace(id='ex-1', state='SUCCESS',
+                                         output='{}')
+
+        return types.SimpleNamespace(executions=types.SimpleNamespace(
+            get=get, http_client=types.SimpleNamespace(get=state_get)))
 
     def test_until_final_state(self):
         done = follow.follow(self.client(['RUNNING', 'RUNNING', 'SUCCESS']),
                              types.SimpleNamespace(id='ex-1'),
                              sleep=lambda _s: None)
         self.assertEqual('SUCCESS', done.state)
+        # Each poll reads the state alone; the whole execution once.
+        self.assertEqual(['/executions/ex-1?fields=state'] * 3, self.urls)
+        self.assertEqual(1, self.full_reads)
+        self.assertEqual('{}', done.output)
+
+    def test_error_answer_is_left_to_mistralclient(self):
+        client = self.client(['RUNNING'], status=404)
+        self.assertEqual('SUCCESS', follow.execution_state(client, 'ex-1'))
+        self.assertEqual(1, self.full_reads)
 
     def test_ctrl_c_says_how_to_resume(self):
         with self.assertRaisesRegex(follow.Interrupted,

@@ -3,6 +3,7 @@
 import collections
 import threading
 import time
+import types
 import unittest
 from unittest import mock
 
@@ -70,7 +71,28 @@ class FakeBaremetal(object):
             return [sdk_node.Node(**node)
                     for node in self.nodes_by_id.values()]
 
+    def listed(self):
+        """The nodes a listing shows (Ironic's JSON)."""
+        return [dict(node) for node in self.nodes_by_id.values()]
+
     # Allocations
+    #: The version the allocation listings send (``listing``).
+    default_microversion = '1.52'
+
+    def get(self, path, params=None, microversion=None):
+        """A listing as ``listing`` reads it: Ironic's JSON."""
+        if path == '/nodes':
+            with self.lock:
+                self.calls['nodes'] += 1
+                body = {'nodes': self.listed()}
+            return types.SimpleNamespace(status_code=200, json=lambda: body)
+        assert path == '/allocations', path
+        body = {'allocations': [
+            {'uuid': alloc.id, 'name': alloc.name, 'state': alloc.state,
+             'last_error': alloc.last_error, 'node_uuid': alloc.node_id}
+            for alloc in self.allocations(fields=params['fields'].split(','))]}
+        return types.SimpleNamespace(status_code=200, json=lambda: body)
+
     def allocations(self, fields=None, **filters):
         pending = any(a.state == 'allocating' for a in self.allocs.values())
         if pending and self.before_process is not None:
@@ -570,8 +592,8 @@ class ReleaseNodesTest(unittest.TestCase):
 
     def test_refused_release_is_reported_after_trying_all(self):
         # Listed as available, refused as active (it changed meanwhile).
-        listed = self.baremetal.nodes(fields=['uuid', 'instance_uuid'])
-        self.baremetal.nodes = lambda **kwargs: listed
+        listed = self.baremetal.listed()
+        self.baremetal.listed = lambda: listed
         self.baremetal.nodes_by_id['uuid-n1']['provision_state'] = 'active'
         with self.assertRaises(exceptions.ReservationError) as ctx:
             reservation.release_nodes(self.conn, [

@@ -19,6 +19,11 @@ DELETABLE = ('active', 'deploy failed', 'error', 'wait call-back')
 UNDEPLOY_STEPS = ('cleaning', 'available')
 
 
+#: The SDK's node attributes that Ironic's JSON names otherwise.
+IRONIC_NAMES = {'id': 'uuid', 'instance_id': 'instance_uuid',
+                'is_protected': 'protected', 'is_maintenance': 'maintenance'}
+
+
 class FakeNode(object):
 
     def __init__(self, name, state, instance_id=None, instance_info=None,
@@ -151,6 +156,18 @@ class FakeBaremetal(object):
             self.when_free(node)
 
     # The proxy
+
+    #: The version the node polls send (``listing``).
+    default_microversion = '1.52'
+
+    def get(self, path, params=None, microversion=None):
+        """``GET /nodes`` as ``listing`` reads it: Ironic's JSON."""
+        assert path == '/nodes', path
+        body = {'nodes': [
+            {IRONIC_NAMES.get(key, key): value
+             for key, value in vars(node).items()}
+            for node in self.nodes(fields=params['fields'].split(','))]}
+        return types.SimpleNamespace(status_code=200, json=lambda: body)
 
     def allocations(self, fields=None):
         self._fail('allocations')

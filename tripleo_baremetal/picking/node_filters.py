@@ -96,10 +96,11 @@ class NodeView:
 
 
 def node_view(node):
-    """The ``NodeView`` of an SDK node or of a dict of its fields.
+    """The ``NodeView`` of an SDK node, a ``listing.Record`` or a dict.
 
     A dict may use Ironic's API field names (``uuid``, ``maintenance``)
-    or the SDK's (``id``, ``is_maintenance``).
+    or the SDK's (``id``, ``is_maintenance``). A field a listing did not
+    ask for reads as None.
     """
     if isinstance(node, dict):
         get = node.get
@@ -110,10 +111,10 @@ def node_view(node):
     else:
         def get(key, default=None):
             return getattr(node, key, default)
-        maintenance = node.is_maintenance
-        uuid = node.id
-        instance_uuid = node.instance_id
-        allocation_uuid = node.allocation_id
+        maintenance = get('is_maintenance')
+        uuid = get('id')
+        instance_uuid = get('instance_id')
+        allocation_uuid = get('allocation_id')
     properties = get('properties') or {}
     return NodeView(
         uuid=uuid,

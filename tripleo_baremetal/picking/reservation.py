@@ -50,6 +50,7 @@ from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
+from tripleo_baremetal import listing
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import inventory
 from tripleo_baremetal.picking import node_filters
@@ -94,14 +95,16 @@ def list_nodes(conn):
     node was not used (active, in maintenance, another resource class),
     so those nodes are needed too. Asking only for the fields planning
     uses keeps the response small (the detailed listing cannot be
-    narrowed with ``fields``).
+    narrowed with ``fields``). Read as JSON (``listing``): a pick of
+    1,000 hosts on 1,200 nodes lists them once per attempt.
     """
     return [node_filters.node_view(node) for node in
-            conn.baremetal.nodes(fields=list(node_filters.NODE_FIELDS))]
+            listing.nodes(conn, node_filters.NODE_FIELDS)]
 
 
 def _list_allocations(conn):
-    return list(conn.baremetal.allocations(fields=list(ALLOCATION_FIELDS)))
+    """Every allocation, read as JSON (the pick polls it; ``listing``)."""
+    return listing.allocations(conn, ALLOCATION_FIELDS)
 
 
 def _validate(instances):

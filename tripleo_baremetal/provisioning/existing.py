@@ -44,6 +44,7 @@ from tripleo_baremetal import api
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import labels
+from tripleo_baremetal import listing
 from tripleo_baremetal import model
 from tripleo_baremetal.provisioning import adopt
 from tripleo_baremetal.provisioning import deploy
@@ -267,8 +268,7 @@ def check_existing_instances(conn, instances, conf=None):
     hostnames = {inst.hostname for inst in wanted}
     allocations = polling.settled_allocations(
         conn, hostnames, options.allocation_timeout) if wanted else {}
-    view = _Inventory(allocations, list(conn.baremetal.nodes(
-        fields=list(_FIELDS))))
+    view = _Inventory(allocations, listing.nodes(conn, _FIELDS))
     found, problems, blocked = [], [], []
     for instance in wanted:
         kind, node, alloc, problem = _classify(instance, view)

@@ -17,6 +17,7 @@ import time
 
 from tripleo_baremetal import api
 from tripleo_baremetal import exceptions
+from tripleo_baremetal import listing
 from tripleo_baremetal import states
 
 LOG = logging.getLogger(__name__)
@@ -39,10 +40,14 @@ ALLOCATING_POLL = 0.5
 
 
 def list_nodes(conn, node_ids, fields=POLL_FIELDS, **filters):
-    """One node listing, narrowed to ``node_ids``: ``{uuid: node}``."""
+    """One node listing, narrowed to ``node_ids``: ``{uuid: node}``.
+
+    The nodes are ``listing.Record`` objects, read as SDK nodes are
+    (``id``, ``is_maintenance``, ``instance_id``, ``is_protected``).
+    """
     wanted = set(node_ids)
     found = {}
-    for node in conn.baremetal.nodes(fields=list(fields), **filters):
+    for node in listing.nodes(conn, fields, **filters):
         if node.id in wanted:
             found[node.id] = node
     return found
@@ -106,8 +111,7 @@ def settled_allocations(conn, hostnames, timeout, clock=time.monotonic,
     deadline = clock() + timeout
     while True:
         allocations = {alloc.name: alloc for alloc in
-                       conn.baremetal.allocations(
-                           fields=list(ALLOCATION_FIELDS))
+                       listing.allocations(conn, ALLOCATION_FIELDS)
                        if alloc.name}
         busy = sorted(host for host, alloc in allocations.items()
                       if host in hostnames
