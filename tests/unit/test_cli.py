@@ -21,9 +21,23 @@ def _node(uuid, name, state, host=None, error=None):
 
 class FakeBaremetal:
 
+    #: The version the listings send (``listing``).
+    default_microversion = '1.52'
+    #: Ironic's names of the attributes the fakes set.
+    IRONIC_NAMES = {'id': 'uuid', 'node_id': 'node_uuid'}
+
     def __init__(self):
         self.allocs, self.nodes_ = [], []
         self.calls = 0
+
+    def get(self, path, params=None, microversion=None):
+        """A listing as ``listing`` reads it: Ironic's JSON."""
+        key = path.strip('/')
+        items = getattr(self, key)(fields=params['fields'].split(','))
+        body = {key: [{self.IRONIC_NAMES.get(name, name): value
+                       for name, value in vars(item).items()}
+                      for item in items]}
+        return types.SimpleNamespace(status_code=200, json=lambda: body)
 
     def allocations(self, fields=None):
         self.calls += 1
