@@ -6,6 +6,7 @@ import tempfile
 import types
 import unittest
 
+from tests.unit import listing_fakes
 from tripleo_baremetal.cli import clients
 from tripleo_baremetal.cli import follow
 from tripleo_baremetal.cli import node as node_cmd
@@ -21,10 +22,7 @@ def _node(uuid, name, state, host=None, error=None):
 
 class FakeBaremetal:
 
-    #: The version the listings send (``listing``).
-    default_microversion = '1.52'
-    #: Ironic's names of the attributes the fakes set.
-    IRONIC_NAMES = {'id': 'uuid', 'node_id': 'node_uuid'}
+    default_microversion = listing_fakes.MICROVERSION
 
     def __init__(self):
         self.allocs, self.nodes_ = [], []
@@ -33,11 +31,8 @@ class FakeBaremetal:
     def get(self, path, params=None, microversion=None):
         """A listing as ``listing`` reads it: Ironic's JSON."""
         key = path.strip('/')
-        items = getattr(self, key)(fields=params['fields'].split(','))
-        body = {key: [{self.IRONIC_NAMES.get(name, name): value
-                       for name, value in vars(item).items()}
-                      for item in items]}
-        return types.SimpleNamespace(status_code=200, json=lambda: body)
+        return listing_fakes.answer(key, getattr(self, key)(
+            fields=listing_fakes.fields(params)))
 
     def allocations(self, fields=None):
         self.calls += 1

@@ -1,10 +1,15 @@
 """CheckExistingInstances at the HTTP level: what it reads, what it writes."""
 
+import types
+from unittest import mock
+
 from tests.unit import http_base as base
 from tests.unit.http_base import ironic
 from tests.unit.http_base import neutron
 from tripleo_baremetal import actions
+from tripleo_baremetal import connection
 from tripleo_baremetal import model
+from tripleo_baremetal.provisioning import existing
 
 HOSTS = ('compute-0', 'compute-1', 'compute-2')
 
@@ -103,4 +108,22 @@ class ConvergedRequestTest(base.HttpTestCase):
             ironic('GET', 'portgroups', fields=base.Fields(
                 'node_uuid', 'internal_info')),
         ])
+        self.assertEqual([], self.writes())
+
+
+class WaitReleasedTest(base.HttpTestCase):
+    """Waiting for tear-down to drop the allocations of failed nodes."""
+
+    def test_one_listing_per_poll_until_gone(self):
+        self.register_allocations([base.allocation('alloc-0', 'compute-0')],
+                                  [])
+        options = types.SimpleNamespace(allocation_timeout=30)
+        with mock.patch.object(existing.time, 'sleep', autospec=True):
+            existing._wait_released(
+                connection.get_connection(),
+                [types.SimpleNamespace(id='alloc-0')], options)
+
+        self.assert_calls(base.ironic_discovery() + [
+            ironic('GET', 'allocations', fields='uuid'),
+            ironic('GET', 'allocations', fields='uuid')])
         self.assertEqual([], self.writes())

@@ -3,13 +3,12 @@
 import collections
 import threading
 import time
-import types
 import unittest
 from unittest import mock
 
-from openstack.baremetal.v1 import node as sdk_node
 from openstack import exceptions as sdk_exc
 
+from tests.unit import listing_fakes
 from tripleo_baremetal import exceptions
 from tripleo_baremetal import model
 from tripleo_baremetal.picking import reservation
@@ -63,36 +62,25 @@ class FakeBaremetal(object):
         return getattr(error, 'status_code', None) == 503
 
     # Nodes
-    def nodes(self, fields=None, **filters):
-        """SDK nodes, as the proxy lists them (Ironic's field names in)."""
-        with self.lock:
-            self.calls['nodes'] += 1
-            assert 'instance_uuid' in fields and 'uuid' in fields
-            return [sdk_node.Node(**node)
-                    for node in self.nodes_by_id.values()]
-
     def listed(self):
         """The nodes a listing shows (Ironic's JSON)."""
         return [dict(node) for node in self.nodes_by_id.values()]
 
-    # Allocations
-    #: The version the allocation listings send (``listing``).
-    default_microversion = '1.52'
+    default_microversion = listing_fakes.MICROVERSION
 
     def get(self, path, params=None, microversion=None):
         """A listing as ``listing`` reads it: Ironic's JSON."""
+        fields = listing_fakes.fields(params)
         if path == '/nodes':
             with self.lock:
                 self.calls['nodes'] += 1
-                body = {'nodes': self.listed()}
-            return types.SimpleNamespace(status_code=200, json=lambda: body)
+                assert 'instance_uuid' in fields and 'uuid' in fields
+                return listing_fakes.answer('nodes', self.listed())
         assert path == '/allocations', path
-        body = {'allocations': [
-            {'uuid': alloc.id, 'name': alloc.name, 'state': alloc.state,
-             'last_error': alloc.last_error, 'node_uuid': alloc.node_id}
-            for alloc in self.allocations(fields=params['fields'].split(','))]}
-        return types.SimpleNamespace(status_code=200, json=lambda: body)
+        return listing_fakes.answer('allocations',
+                                    self.allocations(fields=fields))
 
+    # Allocations
     def allocations(self, fields=None, **filters):
         pending = any(a.state == 'allocating' for a in self.allocs.values())
         if pending and self.before_process is not None:

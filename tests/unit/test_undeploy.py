@@ -10,6 +10,7 @@ from unittest import mock
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
+from tests.unit import listing_fakes
 from tripleo_baremetal import conf as baremetal_conf
 from tripleo_baremetal import exceptions
 from tripleo_baremetal.provisioning import undeploy
@@ -17,11 +18,6 @@ from tripleo_baremetal.provisioning import undeploy
 DELETABLE = ('active', 'deploy failed', 'error', 'wait call-back')
 #: What a node goes through after 'deleted', one state per node listing.
 UNDEPLOY_STEPS = ('cleaning', 'available')
-
-
-#: The SDK's node attributes that Ironic's JSON names otherwise.
-IRONIC_NAMES = {'id': 'uuid', 'instance_id': 'instance_uuid',
-                'is_protected': 'protected', 'is_maintenance': 'maintenance'}
 
 
 class FakeNode(object):
@@ -157,17 +153,13 @@ class FakeBaremetal(object):
 
     # The proxy
 
-    #: The version the node polls send (``listing``).
-    default_microversion = '1.52'
+    default_microversion = listing_fakes.MICROVERSION
 
     def get(self, path, params=None, microversion=None):
         """``GET /nodes`` as ``listing`` reads it: Ironic's JSON."""
         assert path == '/nodes', path
-        body = {'nodes': [
-            {IRONIC_NAMES.get(key, key): value
-             for key, value in vars(node).items()}
-            for node in self.nodes(fields=params['fields'].split(','))]}
-        return types.SimpleNamespace(status_code=200, json=lambda: body)
+        return listing_fakes.answer('nodes', self.nodes(
+            fields=listing_fakes.fields(params)))
 
     def allocations(self, fields=None):
         self._fail('allocations')

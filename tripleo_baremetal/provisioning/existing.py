@@ -410,14 +410,14 @@ def _wait_released(conn, allocations, options):
 
     Tear-down deletes a node's allocation itself, a moment after the
     request; picking before that would find the hostname still taken.
-    One allocation listing per poll.
+    One allocation listing per poll, read as JSON (``listing``).
     """
     pending = {alloc.id for alloc in allocations}
     deadline = time.monotonic() + options.allocation_timeout
     while pending and time.monotonic() < deadline:
         time.sleep(RELEASE_POLL)
-        present = {alloc.id for alloc in conn.baremetal.allocations(
-            fields=['uuid'])}
+        present = {alloc.id for alloc in listing.allocations(
+            conn, ['uuid'])}
         pending &= present
     for alloc_id in sorted(pending):
         LOG.warning('Allocation %s outlived its node\'s tear-down; deleting '
