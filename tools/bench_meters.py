@@ -20,10 +20,10 @@ from localcloud import ironic
 _MOVED = re.compile(r'^(?P<ts>\S+ \S+) .*Node (?P<node>\S+) moved to '
                     r'provision state "(?P<state>[^"]+)"')
 _STAMP = '%Y-%m-%d %H:%M:%S.%f'
-#: Mistral's trace line of a task or workflow that succeeded.
+#: Mistral's trace line of an action, task or workflow that succeeded.
 _ENDED = re.compile(r"^(?P<ts>\S+ \S+) .* workflow_trace .*?"
-                    r"(?P<kind>Task|Workflow) '(?P<name>[^']+)' "
-                    r"(?:\(\S+\) )?"
+                    r"(?P<kind>Action|Task|Workflow) '(?P<name>[^']+)' "
+                    r"(?:\([^)]*\))* ?"
                     r"\[RUNNING -> SUCCESS")
 
 
@@ -93,7 +93,9 @@ def tail_steps(log_files, since, until):
 
     Read from Mistral's ``workflow_trace`` lines (the engine's log), for
     the end latency's breakdown: which step closed when after the last
-    node reached ``active``.
+    node reached ``active``. Of the actions, the last of each name only
+    (the last ``deploy_nodes`` tells the deploy step's own closing, a
+    ``with-items`` completion, from its items' work).
     """
     steps = []
     for path in log_files:
@@ -108,7 +110,9 @@ def tail_steps(log_files, since, until):
                     steps.append((stamp - since, '%s %s' % (
                         match.group('kind').lower(),
                         match.group('name').rsplit('.', 1)[-1])))
-    return [(name, offset) for offset, name in sorted(steps)]
+    last = {name: offset for offset, name in sorted(steps)}
+    return [(name, offset) for offset, name in sorted(steps)
+            if not name.startswith('action ') or last[name] == offset]
 
 
 def mistral_logs(mistral_service):
