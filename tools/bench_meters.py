@@ -215,14 +215,20 @@ def database_size(database_url):
         engine.dispose()
 
 
-def largest_fields(database_url, since, top=3):
+#: The context each task execution stores (not bounded by the limit, but
+#: loaded again at each of the task's action completions).
+CONTEXTS = (('task_executions_v2', ('in_context',)),)
+
+
+def largest_fields(database_url, since, top=3, fields=_FIELDS):
     """The largest values Mistral stored since ``since`` (a timestamp).
 
-    :returns: ``[(bytes, 'kind column name')]``, largest first.
-
-    Each is what Mistral compared with its field size limit: an action's
-    input or result, a task's published values, a workflow's input or
-    output (by the action, task or workflow name).
+    :param fields: ``(table, columns)`` to look at: by default the values
+        Mistral compared with its field size limit (an action's input or
+        result, a task's published values, a workflow's input or
+        output), or ``CONTEXTS``.
+    :returns: ``[(bytes, 'kind column name')]``, largest first, by the
+        action, task or workflow name.
     """
     import sqlalchemy
     stamp = datetime.datetime.utcfromtimestamp(since)
@@ -230,7 +236,7 @@ def largest_fields(database_url, since, top=3):
     engine = sqlalchemy.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            for table, columns in _FIELDS:
+            for table, columns in fields:
                 for column in columns:
                     rows = conn.execute(sqlalchemy.text(
                         'SELECT name, length(%s) FROM %s WHERE created_at '

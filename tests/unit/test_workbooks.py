@@ -128,7 +128,13 @@ class WorkbookTest(unittest.TestCase):
                 'deploy_node deploy_batches',
                 {'check_existing_instances', 'pick_nodes', 'start_deploys',
                  'deploy_node', 'deploy_batches', 'release_nodes'}),
+            ('deploy_instances', 'deploying'): ('wait_for_deploy', {
+                'deploy_node', 'deploy_batches', 'wait_for_deploy'}),
+            ('deploy_instances', 'in_progress'): ('wait_for_deploy', {
+                'check_existing_instances', 'wait_for_deploy'}),
             ('deploy_roles', 'to_deploy'): ('deploy_instances', {
+                'ensure_ports', 'deploy_instances'}),
+            ('deploy_roles', 'node_port_map'): ('deploy_instances', {
                 'ensure_ports', 'deploy_instances'}),
         }
         for (workflow, name), (dropper, readers) in dropped.items():
