@@ -110,8 +110,10 @@ class WorkbookTest(unittest.TestCase):
 
     def test_values_dropped_from_the_context_are_not_read_later(self):
         # Every task execution stores its workflow's context, and Mistral
-        # loads it again on each action completion: the big values no
-        # later step reads are published empty (doc/source/scale.md).
+        # loads it again on each action completion: the big published
+        # values no later step reads are published again empty (a
+        # workflow's input is kept apart, in the execution, whatever is
+        # published; doc/source/scale.md).
         # Here: each is read only by the steps before it is dropped (and
         # release_nodes, which runs on error, when the deploy step's
         # publish does not apply).
@@ -119,8 +121,6 @@ class WorkbookTest(unittest.TestCase):
                                'baremetal_deploy.yaml')) as stream:
             workflows = yaml.safe_load(stream)['workflows']
         dropped = {
-            ('deploy_instances', 'instances'): (
-                'check_existing_instances', {'check_existing_instances'}),
             ('deploy_instances', 'to_deploy'): (
                 'deploy_node deploy_batches',
                 {'pick_nodes', 'deploy_node', 'deploy_batches'}),
