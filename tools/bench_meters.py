@@ -20,10 +20,10 @@ from localcloud import ironic
 _MOVED = re.compile(r'^(?P<ts>\S+ \S+) .*Node (?P<node>\S+) moved to '
                     r'provision state "(?P<state>[^"]+)"')
 _STAMP = '%Y-%m-%d %H:%M:%S.%f'
-#: Mistral's trace line of a task or workflow that succeeded.
+#: Mistral's trace line of an action, task or workflow that succeeded.
 _ENDED = re.compile(r"^(?P<ts>\S+ \S+) .* workflow_trace .*?"
-                    r"(?P<kind>Task|Workflow) '(?P<name>[^']+)' "
-                    r"(?:\(\S+\) )?"
+                    r"(?P<kind>Action|Task|Workflow) '(?P<name>[^']+)' "
+                    r"(?:\([^)]*\))* ?"
                     r"\[RUNNING -> SUCCESS")
 
 
@@ -93,7 +93,9 @@ def tail_steps(log_files, since, until):
 
     Read from Mistral's ``workflow_trace`` lines (the engine's log), for
     the end latency's breakdown: which step closed when after the last
-    node reached ``active``.
+    node reached ``active``. Of the actions, the last of each name only
+    (the last ``deploy_nodes`` tells the deploy step's own closing, a
+    ``with-items`` completion, from its items' work).
     """
     steps = []
     for path in log_files:
@@ -108,7 +110,9 @@ def tail_steps(log_files, since, until):
                     steps.append((stamp - since, '%s %s' % (
                         match.group('kind').lower(),
                         match.group('name').rsplit('.', 1)[-1])))
-    return [(name, offset) for offset, name in sorted(steps)]
+    last = {name: offset for offset, name in sorted(steps)}
+    return [(name, offset) for offset, name in sorted(steps)
+            if not name.startswith('action ') or last[name] == offset]
 
 
 def mistral_logs(mistral_service):
@@ -211,14 +215,20 @@ def database_size(database_url):
         engine.dispose()
 
 
-def largest_fields(database_url, since, top=3):
+#: The context each task execution stores (not bounded by the limit, but
+#: loaded again at each of the task's action completions).
+CONTEXTS = (('task_executions_v2', ('in_context',)),)
+
+
+def largest_fields(database_url, since, top=3, fields=_FIELDS):
     """The largest values Mistral stored since ``since`` (a timestamp).
 
-    :returns: ``[(bytes, 'kind column name')]``, largest first.
-
-    Each is what Mistral compared with its field size limit: an action's
-    input or result, a task's published values, a workflow's input or
-    output (by the action, task or workflow name).
+    :param fields: ``(table, columns)`` to look at: by default the values
+        Mistral compared with its field size limit (an action's input or
+        result, a task's published values, a workflow's input or
+        output), or ``CONTEXTS``.
+    :returns: ``[(bytes, 'kind column name')]``, largest first, by the
+        action, task or workflow name.
     """
     import sqlalchemy
     stamp = datetime.datetime.utcfromtimestamp(since)
@@ -226,7 +236,7 @@ def largest_fields(database_url, since, top=3):
     engine = sqlalchemy.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            for table, columns in _FIELDS:
+            for table, columns in fields:
                 for column in columns:
                     rows = conn.execute(sqlalchemy.text(
                         'SELECT name, length(%s) FROM %s WHERE created_at '

@@ -127,3 +127,8 @@ def _report_mistral(runs):
                     key, size / 1024.0, size / run.count,
                     100.0 * size / FIELD_LIMIT)
                 for size, key in run.fields)))
+        if run.contexts:
+            print('  %-10s largest task contexts: %s' % (
+                run.name, '; '.join(
+                    '%s %.0f KiB' % (key.split(' ', 2)[-1], size / 1024.0)
+                    for size, key in run.contexts)))

@@ -97,6 +97,7 @@ class Run:
         self.memory = ()
         self.database = ()
         self.fields = []
+        self.contexts = []
 
     def per_node(self, method=None):
         if not self.deployed:
@@ -228,6 +229,8 @@ def run_workbook(service, mistral_service, count, request, tag=None,
         mistral_service.database_url))
     run.fields = bench_meters.largest_fields(mistral_service.database_url,
                                              start)
+    run.contexts = bench_meters.largest_fields(
+        mistral_service.database_url, start, fields=bench_meters.CONTEXTS)
     output = client.executions.get(execution.id).output
     output = json.loads(output) if isinstance(output, str) else output
     run.deployed = len(output['new_instances']) or len(output['instances'])

@@ -10,9 +10,11 @@ import glob
 from importlib import metadata
 import inspect
 import os
+import re
 import unittest
 
 from mistral.lang import parser
+import yaml
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -105,6 +107,47 @@ class WorkbookTest(unittest.TestCase):
                                      '%s input %s' % (where, name))
                 checked += 1
         self.assertEqual(3, checked)
+
+    def test_values_dropped_from_the_context_are_not_read_later(self):
+        # Every task execution stores its workflow's context, and Mistral
+        # loads it again on each action completion: the big published
+        # values no later step reads are published again empty (a
+        # workflow's input is kept apart, in the execution, whatever is
+        # published; doc/source/scale.md).
+        # Here: each is read only by the steps before it is dropped (and
+        # release_nodes, which runs on error, when the deploy step's
+        # publish does not apply).
+        with open(os.path.join(TOP, 'workbooks',
+                               'baremetal_deploy.yaml')) as stream:
+            workflows = yaml.safe_load(stream)['workflows']
+        dropped = {
+            ('deploy_instances', 'to_deploy'): (
+                'deploy_node deploy_batches',
+                {'pick_nodes', 'deploy_node', 'deploy_batches'}),
+            ('deploy_instances', 'reservations'): (
+                'deploy_node deploy_batches',
+                {'check_existing_instances', 'pick_nodes', 'start_deploys',
+                 'deploy_node', 'deploy_batches', 'release_nodes'}),
+            ('deploy_instances', 'deploying'): ('wait_for_deploy', {
+                'deploy_node', 'deploy_batches', 'wait_for_deploy'}),
+            ('deploy_instances', 'in_progress'): ('wait_for_deploy', {
+                'check_existing_instances', 'wait_for_deploy'}),
+            ('deploy_roles', 'to_deploy'): ('deploy_instances', {
+                'ensure_ports', 'deploy_instances'}),
+            ('deploy_roles', 'node_port_map'): ('deploy_instances', {
+                'ensure_ports', 'deploy_instances'}),
+        }
+        for (workflow, name), (dropper, readers) in dropped.items():
+            tasks = workflows[workflow]['tasks']
+            for task in dropper.split():
+                self.assertIn(tasks[task]['publish'][name], ([], {}),
+                              (workflow, task, name))
+            read = re.compile(r'[_$]\.%s\b' % name)
+            reading = {task for task, body in tasks.items()
+                       if read.search(yaml.safe_dump(body))}
+            self.assertLessEqual(reading, readers, (workflow, name))
+            self.assertFalse(read.search(yaml.safe_dump(
+                workflows[workflow].get('output'))), (workflow, name))
 
     def test_templates_reach_the_environment_steps(self):
         spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))
