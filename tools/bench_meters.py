@@ -110,8 +110,9 @@ def tail_steps(log_files, since, until):
                     steps.append((stamp - since, '%s %s' % (
                         match.group('kind').lower(),
                         match.group('name').rsplit('.', 1)[-1])))
-    last = {name: offset for offset, name in sorted(steps)}
-    return [(name, offset) for offset, name in sorted(steps)
+    steps.sort()
+    last = {name: offset for offset, name in steps}
+    return [(name, offset) for offset, name in steps
             if not name.startswith('action ') or last[name] == offset]
 
 

@@ -122,24 +122,24 @@ class WorkbookTest(unittest.TestCase):
             workflows = yaml.safe_load(stream)['workflows']
         dropped = {
             ('deploy_instances', 'to_deploy'): (
-                'deploy_node deploy_batches',
+                ('deploy_node', 'deploy_batches'),
                 {'pick_nodes', 'deploy_node', 'deploy_batches'}),
             ('deploy_instances', 'reservations'): (
-                'deploy_node deploy_batches',
+                ('deploy_node', 'deploy_batches'),
                 {'check_existing_instances', 'pick_nodes', 'start_deploys',
                  'deploy_node', 'deploy_batches', 'release_nodes'}),
-            ('deploy_instances', 'deploying'): ('wait_for_deploy', {
+            ('deploy_instances', 'deploying'): (('wait_for_deploy',), {
                 'deploy_node', 'deploy_batches', 'wait_for_deploy'}),
-            ('deploy_instances', 'in_progress'): ('wait_for_deploy', {
+            ('deploy_instances', 'in_progress'): (('wait_for_deploy',), {
                 'check_existing_instances', 'wait_for_deploy'}),
-            ('deploy_roles', 'to_deploy'): ('deploy_instances', {
+            ('deploy_roles', 'to_deploy'): (('deploy_instances',), {
                 'ensure_ports', 'deploy_instances'}),
-            ('deploy_roles', 'node_port_map'): ('deploy_instances', {
+            ('deploy_roles', 'node_port_map'): (('deploy_instances',), {
                 'ensure_ports', 'deploy_instances'}),
         }
-        for (workflow, name), (dropper, readers) in dropped.items():
+        for (workflow, name), (droppers, readers) in dropped.items():
             tasks = workflows[workflow]['tasks']
-            for task in dropper.split():
+            for task in droppers:
                 self.assertIn(tasks[task]['publish'][name], ([], {}),
                               (workflow, task, name))
             read = re.compile(r'[_$]\.%s\b' % name)
