@@ -117,8 +117,6 @@ class WorkbookTest(unittest.TestCase):
         # Here: each is read only by the steps before it is dropped.
         workflows = self.workflows()
         dropped = {
-            ('deploy_instances', 'deploying'): (('wait_for_deploy',), {
-                'deploy_node', 'deploy_batches', 'wait_for_deploy'}),
             ('deploy_instances', 'in_progress'): (('wait_for_deploy',), {
                 'check_existing_instances', 'wait_for_deploy'}),
         }
@@ -135,10 +133,11 @@ class WorkbookTest(unittest.TestCase):
                 workflows[workflow].get('output'))), (workflow, name))
 
     def test_records_are_read_from_results_not_published(self):
-        # The instances and the reservations, the values that grow with
-        # the number of hosts before the deploy, never enter a context:
-        # the steps that need them read them from the task that returned
-        # them (task("name").result), once per step (doc/source/scale.md).
+        # The instances to deploy and the reservations, the values that
+        # grow with the number of hosts before the deploy, never enter a
+        # context: the steps that need them read them from the task that
+        # returned them (task("name").result), once per step
+        # (doc/source/scale.md).
         workflows = self.workflows()
         never_published = {
             'deploy_roles': {'expand_roles': {'instances'},
@@ -162,13 +161,22 @@ class WorkbookTest(unittest.TestCase):
                                if lookup.search(yaml.safe_dump(
                                    body, width=1000))]
                     self.assertTrue(readers, (workflow, producer, key))
-        # Nothing publishes them under another name either.
+        # Nothing publishes them under another name either, nor the
+        # deploy step's result (the wait reads it).
         for workflow in never_published:
             for task, body in workflows[workflow]['tasks'].items():
                 published = body.get('publish') or {}
-                self.assertNotIn('to_deploy', published, (workflow, task))
-                self.assertNotIn('node_port_map', published,
-                                 (workflow, task))
+                for name in ('to_deploy', 'node_port_map', 'deploying'):
+                    self.assertNotIn(name, published, (workflow, task))
+        wait = yaml.safe_dump(workflows['deploy_instances']['tasks'][
+            'wait_for_deploy']['input'], width=1000)
+        for step in ('deploy_node', 'deploy_batches'):
+            self.assertIn('task("%s").result' % step, wait)
+        # Not in an output: Mistral evaluates the output in the final
+        # context, where task() fails (KeyError '__task_execution').
+        for workflow, body in workflows.items():
+            self.assertNotIn('task(', yaml.safe_dump(body.get('output')),
+                             workflow)
 
     def workflows(self):
         with open(os.path.join(TOP, 'workbooks',
