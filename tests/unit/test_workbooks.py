@@ -44,7 +44,7 @@ class WorkbookTest(unittest.TestCase):
 
     def test_actions_and_parameters(self):
         actions = our_actions()
-        self.assertEqual(13, len(actions), sorted(actions))
+        self.assertEqual(14, len(actions), sorted(actions))
         for path in WORKBOOKS:
             spec = parse(path)
             for workflow in spec.get_workflows():
