@@ -38,6 +38,12 @@ process.
 
     nice -n 10 python tools/bench_workflow.py [--nodes 200 1000] [--ports]
         [--rabbit] [--split-ironic N] [--skip-metalsmith]
+        [--deploy-delay S]
+
+``--deploy-delay S`` keeps each fake deploy ``deploying`` for 2 S seconds
+(Ironic's ``[fake] deploy_delay``), as real hardware keeps it for
+minutes: the deploy step then closes while nodes still deploy, and the
+end of the run is what an operator waits for after the last node.
 """
 
 import argparse
@@ -389,6 +395,13 @@ def parse_args(argv=None):
     parser.add_argument('--skip-core', action='store_true')
     parser.add_argument('--skip-plan', action='store_true')
     parser.add_argument('--listing', type=int, default=1000)
+    parser.add_argument('--deploy-delay', type=int, default=None,
+                        metavar='S',
+                        help="Ironic's [fake] deploy_delay: each fake "
+                        "deploy spends 2 S seconds in 'deploying' (its "
+                        "prepare and deploy steps), as real hardware "
+                        "takes minutes; default: none, nodes go active "
+                        "within a fraction of a second")
     return parser.parse_args(argv)
 
 
@@ -398,6 +411,9 @@ def main():
         datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
         ' '.join(sys.argv[1:]) or 'defaults'))
     print('Ironic: %s' % ironic.topology(args.split_ironic))
+    if args.deploy_delay:
+        print('fake deploys: %s s in deploying ([fake] deploy_delay %s)'
+              % (2 * args.deploy_delay, args.deploy_delay))
     bench_planning()
     work = tempfile.mkdtemp(prefix='tripleo-baremetal-bench-')
     started = []
@@ -411,6 +427,7 @@ def main():
         service = ironic.IronicService(
             work, cluster.create_database('ironic'),
             config={'conductor': {'automated_clean': False}},
+            fake_deploy_delay=args.deploy_delay or None,
             api_workers=args.split_ironic)
         service.start()
         started.append(service)

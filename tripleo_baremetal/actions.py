@@ -260,14 +260,20 @@ class CheckExistingInstances(actions.Action):
     still to deploy (reserved by an earlier run or not found) once, in
     ``to_deploy`` (``{hostname: instance}``, which ``deploy_node`` looks
     up), with ``not_found`` their hostnames (doc/source/scale.md).
+
+    :param options: the workflow's numeric options, checked before any API
+        call (``deploy_instances`` run on its own has no ``expand_roles``
+        to check them; see ``ExpandRoles``).
     """
 
-    def __init__(self, instances):
+    def __init__(self, instances, options=None):
         super().__init__()
         self.instances = instances
+        self.options = options
 
     @_errors_as_result
     def run(self, context):
+        run_options.check_run_options(self.options)
         result = existing.check_existing_instances(
             connection.get_connection(context), _instances(self.instances))
         return {'instances': _briefs(result['instances']),
@@ -519,6 +525,25 @@ class WaitForDeploy(actions.Action):
                 'finished': _finish(
                     _deployments(self.existing) + active, result['failed'],
                     self.environment, self.templates, self.node_port_map)}
+
+
+class CheckOptions(actions.Action):
+    """Check a workflow's numeric options, before its first API call.
+
+    The first step of a workflow whose first API call is made by a
+    ``with-items`` step (``undeploy_instances``): one error naming the
+    option and its value, instead of one per item, each after Mistral
+    has started the items.
+    """
+
+    def __init__(self, options=None):
+        super().__init__()
+        self.options = options
+
+    @_errors_as_result
+    def run(self, context):
+        run_options.check_run_options(self.options)
+        return {}
 
 
 class UndeployInstance(actions.Action):

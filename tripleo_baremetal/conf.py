@@ -46,7 +46,10 @@ _opts = [
                help='Seconds to wait for nodes to be cleaned and '
                     'available again.'),
     cfg.IntOpt('allocation_timeout', default=300, min=1,
-               help='Seconds to wait for Ironic to process allocations.'),
+               help='Seconds Ironic may take without processing any of '
+                    'the allocations a run waits for (each one it '
+                    'processes restarts the wait, so a long run of many '
+                    'allocations is not cut off while it progresses).'),
     cfg.BoolOpt('check_local_images', default=True,
                 help='Check that file:// image URLs exist on this host '
                      'before deploying. Right on an undercloud, where the '

@@ -1,7 +1,9 @@
 """Malformed input through the paths users run: the workflow and the CLI.
 
 The deploy_roles workflow on a real Mistral ends in ERROR with a short
-state_info naming the field, and Ironic receives no request at all. The
+state_info naming the field, and Ironic receives no request at all; so
+do deploy_instances and undeploy_instances run on their own, given bad
+options. The
 command line (``tripleo-baremetal-expand FILE``) answers a file
 that is not a roles file with one line and exit code 2, no traceback.
 """
@@ -116,6 +118,33 @@ class DeployRolesBadInputTest(base.MistralTestCase):
         for label, roles_file, inputs, fragments in cases:
             with self.subTest(label):
                 self.assert_refused(roles_file, fragments, **inputs)
+
+    def test_bad_options_of_the_workflows_run_on_their_own(self):
+        # deploy_instances and undeploy_instances have no expand_roles to
+        # check their options: their first step does, before any request.
+        cases = [
+            ('deploy_instances', {'instances': [{'hostname': 'h-0'}],
+                                  'concurrency': 'abc'},
+             "concurrency: 'abc' must be an integer"),
+            ('deploy_instances', {'instances': [{'hostname': 'h-0'}],
+                                  'timeout': 0},
+             'timeout: 0 must be at least 1'),
+            ('undeploy_instances', {'hostnames': ['h-0'], 'timeout': 'x'},
+             "timeout: 'x' must be an integer"),
+            ('undeploy_instances', {'hostnames': ['h-0'], 'concurrency': -2},
+             'concurrency: -2 must be at least 1'),
+        ]
+        for workflow, inputs, fragment in cases:
+            with self.subTest(workflow=workflow, inputs=inputs):
+                self.ironic.reset_request_counts()
+                execution = self.run_workflow(WB + workflow, inputs,
+                                              timeout=120)
+                self.assertEqual('ERROR', execution.state,
+                                 self.describe_execution(execution))
+                info = execution.state_info or ''
+                self.assertIn(fragment, info)
+                self.assertLess(len(info), SHORT, info[:2 * SHORT])
+                self.assertEqual({}, dict(self.ironic.request_counts()))
 
 
 class CommandLineBadFileTest(unittest.TestCase):

@@ -454,8 +454,20 @@ class PickNodesTest(unittest.TestCase):
             self.pick(self.request(), timeout=0.05)
         self.assertIn('did not process the allocations of compute-0, '
                       'compute-1', str(ctx.exception))
-        self.assertIn('within 0.05s', str(ctx.exception))
+        self.assertIn('within 0.05s (allocation_timeout: none of those '
+                      'waited for was processed in that time)',
+                      str(ctx.exception))
         self.assertEqual({}, dict(self.baremetal.allocs))
+
+    def test_a_long_run_that_progresses_is_not_cut_off(self):
+        # One allocation at a time, each created in 0.1 s and processed
+        # at the next poll: the run takes 0.7 s, longer than the timeout,
+        # which is for a stall (1,000 allocations take minutes).
+        self.baremetal.create_delay = 0.1
+        started = time.monotonic()
+        result = self.pick(self.request(), concurrency=1, timeout=0.3)
+        self.assertGreater(time.monotonic() - started, 0.6)
+        self.assertEqual(7, len(result['reservations']))
 
     def test_unexpected_error_cleans_up_everything(self):
         original = self.baremetal.allocations

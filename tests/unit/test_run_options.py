@@ -45,3 +45,14 @@ class RunOptionsTest(unittest.TestCase):
         result = actions.ExpandRoles([{'name': 'Compute'}], options={
             'concurrency': -3}).run(None)
         self.assertIn('concurrency: -3 must be at least 1', result.error)
+
+    def test_the_first_steps_of_the_other_workflows_refuse_them(self):
+        # deploy_instances' and undeploy_instances' first steps, before
+        # any connection is made (the context is None: no API to call).
+        result = actions.CheckExistingInstances(
+            [{'hostname': 'h-0'}], options={'timeout': 'soon'}).run(None)
+        self.assertIn("timeout: 'soon' must be an integer", result.error)
+        result = actions.CheckOptions({'concurrency': 0}).run(None)
+        self.assertIn('concurrency: 0 must be at least 1', result.error)
+        self.assertEqual({}, actions.CheckOptions(
+            {'concurrency': 20, 'timeout': 1800}).run(None))

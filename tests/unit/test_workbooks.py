@@ -44,7 +44,7 @@ class WorkbookTest(unittest.TestCase):
 
     def test_actions_and_parameters(self):
         actions = our_actions()
-        self.assertEqual(13, len(actions), sorted(actions))
+        self.assertEqual(14, len(actions), sorted(actions))
         for path in WORKBOOKS:
             spec = parse(path)
             for workflow in spec.get_workflows():
@@ -114,28 +114,11 @@ class WorkbookTest(unittest.TestCase):
         # values no later step reads are published again empty (a
         # workflow's input is kept apart, in the execution, whatever is
         # published; doc/source/scale.md).
-        # Here: each is read only by the steps before it is dropped (and
-        # release_nodes, which runs on error, when the deploy step's
-        # publish does not apply).
-        with open(os.path.join(TOP, 'workbooks',
-                               'baremetal_deploy.yaml')) as stream:
-            workflows = yaml.safe_load(stream)['workflows']
+        # Here: each is read only by the steps before it is dropped.
+        workflows = self.workflows()
         dropped = {
-            ('deploy_instances', 'to_deploy'): (
-                ('deploy_node', 'deploy_batches'),
-                {'pick_nodes', 'deploy_node', 'deploy_batches'}),
-            ('deploy_instances', 'reservations'): (
-                ('deploy_node', 'deploy_batches'),
-                {'check_existing_instances', 'pick_nodes', 'start_deploys',
-                 'deploy_node', 'deploy_batches', 'release_nodes'}),
-            ('deploy_instances', 'deploying'): (('wait_for_deploy',), {
-                'deploy_node', 'deploy_batches', 'wait_for_deploy'}),
             ('deploy_instances', 'in_progress'): (('wait_for_deploy',), {
                 'check_existing_instances', 'wait_for_deploy'}),
-            ('deploy_roles', 'to_deploy'): (('deploy_instances',), {
-                'ensure_ports', 'deploy_instances'}),
-            ('deploy_roles', 'node_port_map'): (('deploy_instances',), {
-                'ensure_ports', 'deploy_instances'}),
         }
         for (workflow, name), (droppers, readers) in dropped.items():
             tasks = workflows[workflow]['tasks']
@@ -148,6 +131,57 @@ class WorkbookTest(unittest.TestCase):
             self.assertLessEqual(reading, readers, (workflow, name))
             self.assertFalse(read.search(yaml.safe_dump(
                 workflows[workflow].get('output'))), (workflow, name))
+
+    def test_records_are_read_from_results_not_published(self):
+        # The instances to deploy and the reservations, the values that
+        # grow with the number of hosts before the deploy, never enter a
+        # context: the steps that need them read them from the task that
+        # returned them (task("name").result), once per step
+        # (doc/source/scale.md).
+        workflows = self.workflows()
+        never_published = {
+            'deploy_roles': {'expand_roles': {'instances'},
+                             'ensure_ports': {'instances',
+                                              'node_port_map'}},
+            'deploy_instances': {
+                'check_existing_instances': {'to_deploy'},
+                'pick_nodes': {'reservations'}},
+        }
+        for workflow, producers in never_published.items():
+            tasks = workflows[workflow]['tasks']
+            for producer, keys in producers.items():
+                published = yaml.safe_dump(tasks[producer].get('publish'))
+                for key in keys:
+                    self.assertFalse(
+                        re.search(r'result\.%s\b' % key, published),
+                        (workflow, producer, key))
+                    lookup = re.compile(r'''task\(["']%s["']\)\.result\.%s\b'''
+                                        % (producer, key))
+                    readers = [task for task, body in tasks.items()
+                               if lookup.search(yaml.safe_dump(
+                                   body, width=1000))]
+                    self.assertTrue(readers, (workflow, producer, key))
+        # Nothing publishes them under another name either, nor the
+        # deploy step's result (the wait reads it).
+        for workflow in never_published:
+            for task, body in workflows[workflow]['tasks'].items():
+                published = body.get('publish') or {}
+                for name in ('to_deploy', 'node_port_map', 'deploying'):
+                    self.assertNotIn(name, published, (workflow, task))
+        wait = yaml.safe_dump(workflows['deploy_instances']['tasks'][
+            'wait_for_deploy']['input'], width=1000)
+        for step in ('deploy_node', 'deploy_batches'):
+            self.assertIn('task("%s").result' % step, wait)
+        # Not in an output: Mistral evaluates the output in the final
+        # context, where task() fails (KeyError '__task_execution').
+        for workflow, body in workflows.items():
+            self.assertNotIn('task(', yaml.safe_dump(body.get('output')),
+                             workflow)
+
+    def workflows(self):
+        with open(os.path.join(TOP, 'workbooks',
+                               'baremetal_deploy.yaml')) as stream:
+            return yaml.safe_load(stream)['workflows']
 
     def test_templates_reach_the_environment_steps(self):
         spec = parse(os.path.join(TOP, 'workbooks', 'baremetal_deploy.yaml'))

@@ -171,8 +171,13 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
         ones (managed and provisioned) are picked for.
     :param concurrency: how many allocations are created at once.
     :param dry_run: plan and report only; nothing is written to Ironic.
-    :param timeout: seconds allowed for reserving, re-plans included
-        (default: the ``allocation_timeout`` option).
+    :param timeout: seconds Ironic may go without processing any of the
+        allocations being waited for (default: the ``allocation_timeout``
+        option). The window is restarted by each allocation Ironic
+        processes, so that a run of a thousand allocations, which takes
+        longer than the timeout on a busy conductor, is not cut off while
+        it progresses; a conductor that stops processing them is noticed
+        within ``timeout``.
     :param conf: oslo.config object holding our options (default: the
         global CONF).
     :returns: ``{'reservations': [model.Reservation], 'existing':
@@ -191,8 +196,8 @@ def pick_nodes(conn, instances, concurrency=20, dry_run=False, timeout=None,
     :raises: InvalidInput for malformed requests, PlacementError (with
         the per-instance report) when no complete plan exists,
         ReservationError when Ironic refuses the reservations, and its
-        subclass ReservationTimeout when Ironic does not process them
-        within ``timeout``; in every error case nothing this call
+        subclass ReservationTimeout when Ironic processes none of them
+        for ``timeout`` seconds; in every error case nothing this call
         reserved is left behind.
     """
     wanted = [inst for inst in instances if inst.wanted]
@@ -532,11 +537,16 @@ class _Reserver(object):
         remaining = self.deadline - self.clock()
         if remaining <= 0:
             raise exceptions.ReservationTimeout(
-                'Ironic did not process the allocations of %s within %ss'
+                'Ironic did not process the allocations of %s within %ss '
+                '(allocation_timeout: none of those waited for was '
+                'processed in that time)'
                 % (', '.join(sorted(waiting, key=placement.natural_key)),
                    self.timeout))
         self.sleep(min(interval, remaining))
         if self._poll(pending):
+            # Ironic is processing them: the timeout is for a stall, not
+            # for the whole run (see pick_nodes).
+            self.deadline = max(self.deadline, self.clock() + self.timeout)
             return POLL_INTERVAL
         return min(interval * POLL_BACKOFF, POLL_INTERVAL_MAX)
 
