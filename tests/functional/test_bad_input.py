@@ -3,9 +3,9 @@
 The deploy_roles workflow on a real Mistral ends in ERROR with a short
 state_info naming the field, and Ironic receives no request at all; so
 do deploy_instances and undeploy_instances run on their own, given bad
-options. The
-command line (``tripleo-baremetal-expand FILE``) answers a file
-that is not a roles file with one line and exit code 2, no traceback.
+options. The command line (``tripleo-baremetal-expand FILE``) answers a
+file that is not a roles file with one line and exit code 2, no
+traceback.
 """
 
 import os

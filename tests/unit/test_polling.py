@@ -4,6 +4,7 @@ import types
 import unittest
 from unittest import mock
 
+from tripleo_baremetal import exceptions
 from tripleo_baremetal.provisioning import polling
 
 
@@ -42,3 +43,41 @@ class AdaptiveIntervalTest(unittest.TestCase):
         self.assertEqual([1.0, 2.0, 4.0, 1.0, 2.0],
                          self.poll(['deploying'] * 3 + ['wait call-back'] * 2
                                    + ['active']))
+
+
+class SettledAllocationsTest(unittest.TestCase):
+    """Waiting for allocations another run is still making."""
+
+    def settle(self, polls, timeout):
+        """``polls``: per poll, the hostnames still allocating."""
+        now = [0.0]
+        answers = iter(polls)
+
+        def sleep(seconds):
+            now[0] += seconds
+
+        def allocations(conn, fields):
+            busy = next(answers)
+            return [types.SimpleNamespace(
+                name=host, state='allocating' if host in busy else 'active')
+                for host in ('h0', 'h1', 'h2')]
+
+        with mock.patch.object(polling.listing, 'allocations', autospec=True,
+                               side_effect=allocations):
+            return polling.settled_allocations(
+                None, {'h0', 'h1', 'h2'}, timeout, clock=lambda: now[0],
+                sleep=sleep)
+
+    def test_a_wait_that_progresses_is_not_cut_off(self):
+        # Longer in all (6 polls of 0.5 s) than the timeout of 1 s, but
+        # one allocation ends every other poll.
+        polls = [{'h0', 'h1', 'h2'}] * 2 + [{'h1', 'h2'}] * 2 + [{'h2'}] * 2
+        result = self.settle(polls + [set()], timeout=1)
+        self.assertEqual({'h0', 'h1', 'h2'}, set(result))
+
+    def test_a_stall_is_refused_after_the_timeout(self):
+        polls = [{'h0', 'h1'}] + [{'h1'}] * 10
+        with self.assertRaisesRegex(exceptions.NodeStateError,
+                                    'allocations of h1 are still being '
+                                    'processed by Ironic after 1s'):
+            self.settle(polls, timeout=1)

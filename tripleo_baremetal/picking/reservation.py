@@ -546,7 +546,7 @@ class _Reserver(object):
         if self._poll(pending):
             # Ironic is processing them: the timeout is for a stall, not
             # for the whole run (see pick_nodes).
-            self.deadline = max(self.deadline, self.clock() + self.timeout)
+            self.deadline = self.clock() + self.timeout
             return POLL_INTERVAL
         return min(interval * POLL_BACKOFF, POLL_INTERVAL_MAX)
 

@@ -104,20 +104,25 @@ def settled_allocations(conn, hostnames, timeout, clock=time.monotonic,
 
     Allocations of ``hostnames`` still being processed (by another run,
     or one Ironic is finishing for a crashed run) are waited for, with one
-    listing per poll, for at most ``timeout`` seconds.
+    listing per poll, until Ironic has processed none of them for
+    ``timeout`` seconds (``allocation_timeout``, as in the pick: another
+    run reserving a thousand of the same hostnames takes minutes).
 
     :raises: NodeStateError naming the hosts still allocating.
     """
-    deadline = clock() + timeout
+    deadline, busy = clock() + timeout, []
     while True:
         allocations = {alloc.name: alloc for alloc in
                        listing.allocations(conn, ALLOCATION_FIELDS)
                        if alloc.name}
-        busy = sorted(host for host, alloc in allocations.items()
-                      if host in hostnames
-                      and alloc.state == states.ALLOCATING)
+        before, busy = busy, sorted(
+            host for host, alloc in allocations.items()
+            if host in hostnames and alloc.state == states.ALLOCATING)
         if not busy:
             return allocations
+        if set(before) - set(busy):
+            # Ironic processed one since the last poll: still moving.
+            deadline = clock() + timeout
         if clock() >= deadline:
             raise exceptions.NodeStateError(
                 'allocations of %s are still being processed by Ironic '
